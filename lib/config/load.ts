@@ -1,0 +1,158 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import Ajv, { type ErrorObject } from 'ajv';
+import yaml from 'js-yaml';
+import { EventGateError } from '../errors';
+import { configSchema, type Config } from './schema';
+
+/** A validated, defaulted, frozen config and where it came from. */
+export interface LoadedConfig {
+  readonly config: Config;
+  /** Absolute path of the file, or undefined for a config given inline. */
+  readonly path?: string;
+  /** Relative paths in the config (schema bases, output files) resolve here. */
+  readonly dir: string;
+}
+
+// `{env(NAME)}` or `{env(NAME, default)}`, as service-runner substitutes them.
+const ENV_PATTERN = /\{env\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:,\s*([^)]*?)\s*)?\)\}/g;
+
+/**
+ * Substitutes environment variables in the raw text, before YAML parsing, so
+ * that `port: {env(PORT, 8192)}` becomes `port: 8192` and parses as a number,
+ * as it does in service-runner. A variable that is unset and has no default is
+ * a problem, not an empty string: an empty broker list or path would only fail
+ * later and less clearly.
+ */
+export function substituteEnv(text: string, env: NodeJS.ProcessEnv, problems: string[]): string {
+  return text.replace(ENV_PATTERN, (whole, name: string, fallback: string | undefined) => {
+    const value = env[name];
+    if (value !== undefined) return value;
+    if (fallback !== undefined) return fallback.replace(/^(['"])(.*)\1$/, '$2');
+    const line = text.slice(0, text.indexOf(whole)).split('\n').length;
+    problems.push(`line ${line}: environment variable ${name} is not set and ${whole} has no default`);
+    return '';
+  });
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const validate = ajv.compile<Config>(configSchema.schema);
+
+/** `/services/0/conf/port` -> `services[0].conf.port` */
+function pathOf(instancePath: string): string {
+  if (!instancePath) return '(top level)';
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
+}
+
+function describe(err: ErrorObject): string {
+  const at = pathOf(err.instancePath);
+  if (err.keyword === 'additionalProperties') {
+    const key = (err.params as { additionalProperty: string }).additionalProperty;
+    return `${at === '(top level)' ? key : `${at}.${key}`}: unknown key`;
+  }
+  if (err.keyword === 'enum') {
+    const allowed = (err.params as { allowedValues: unknown[] }).allowedValues;
+    return `${at}: must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return `${at}: ${err.message ?? 'is invalid'}`;
+}
+
+/** ajv reports each branch of an anyOf; one line per failed anyOf reads better. */
+function describeAll(errors: readonly ErrorObject[]): string[] {
+  const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
+  const branchesOf = (a: ErrorObject) => errors.filter((e) => e.schemaPath.startsWith(a.schemaPath + '/'));
+  const lines: string[] = [];
+  for (const err of errors) {
+    if (anyOfs.some((a) => err.schemaPath.startsWith(a.schemaPath + '/'))) continue;
+    if (err.keyword === 'anyOf') {
+      const forms = branchesOf(err).map((e) => (e.keyword === 'type' ? String((e.params as { type: string }).type) : (e.message ?? '')));
+      lines.push(`${pathOf(err.instancePath)}: must be ${[...new Set(forms)].join(' or ')}`);
+    } else {
+      lines.push(describe(err));
+    }
+  }
+  return [...new Set(lines)];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Validates a parsed config (filling defaults) and returns it frozen, or
+ * throws EG_ERR_CONFIG_INVALID with every problem in `details`.
+ */
+export function validateConfig(raw: unknown, problems: string[] = []): Config {
+  const candidate: unknown = raw === null || raw === undefined ? {} : structuredClone(raw);
+  if (!validate(candidate)) problems.push(...describeAll(validate.errors ?? []));
+  else problems.push(...semanticProblems(candidate));
+  if (problems.length) {
+    throw new EventGateError('EG_ERR_CONFIG_INVALID', `Config is invalid:\n  ${problems.join('\n  ')}`, { details: problems });
+  }
+  return deepFreeze(candidate as Config);
+}
+
+/** Checks a JSON Schema cannot express. */
+function semanticProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const conf = config.services[0].conf;
+  try {
+    parseSize(conf.max_body_size);
+  } catch (err) {
+    problems.push(`services[0].conf.max_body_size: ${(err as Error).message}`);
+  }
+  return problems;
+}
+
+export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const substituted = substituteEnv(text, env, problems);
+  let raw: unknown;
+  try {
+    raw = yaml.load(substituted);
+  } catch (err) {
+    problems.push(`not valid YAML: ${(err as Error).message}`);
+    throw new EventGateError('EG_ERR_CONFIG_INVALID', `Config is invalid:\n  ${problems.join('\n  ')}`, { details: problems });
+  }
+  return validateConfig(raw, problems);
+}
+
+export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  const absolute = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (err) {
+    throw new EventGateError('EG_ERR_CONFIG_READ', `Config file ${absolute} could not be read: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  try {
+    return { config: parseConfigText(text, env), path: absolute, dir: dirname(absolute) };
+  } catch (err) {
+    if (err instanceof EventGateError) {
+      throw new EventGateError(err.code, `${absolute}: ${err.message}`, { details: err.details });
+    }
+    throw err;
+  }
+}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** `10mb` -> 10485760, as body-parser reads sizes. */
+export function parseSize(size: number | string): number {
+  if (typeof size === 'number') return size;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(size);
+  if (!m) throw new Error(`not a size: ${JSON.stringify(size)}`);
+  const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]);
+  if (bytes < 1) throw new Error(`must be at least 1 byte: ${JSON.stringify(size)}`);
+  return bytes;
+}

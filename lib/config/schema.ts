@@ -1,0 +1,104 @@
+/**
+ * The config file's one JSON Schema. It validates the file, fills defaults
+ * (ajv `useDefaults`) and, through `Infer`, is the TypeScript type of the
+ * validated config. The shape is service-runner's, so an EventGate config
+ * keeps working: top-level runtime settings, then `services[0].conf`.
+ */
+import { anyOf, arr, bool, int, json, literalUnion, obj, record, str, type Infer } from './shape';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+export const kafkaSchema = obj({
+  conf: record(json(), { description: 'librdkafka global config, passed through as is (metadata.broker.list, ...).' }),
+  topic_conf: record(json(), { description: 'librdkafka topic config, passed through as is.' }),
+  guaranteed: obj({ conf: record(json()), topic_conf: record(json()) }, { description: 'Overrides for the guaranteed producer.' }),
+  hasty: obj({ conf: record(json()), topic_conf: record(json()) }, { description: 'Overrides for the hasty producer.' }),
+  produce_timeout_ms: int({ minimum: 1, default: 30000, description: 'No request waits longer than this for Kafka.' }),
+  flush_timeout_ms: int({ minimum: 0, default: 10000, description: 'How long closing a producer may spend flushing.' }),
+});
+
+export const serviceConfSchema = obj(
+  {
+    port: int({ minimum: 0, maximum: 65535, default: 8192 }),
+    interface: str({ default: '0.0.0.0', description: 'Address to listen on.' }),
+    service_name: str({ default: 'eventgate', description: 'Name in /_info and in error events.' }),
+    max_body_size: anyOf(int({ minimum: 1 }), str({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(b|kb|mb|gb)?\\s*$' }), {
+      default: '10mb',
+      description: 'Largest accepted body, after inflating: bytes, or a size such as 1mb.',
+    }),
+    request_timeout_ms: int({ minimum: 1, default: 30000, description: 'A body not fully arrived by then gets 408.' }),
+    cors: anyOf(str(), bool(), { default: '*', description: 'Access-Control-Allow-Origin value; false turns CORS off, true is *.' }),
+    csp: str({
+      default: "default-src 'none'; frame-ancestors 'none'",
+      description: 'Content-Security-Policy header on every answer.',
+    }),
+    schema_uri_field: anyOf(str(), arr(str(), { minItems: 1 }), {
+      default: '$schema',
+      description: 'Field holding the schema URI (dotted path), or a list tried in order.',
+    }),
+    schema_base_uris: arr(str(), {
+      default: ['./schemas'],
+      description: 'Bases tried in order: paths (relative to the config file), file:// or http(s):// URIs.',
+    }),
+    schema_file_extension: str({ description: 'Appended to schema URIs that have no extension, e.g. .yaml.' }),
+    schema_precache_uris: arr(str(), { default: [], description: 'Schemas compiled at startup.' }),
+    allow_absolute_schema_uris: bool({ default: false }),
+    allow_insecure_schemas: bool({ default: false }),
+    schema_negative_cache_ttl_ms: int({ minimum: 0, default: 10000, description: 'How long a failed look-up is remembered.' }),
+    schema_fetch_timeout_ms: int({ minimum: 1, default: 5000 }),
+    stream_field: str({ default: 'meta.stream' }),
+    topic_prefix: str({ default: '' }),
+    error_stream: str({ description: 'Stream that gets an error event for each invalid event.' }),
+    test_events: arr(json(), { description: 'Events GET /v1/_test/events processes.' }),
+    output_path: str({ default: 'stdout', description: 'File sink (when there is no kafka.conf): stdout or a path.' }),
+    kafka: kafkaSchema,
+  },
+  { defaulted: true },
+);
+
+export const configSchema = obj({
+  num_workers: anyOf(int({ minimum: 0 }), str({ pattern: '^ncpu(\\s*\\*\\s*\\d+)?$' }), {
+    default: 0,
+    description: 'HTTP worker processes: a number, ncpu or ncpu*K; 0 runs one process.',
+  }),
+  worker_heap_limit_mb: int({ minimum: 1, default: 300 }),
+  worker_heartbeat_timeout: int({ minimum: 1, default: 7500 }),
+  startup_attempts: int({ minimum: 1, default: 3 }),
+  shutdown_timeout_ms: int({ minimum: 1, default: 10000 }),
+  debug_mode: bool({ default: false }),
+  logging: obj(
+    {
+      name: str({ default: 'eventgate' }),
+      level: literalUnion(LOG_LEVELS, { default: 'info' }),
+    },
+    { defaulted: true },
+  ),
+  metrics: arr(
+    obj(
+      {
+        type: literalUnion(['statsd'], { default: 'statsd' }),
+        host: str({ default: 'localhost' }),
+        port: int({ minimum: 1, maximum: 65535, default: 8125 }),
+        prefix: str({ default: 'eventgate' }),
+      },
+      { defaulted: true },
+    ),
+    { default: [] },
+  ),
+  services: arr(
+    obj(
+      {
+        name: str({ default: 'eventgate' }),
+        module: str({ description: 'Accepted for service-runner compatibility; ignored.' }),
+        conf: serviceConfSchema,
+      },
+      { defaulted: true },
+    ),
+    { minItems: 1, maxItems: 1, default: [{} as never] },
+  ),
+});
+
+export type Config = Infer<typeof configSchema>;
+export type ServiceConf = Infer<typeof serviceConfSchema>;
+export type KafkaConf = Infer<typeof kafkaSchema>;
+export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -1,0 +1,102 @@
+/**
+ * The error catalogue: every error eventgate reports has a stable code here.
+ *
+ * `status` is the HTTP status when the error answers a whole request.
+ * `event` says how the error classifies a single event in a batch: an
+ * `invalid` event is the client's fault and will not succeed if retried; an
+ * `error` event failed on our side (or a dependency's) and may succeed later.
+ * Match on `code`, never on message text or `instanceof` across a thread or
+ * process boundary: structured clone and IPC lose classes.
+ *
+ * docs/errors.md lists the same codes; test/errors.test.ts keeps them in step.
+ */
+
+export type EventOutcome = 'invalid' | 'error';
+
+export interface ErrorSpec {
+  /** HTTP status when this error answers a request. */
+  readonly status?: number;
+  /** How an event failing with this error is reported, when it is per event. */
+  readonly event?: EventOutcome;
+  readonly message: string;
+}
+
+export const ERRORS = {
+  // Request level.
+  EG_ERR_BODY_EMPTY: { status: 400, message: 'Request body was empty. Must provide JSON encoded events.' },
+  EG_ERR_BODY_MALFORMED: { status: 400, message: 'Request body is not valid JSON.' },
+  EG_ERR_BODY_NOT_EVENTS: { status: 400, message: 'Request body must be a JSON object or an array of JSON objects.' },
+  EG_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body is larger than the configured max_body_size.' },
+  EG_ERR_BODY_ABORTED: { status: 400, message: 'Request body was not received completely.' },
+  EG_ERR_CONTENT_TYPE: { status: 415, message: 'Unsupported content type: use application/json.' },
+  EG_ERR_CONTENT_ENCODING: { status: 415, message: 'Unsupported content encoding: use identity, gzip or deflate.' },
+  EG_ERR_BODY_ENCODING: { status: 400, message: 'Request body could not be decoded with its Content-Encoding.' },
+  EG_ERR_REQUEST_TIMEOUT: { status: 408, message: 'Request body did not arrive within request_timeout_ms.' },
+  EG_ERR_NOT_FOUND: { status: 404, message: 'No such route.' },
+  EG_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed on this route.' },
+  EG_ERR_TEST_EVENTS_DISABLED: { status: 404, message: 'test_events is not configured.' },
+  EG_ERR_NOT_READY: { status: 503, message: 'The service is not ready.' },
+  EG_ERR_INTERNAL: { status: 500, message: 'Internal error.' },
+
+  // Per event: the client's fault.
+  EG_ERR_EVENT_NOT_OBJECT: { event: 'invalid', message: 'Event must be a JSON object.' },
+  EG_ERR_EVENT_INVALID: { event: 'invalid', message: 'Event failed schema validation.' },
+  EG_ERR_EVENT_NUMBER_RANGE: { event: 'invalid', message: 'Event holds a number that does not fit a double.' },
+  EG_ERR_SCHEMA_URI_MISSING: { event: 'invalid', message: 'Event has no schema URI field.' },
+  EG_ERR_SCHEMA_URI_INVALID: { event: 'invalid', message: 'Schema URI is not a valid URI.' },
+  EG_ERR_SCHEMA_URI_ABSOLUTE: { event: 'invalid', message: 'Absolute schema URIs are not allowed (allow_absolute_schema_uris).' },
+  EG_ERR_SCHEMA_URI_ESCAPE: { event: 'invalid', message: 'Schema URI leaves its base URI.' },
+  EG_ERR_SCHEMA_NOT_FOUND: { event: 'invalid', message: 'Schema not found at any schema base URI.' },
+  EG_ERR_SCHEMA_INSECURE: { event: 'invalid', message: 'Schema is insecure (allow_insecure_schemas is off).' },
+  EG_ERR_STREAM_MISSING: { event: 'invalid', message: 'Event has no stream field.' },
+
+  // Per event: our side, retryable or an operator's problem.
+  EG_ERR_SCHEMA_FETCH: { event: 'error', message: 'Schema could not be fetched.' },
+  EG_ERR_SCHEMA_PARSE: { event: 'error', message: 'Schema is not valid YAML or JSON.' },
+  EG_ERR_SCHEMA_COMPILE: { event: 'error', message: 'Schema could not be compiled.' },
+  EG_ERR_SINK_WRITE: { event: 'error', message: 'Event could not be written to the sink.' },
+
+  // Startup and operations: never reach a client.
+  EG_ERR_CONFIG_READ: { message: 'Config file could not be read.' },
+  EG_ERR_CONFIG_INVALID: { message: 'Config file is invalid.' },
+  EG_ERR_SCHEMA_PRECACHE: { message: 'A schema in schema_precache_uris could not be loaded.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The one error class eventgate throws for faults it knows. */
+export class EventGateError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; details?: unknown }) {
+    super(message ?? ERRORS[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'EventGateError';
+    this.code = code;
+    this.details = options?.details;
+  }
+
+  get status(): number | undefined {
+    return statusOf(this.code);
+  }
+}
+
+export function statusOf(code: ErrorCode): number | undefined {
+  const spec: ErrorSpec = ERRORS[code];
+  return spec.status;
+}
+
+export function eventOutcomeOf(code: ErrorCode): EventOutcome {
+  const spec: ErrorSpec = ERRORS[code];
+  return spec.event ?? 'error';
+}
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERRORS, code);
+}
+
+/** The code of any thrown value: ours when it carries one, EG_ERR_INTERNAL otherwise. */
+export function codeOf(err: unknown): ErrorCode {
+  const code = (err as { code?: unknown } | null)?.code;
+  return isErrorCode(code) ? code : 'EG_ERR_INTERNAL';
+}

@@ -1,0 +1,136 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
+import { EventGateError } from '../errors';
+
+export interface BodyLimits {
+  /** Largest body, counted after inflating. */
+  readonly maxBytes: number;
+  /** The whole body must have arrived by then. */
+  readonly timeoutMs: number;
+}
+
+const JSON_TYPES = new Set(['application/json', 'text/plain', 'application/reports+json']);
+
+/**
+ * Refuses a content type we cannot read as JSON. A request with no content
+ * type is read as JSON: it is what a bare client sends, and nothing else is
+ * plausible on this route.
+ */
+export function checkContentType(req: IncomingMessage): void {
+  const header = req.headers['content-type'];
+  if (header === undefined) return;
+  const semi = header.indexOf(';');
+  const type = (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase();
+  if (!JSON_TYPES.has(type)) {
+    throw new EventGateError(
+      'EG_ERR_CONTENT_TYPE',
+      `Unsupported content type ${JSON.stringify(type)}: use application/json (or text/plain, application/reports+json).`,
+    );
+  }
+}
+
+function decoderFor(req: IncomingMessage): Gunzip | Inflate | undefined {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  switch (encoding) {
+    case '':
+    case 'identity':
+      return undefined;
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    default:
+      throw new EventGateError('EG_ERR_CONTENT_ENCODING', `Unsupported content encoding ${JSON.stringify(encoding)}: use gzip or deflate.`);
+  }
+}
+
+/**
+ * Reads the body into one buffer, never holding more than `maxBytes` of it:
+ * a too-large body (declared or inflated) fails as soon as it is known, and
+ * the rest is not read. Rejects with EG_ERR_BODY_TOO_LARGE, _REQUEST_TIMEOUT,
+ * _BODY_ABORTED, _BODY_ENCODING or _CONTENT_ENCODING.
+ */
+export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
+  const decoder = decoderFor(req);
+  const declared = Number(req.headers['content-length']);
+  const tooLarge = () => new EventGateError('EG_ERR_BODY_TOO_LARGE', `Request body is larger than max_body_size (${limits.maxBytes} bytes).`);
+  if (!decoder && declared > limits.maxBytes) return Promise.reject(tooLarge());
+
+  return new Promise<Buffer>((resolve, reject) => {
+    const source: Readable = decoder ?? req;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+
+    const timer = setTimeout(
+      () => finish(new EventGateError('EG_ERR_REQUEST_TIMEOUT', `Request body did not arrive within ${limits.timeoutMs} ms.`)),
+      limits.timeoutMs,
+    );
+
+    function finish(err?: EventGateError): void {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      source.off('data', onData);
+      if (err) {
+        // Stop reading: what is not read is never buffered, and the socket is
+        // closed after the answer (the caller sends Connection: close).
+        if (decoder) {
+          req.unpipe(decoder);
+          decoder.destroy();
+        }
+        req.pause();
+        reject(err);
+      } else {
+        resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      }
+    }
+
+    function onData(chunk: Buffer): void {
+      size += chunk.length;
+      if (size > limits.maxBytes) return finish(tooLarge());
+      chunks.push(chunk);
+    }
+
+    source.on('data', onData);
+    source.once('end', () => finish());
+    source.once('error', (err: Error) =>
+      finish(
+        decoder && source === decoder
+          ? new EventGateError('EG_ERR_BODY_ENCODING', `Request body could not be inflated: ${err.message}`)
+          : new EventGateError('EG_ERR_BODY_ABORTED', `Request body was not received completely: ${err.message}`),
+      ),
+    );
+    req.once('aborted', () => finish(new EventGateError('EG_ERR_BODY_ABORTED')));
+    if (decoder) req.pipe(decoder);
+  });
+}
+
+/**
+ * Parses a body into a list of events, or throws the request-level error a
+ * client gets for it. `{}` and `[]` count as empty, as in EventGate.
+ */
+export function parseEvents(body: Buffer): { events: unknown[]; text: string } {
+  let text = body.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.trim().length === 0) throw new EventGateError('EG_ERR_BODY_EMPTY');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new EventGateError('EG_ERR_BODY_MALFORMED', `Request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (Array.isArray(parsed)) {
+    if (parsed.length === 0) throw new EventGateError('EG_ERR_BODY_EMPTY');
+    return { events: parsed, text };
+  }
+  if (parsed !== null && typeof parsed === 'object') {
+    for (const k in parsed) {
+      if (Object.prototype.hasOwnProperty.call(parsed, k)) return { events: [parsed], text };
+    }
+    throw new EventGateError('EG_ERR_BODY_EMPTY');
+  }
+  throw new EventGateError('EG_ERR_BODY_NOT_EVENTS', `Request body must be a JSON object or an array of JSON objects, not ${parsed === null ? 'null' : typeof parsed}.`);
+}

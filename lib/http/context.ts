@@ -1,0 +1,43 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { ServiceConf } from '../config/schema';
+import type { Gate } from '../gate/gate';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics/metrics';
+import type { Sink } from '../sink/sink';
+import type { BodyLimits } from './body';
+import type { HeaderPolicy } from './respond';
+
+export interface ServiceInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  readonly home?: string;
+}
+
+export interface Sinks {
+  /** Answers only after the sink owns each event. */
+  readonly guaranteed: Sink;
+  /** Behind `?hasty=true`: the client was answered before producing. */
+  readonly hasty: Sink;
+}
+
+/** What the routes need, built once per service (and again on reload). */
+export interface AppContext {
+  readonly conf: ServiceConf;
+  readonly info: ServiceInfo;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly gate: Gate;
+  readonly sinks: Sinks;
+  readonly limits: BodyLimits;
+  readonly headers: HeaderPolicy;
+  /** Undefined when ready to take events, else why not. */
+  notReadyReason(): string | undefined;
+}
+
+/** One request as routes see it. */
+export interface RequestScope {
+  readonly id: string;
+  readonly query: URLSearchParams;
+  readonly headers: OutgoingHttpHeaders;
+}

@@ -1,0 +1,51 @@
+import { statusOf } from '../errors';
+import type { EventResult, ResultItem } from '../gate/result';
+
+/** How a batch's results answer the request: EventGate's statuses and reason phrases. */
+export interface Answer {
+  readonly status: number;
+  readonly reason: string;
+  readonly body?: { invalid: ResultItem[]; error?: ResultItem[] };
+  /** Every failure was our dependency being unavailable: the client should retry later. */
+  readonly retryable: boolean;
+}
+
+export function answerFor(events: readonly unknown[], results: readonly EventResult[]): Answer {
+  const n = results.length;
+  const invalid: ResultItem[] = [];
+  const error: ResultItem[] = [];
+  let unavailable = 0;
+  for (let i = 0; i < n; i++) {
+    const r = results[i];
+    if (r.status === 'accepted') continue;
+    const item: ResultItem = { status: r.status, event: events[i], context: r.context };
+    if (r.status === 'invalid') invalid.push(item);
+    else {
+      error.push(item);
+      if (statusOf(r.code) === 503) unavailable++;
+    }
+  }
+  const i = invalid.length;
+  const e = error.length;
+  const f = i + e;
+  const s = n - f;
+  if (f === 0) return { status: 201, reason: `All ${s} out of ${n} events were accepted.`, retryable: false };
+  if (s === 0 && e === 0) {
+    return { status: 400, reason: `${i} out of ${n} events were invalid and not accepted.`, body: { invalid }, retryable: false };
+  }
+  if (s > 0) {
+    return {
+      status: 207,
+      reason: `${s} out of ${n} events were accepted, but ${f} failed (${i} invalid and ${e} errored).`,
+      body: { invalid, error },
+      retryable: false,
+    };
+  }
+  const retryable = unavailable === e && i === 0;
+  return {
+    status: retryable ? 503 : 500,
+    reason: `${f} out of ${n} events had failures and were not accepted. (${i} invalid and ${e} errored).`,
+    body: { invalid, error },
+    retryable,
+  };
+}

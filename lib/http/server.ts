@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { codeOf } from '../errors';
+import type { AppContext, RequestScope } from './context';
+import { answerHeaders, requestIdOf, send, sendError, sendJson } from './respond';
+import { answerEvents, postEvents } from './routes/events';
+import { healthz, info, readyz, robots } from './routes/info';
+import { openApiSpec } from './spec';
+
+type Handler = (app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope) => void | Promise<void>;
+
+interface Route {
+  readonly methods: Readonly<Partial<Record<string, Handler>>>;
+}
+
+const EMPTY_QUERY = new URLSearchParams();
+
+const testEvents: Handler = (app, _req, res, scope) => {
+  const events = app.conf.test_events;
+  if (!events || events.length === 0) return sendError(res, scope.headers, 'EG_ERR_TEST_EVENTS_DISABLED');
+  // A deep copy: validation fills defaults into the events it is given.
+  return answerEvents(app, res, scope, structuredClone(events) as unknown[], false, false);
+};
+
+const ROUTES: Readonly<Record<string, Route>> = {
+  '/v1/events': { methods: { POST: postEvents } },
+  '/v1/_test/events': { methods: { GET: testEvents } },
+  '/_info': { methods: { GET: (app, _q, res, scope) => info(app, res, scope, undefined) } },
+  '/_info/name': { methods: { GET: (app, _q, res, scope) => info(app, res, scope, 'name') } },
+  '/_info/version': { methods: { GET: (app, _q, res, scope) => info(app, res, scope, 'version') } },
+  '/_info/home': { methods: { GET: (app, _q, res, scope) => info(app, res, scope, 'home') } },
+  '/robots.txt': { methods: { GET: (_a, _q, res, scope) => robots(res, scope) } },
+  '/healthz': { methods: { GET: (_a, _q, res, scope) => healthz(res, scope) } },
+  '/readyz': { methods: { GET: (app, _q, res, scope) => readyz(app, res, scope) } },
+  '/': {
+    methods: {
+      GET: (app, _q, res, scope) => {
+        if (!scope.query.has('spec')) return sendError(res, scope.headers, 'EG_ERR_NOT_FOUND', 'No such route: / (try /?spec).');
+        return sendJson(res, 200, undefined, scope.headers, openApiSpec(app.info));
+      },
+    },
+  },
+};
+
+/** The route name used in metrics: the path when it is a route, else a fixed word (no unbounded tag values). */
+function routeTag(path: string): string {
+  return Object.prototype.hasOwnProperty.call(ROUTES, path) ? path : 'unknown';
+}
+
+/**
+ * The request handler of one service instance. `current()` gives the app
+ * context to use, so a reload can swap it without replacing the server.
+ */
+export function requestHandler(current: () => AppContext) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const app = current();
+    const started = process.hrtime.bigint();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const scope: RequestScope = {
+      id: requestIdOf(req, randomUUID),
+      query: q === -1 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1)),
+      headers: answerHeaders(app.headers, ''),
+    };
+    scope.headers['x-request-id'] = scope.id;
+    const route = routeTag(path);
+    res.once('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      app.metrics.timing('http.request', ms, { route, method: req.method ?? 'unknown', status: res.statusCode });
+    });
+
+    const entry = route === 'unknown' ? undefined : ROUTES[path];
+    const method = req.method ?? 'GET';
+    if (!entry) return sendError(res, scope.headers, 'EG_ERR_NOT_FOUND', `No such route: ${method} ${path}`);
+    if (method === 'OPTIONS') {
+      // CORS preflight: browsers ask before posting events cross-origin.
+      return send(res, 204, undefined, { ...answerHeaders(app.headers, scope.id, true) });
+    }
+    const handler = entry.methods[method] ?? (method === 'HEAD' ? entry.methods.GET : undefined);
+    if (!handler) {
+      scope.headers['allow'] = [...Object.keys(entry.methods), 'OPTIONS'].join(', ');
+      return sendError(res, scope.headers, 'EG_ERR_METHOD_NOT_ALLOWED', `Method ${method} is not allowed on ${path}.`);
+    }
+    let pending: void | Promise<void>;
+    try {
+      pending = handler(app, req, res, scope);
+    } catch (err) {
+      return fail(app, res, scope, err);
+    }
+    if (pending) pending.catch((err: unknown) => fail(app, res, scope, err));
+  };
+}
+
+function fail(app: AppContext, res: ServerResponse, scope: RequestScope, err: unknown): void {
+  app.log.error({ err, request_id: scope.id, code: codeOf(err) }, 'request failed');
+  app.metrics.increment('http.internal_error');
+  if (res.headersSent) res.destroy();
+  else sendError(res, scope.headers, 'EG_ERR_INTERNAL', 'Internal error; see the service log for this request id.');
+}
+
+export function createHttpServer(current: () => AppContext): Server {
+  const server = createServer(requestHandler(current));
+  const { timeoutMs } = current().limits;
+  // Node's own request timeout is a backstop behind ours (which answers 408 with a body).
+  server.requestTimeout = timeoutMs + 5000;
+  server.headersTimeout = Math.min(60000, timeoutMs + 5000);
+  server.keepAliveTimeout = 65000;
+  return server;
+}

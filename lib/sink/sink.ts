@@ -1,0 +1,39 @@
+import type { ErrorCode } from '../errors';
+
+/** One validated, serialized event on its way out. */
+export interface OutboundEvent {
+  readonly stream: string;
+  /** Kafka topic: topic_prefix + stream. */
+  readonly topic: string;
+  /** Serialized event (JSON, UTF-8), schema defaults and enrichment applied. */
+  readonly value: Buffer;
+  /** Kafka message key, when stream config gives one. */
+  readonly key?: Buffer | null;
+  /** Milliseconds since the epoch, from meta.dt when the event has one. */
+  readonly timestamp?: number;
+}
+
+export interface ProduceContext {
+  readonly requestId: string;
+}
+
+export type ProduceOutcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+export const PRODUCED: ProduceOutcome = Object.freeze({ ok: true });
+
+/**
+ * Where valid events go. `produce` never rejects: each event gets its own
+ * outcome, in input order, so a partial failure is reported event by event.
+ * An outcome of ok means the sink owns the event (Kafka acknowledged it, or
+ * the file write completed); anything else must not be reported accepted.
+ */
+export interface Sink {
+  readonly kind: string;
+  produce(events: readonly OutboundEvent[], ctx: ProduceContext): Promise<ProduceOutcome[]>;
+  /** Undefined when ready, otherwise why not (for /readyz). */
+  notReadyReason(): string | undefined;
+  /** Graceful, idempotent, bounded: flushes what it holds. */
+  close(): Promise<void>;
+}

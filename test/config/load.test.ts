@@ -1,0 +1,155 @@
+import { expect } from 'chai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadConfigFile, parseConfigText, parseSize, substituteEnv } from '../../lib/config/load';
+import { EventGateError } from '../../lib/errors';
+
+const ROOT = resolve(__dirname, '../../..');
+
+function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfigText(text, env);
+  } catch (err) {
+    expect(err).to.be.instanceOf(EventGateError);
+    expect((err as EventGateError).code).to.equal('EG_ERR_CONFIG_INVALID');
+    return (err as EventGateError).details as string[];
+  }
+  throw new Error('config was accepted');
+}
+
+describe('config loading', () => {
+  it('accepts config.dev.yaml and config.yaml as shipped', async () => {
+    for (const file of ['config.dev.yaml', 'config.yaml']) {
+      const loaded = await loadConfigFile(join(ROOT, file), {});
+      expect(loaded.dir).to.equal(ROOT);
+      expect(loaded.config.services[0].conf.port).to.equal(8192);
+    }
+  });
+
+  it('fills every default from the schema when the file is empty', () => {
+    const config = parseConfigText('', {});
+    expect(config.num_workers).to.equal(0);
+    expect(config.logging.level).to.equal('info');
+    const conf = config.services[0].conf;
+    expect(conf.schema_uri_field).to.equal('$schema');
+    expect(conf.stream_field).to.equal('meta.stream');
+    expect(conf.max_body_size).to.equal('10mb');
+    expect(conf.allow_absolute_schema_uris).to.equal(false);
+    expect(conf.allow_insecure_schemas).to.equal(false);
+    expect(conf.output_path).to.equal('stdout');
+  });
+
+  it('returns a frozen config', () => {
+    const config = parseConfigText('services: [{conf: {port: 1}}]', {});
+    expect(Object.isFrozen(config)).to.equal(true);
+    expect(Object.isFrozen(config.services[0].conf)).to.equal(true);
+  });
+
+  it('names the path of an unknown key', () => {
+    expect(problemsOf('services: [{conf: {prot: 1}}]')).to.deep.equal(['services[0].conf.prot: unknown key']);
+    expect(problemsOf('colour: blue')).to.deep.equal(['colour: unknown key']);
+  });
+
+  it('names the path of a wrong type', () => {
+    expect(problemsOf('services: [{conf: {port: "eighty"}}]')).to.deep.equal(['services[0].conf.port: must be integer']);
+  });
+
+  it('lists every problem, not only the first', () => {
+    const problems = problemsOf('logging: {level: loud}\nservices: [{conf: {port: -1, allow_insecure_schemas: maybe}}]');
+    expect(problems).to.have.length(3);
+    expect(problems.join('\n')).to.match(/logging\.level: must be one of "trace"/);
+    expect(problems.join('\n')).to.match(/services\[0\]\.conf\.port: must be >= 0/);
+    expect(problems.join('\n')).to.match(/services\[0\]\.conf\.allow_insecure_schemas: must be boolean/);
+  });
+
+  it('explains a value that fits none of the allowed forms', () => {
+    expect(problemsOf('num_workers: lots')).to.deep.equal(['num_workers: must be integer or must match pattern "^ncpu(\\s*\\*\\s*\\d+)?$"']);
+  });
+
+  it('refuses text that is not YAML', () => {
+    expect(problemsOf('services: [{conf: {port: 1}')[0]).to.match(/^not valid YAML/);
+  });
+
+  it('refuses an unreadable file with EG_ERR_CONFIG_READ', async () => {
+    try {
+      await loadConfigFile('/nonexistent/eventgate.yaml', {});
+      expect.fail('loaded');
+    } catch (err) {
+      expect((err as EventGateError).code).to.equal('EG_ERR_CONFIG_READ');
+    }
+  });
+
+  it('names the file in the problems of an invalid file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eg-config-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'services: [{conf: {port: x}}]\n');
+    try {
+      await loadConfigFile(file, {});
+      expect.fail('loaded');
+    } catch (err) {
+      expect((err as Error).message).to.contain(file).and.to.contain('services[0].conf.port');
+    }
+  });
+
+  it('refuses a max_body_size that is not a size', () => {
+    expect(problemsOf('services: [{conf: {max_body_size: huge}}]')).to.deep.equal([
+      'services[0].conf.max_body_size: must be integer or must match pattern "^\\s*\\d+(\\.\\d+)?\\s*(b|kb|mb|gb)?\\s*$"',
+    ]);
+  });
+});
+
+describe('config env substitution', () => {
+  it('gives the default as a number when the variable is unset', () => {
+    const config = parseConfigText('services: [{conf: {port: {env(PORT, 8192)}}}]', {});
+    expect(config.services[0].conf.port).to.equal(8192);
+  });
+
+  it('gives the variable as a number when it is set', () => {
+    const config = parseConfigText('services: [{conf: {port: {env(PORT, 8192)}}}]', { PORT: '9001' });
+    expect(config.services[0].conf.port).to.equal(9001);
+  });
+
+  it('substitutes inside a longer string', () => {
+    const config = parseConfigText('services: [{conf: {topic_prefix: "{env(DC)}."}}]', { DC: 'eqiad' });
+    expect(config.services[0].conf.topic_prefix).to.equal('eqiad.');
+  });
+
+  it('reports an unset variable with no default, with its line', () => {
+    const problems: string[] = [];
+    substituteEnv('a: 1\nport: {env(NO_SUCH_VAR)}\n', {}, problems);
+    expect(problems).to.deep.equal(['line 2: environment variable NO_SUCH_VAR is not set and {env(NO_SUCH_VAR)} has no default']);
+  });
+
+  it('validates the substituted value', () => {
+    expect(problemsOf('services: [{conf: {port: {env(PORT)}}}]', { PORT: 'http' })).to.deep.equal([
+      'services[0].conf.port: must be integer',
+    ]);
+  });
+});
+
+describe('parseSize', () => {
+  it('reads sizes as body-parser does', () => {
+    expect(parseSize(1234)).to.equal(1234);
+    expect(parseSize('1mb')).to.equal(1048576);
+    expect(parseSize('10kb')).to.equal(10240);
+    expect(parseSize('1.5 MB')).to.equal(1572864);
+    expect(() => parseSize('lots')).to.throw(/not a size/);
+  });
+});
+
+describe('eventgate --check-config', () => {
+  it('exits 0 for a good file and 1 listing every problem for a bad one', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const bin = join(ROOT, 'bin/eventgate');
+    const good = spawnSync(process.execPath, [bin, '--check-config', '-c', join(ROOT, 'config.dev.yaml')], { encoding: 'utf8' });
+    expect(good.status, good.stderr).to.equal(0);
+    expect(good.stdout).to.contain('config is valid');
+    const dir = mkdtempSync(join(tmpdir(), 'eg-config-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'colour: blue\nservices: [{conf: {port: x}}]\n');
+    const bad = spawnSync(process.execPath, [bin, '--check-config', '-c', file], { encoding: 'utf8' });
+    expect(bad.status).to.equal(1);
+    expect(bad.stderr).to.contain('colour: unknown key').and.to.contain('services[0].conf.port: must be integer');
+  });
+});
