@@ -49,17 +49,29 @@ export const ERRORS = {
   EG_ERR_SCHEMA_NOT_FOUND: { event: 'invalid', message: 'Schema not found at any schema base URI.' },
   EG_ERR_SCHEMA_INSECURE: { event: 'invalid', message: 'Schema is insecure (allow_insecure_schemas is off).' },
   EG_ERR_STREAM_MISSING: { event: 'invalid', message: 'Event has no stream field.' },
+  EG_ERR_STREAM_NOT_CONFIGURED: { event: 'invalid', message: 'Stream is not in the stream config this service serves.' },
+  EG_ERR_STREAM_SCHEMA_TITLE: { event: 'invalid', message: "Event's schema title is not the schema_title its stream requires." },
 
   // Per event: our side, retryable or an operator's problem.
   EG_ERR_SCHEMA_FETCH: { event: 'error', message: 'Schema could not be fetched.' },
   EG_ERR_SCHEMA_PARSE: { event: 'error', message: 'Schema is not valid YAML or JSON.' },
   EG_ERR_SCHEMA_COMPILE: { event: 'error', message: 'Schema could not be compiled.' },
   EG_ERR_SINK_WRITE: { event: 'error', message: 'Event could not be written to the sink.' },
+  EG_ERR_KAFKA_DELIVERY: { event: 'error', message: 'Kafka refused the event.' },
+  EG_ERR_KAFKA_TIMEOUT: { status: 503, event: 'error', message: 'Kafka did not acknowledge the event within kafka.produce_timeout_ms.' },
+  EG_ERR_KAFKA_UNAVAILABLE: { status: 503, event: 'error', message: 'Kafka is not reachable.' },
+  EG_ERR_KAFKA_QUEUE_FULL: { status: 503, event: 'error', message: 'The Kafka producer queue is full.' },
+  EG_ERR_KAFKA_CLOSED: { status: 503, event: 'error', message: 'The Kafka producer closed before the event was acknowledged.' },
 
   // Startup and operations: never reach a client.
   EG_ERR_CONFIG_READ: { message: 'Config file could not be read.' },
   EG_ERR_CONFIG_INVALID: { message: 'Config file is invalid.' },
   EG_ERR_SCHEMA_PRECACHE: { message: 'A schema in schema_precache_uris could not be loaded.' },
+  EG_ERR_KAFKA_CONNECT: { message: 'A Kafka producer could not connect within its timeout.' },
+  EG_ERR_SPOOL_WRITE: { message: 'Failed events could not be appended to failed_events_path.' },
+  EG_ERR_SPOOL_READ: { message: 'A failed-events spool file could not be read.' },
+  EG_ERR_STREAM_CONFIG_FETCH: { message: 'Stream config could not be read from stream_config_uri.' },
+  EG_ERR_STREAM_CONFIG_INVALID: { message: 'Stream config was read but is not usable (syntax, an error in the body, or its shape).' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

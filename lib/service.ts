@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { parseSize, type LoadedConfig } from './config/load';
@@ -33,15 +33,45 @@ export interface ServiceDeps {
 export interface RunningService {
   readonly server: Server;
   readonly port: number;
+  /**
+   * Swaps in an app built from a new config (schemas, sinks, routes) without
+   * dropping a request: new requests go to the new app, the old one is closed
+   * once its in-flight requests are answered. The listening address stays.
+   */
+  reload(loaded: LoadedConfig): Promise<void>;
   /** Stops accepting, lets in-flight requests finish, closes sinks. Idempotent. */
   close(): Promise<void>;
+}
+
+type App = AppContext & { close(): Promise<void> };
+
+/** Counts the requests an app is answering, so it is closed only once they are done. */
+class Tracked {
+  private inflight = 0;
+  private idle: (() => void) | undefined;
+  constructor(readonly app: App) {}
+
+  enter(): () => void {
+    this.inflight++;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      if (--this.inflight === 0) this.idle?.();
+    };
+  }
+
+  async drainAndClose(): Promise<void> {
+    if (this.inflight > 0) await new Promise<void>((done) => (this.idle = done));
+    await this.app.close();
+  }
 }
 
 /**
  * Builds what a config describes (schemas, validator, sinks, routes): all that
  * a reload replaces. The HTTP server is separate so that it can outlive one.
  */
-export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise<AppContext & { close(): Promise<void> }> {
+export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise<App> {
   const conf = loaded.config.services[0].conf;
   const { log, metrics } = deps;
   const schemas = new SchemaRepository({
@@ -63,6 +93,24 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     dtField: 'meta.dt',
   });
   const sinks = createSinks(conf.output_path, loaded.dir);
+  const schemaUriField = typeof conf.schema_uri_field === 'string' ? conf.schema_uri_field : conf.schema_uri_field[0];
+  const gate = new Gate({
+    validator,
+    metrics,
+    log,
+    errorEvents: conf.error_stream
+      ? {
+          sink: sinks.hasty,
+          options: {
+            stream: conf.error_stream,
+            schemaUri: conf.error_schema_uri,
+            emitterId: conf.service_name,
+            schemaUriField,
+            streamField: conf.stream_field,
+          },
+        }
+      : undefined,
+  });
   let precached = false;
   let precacheFailure: string | undefined;
   const app = {
@@ -70,7 +118,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     info: SERVICE_INFO,
     log,
     metrics,
-    gate: new Gate({ validator, metrics, log }),
+    gate,
     sinks,
     limits: { maxBytes: parseSize(conf.max_body_size), timeoutMs: conf.request_timeout_ms },
     headers: headerPolicy(conf.cors, conf.csp),
@@ -79,6 +127,8 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
       return sinks.guaranteed.notReadyReason() ?? sinks.hasty.notReadyReason();
     },
     async close(): Promise<void> {
+      // Hasty events and error events still on their way need the sinks open.
+      await gate.settled();
       await sinks.guaranteed.close();
       if (sinks.hasty !== sinks.guaranteed) await sinks.hasty.close();
     },
@@ -101,29 +151,42 @@ function createSinks(outputPath: string, configDir: string): Sinks {
 
 /** Builds the app and listens on its port; resolves once it accepts connections. */
 export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Promise<RunningService> {
-  const app = await buildApp(loaded, deps);
-  const server = createHttpServer(() => app);
-  const conf = app.conf;
+  let current = new Tracked(await buildApp(loaded, deps));
+  const server = createHttpServer(() => current.app);
+  server.on('request', (_req: unknown, res: ServerResponse) => res.once('close', current.enter()));
+  const conf = current.app.conf;
   server.listen(conf.port, conf.interface);
   try {
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
   } catch (err) {
-    await app.close();
+    await current.app.close();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
-  deps.log.info({ port, interface: conf.interface, sink: app.sinks.guaranteed.kind }, 'listening');
+  deps.log.info({ port, interface: conf.interface, sink: current.app.sinks.guaranteed.kind }, 'listening');
   let closing: Promise<void> | undefined;
   return {
     server,
     port,
+    async reload(next: LoadedConfig) {
+      if (closing) throw new Error('service is closing');
+      const fresh = new Tracked(await buildApp(next, deps));
+      const old = current;
+      current = fresh;
+      const was = old.app.conf;
+      const now = fresh.app.conf;
+      if (was.port !== now.port || was.interface !== now.interface) {
+        deps.log.warn({ port: now.port, interface: now.interface }, 'a new listening address takes a restart; keeping the old one');
+      }
+      await old.drainAndClose();
+    },
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((done) => server.close(() => done()));
         // Idle keep-alive connections would hold close() open; busy ones finish first.
         server.closeIdleConnections();
         await closed;
-        await app.close();
+        await current.drainAndClose();
       })();
       return closing;
     },

@@ -15,6 +15,16 @@ export const kafkaSchema = obj({
   hasty: obj({ conf: record(json()), topic_conf: record(json()) }, { description: 'Overrides for the hasty producer.' }),
   produce_timeout_ms: int({ minimum: 1, default: 30000, description: 'No request waits longer than this for Kafka.' }),
   flush_timeout_ms: int({ minimum: 0, default: 10000, description: 'How long closing a producer may spend flushing.' }),
+  connect_timeout_ms: int({
+    minimum: 1,
+    default: 10000,
+    description: 'How long one connection attempt of a producer may take; it retries until connected.',
+  }),
+  poll_interval_ms: int({
+    minimum: 1,
+    default: 5,
+    description: 'How often producers poll librdkafka for delivery reports: a floor on guaranteed-mode latency.',
+  }),
 });
 
 export const serviceConfSchema = obj(
@@ -48,7 +58,24 @@ export const serviceConfSchema = obj(
     schema_fetch_timeout_ms: int({ minimum: 1, default: 5000 }),
     stream_field: str({ default: 'meta.stream' }),
     topic_prefix: str({ default: '' }),
+    stream_config_uri: str({
+      description: 'Stream config: a YAML/JSON file (relative to the config file), file:// or http(s):// URL. Unset: any schema may go to any stream.',
+    }),
+    stream_config_uri_options: obj({ headers: record(str()) }, { description: 'Request headers sent when fetching an http(s) stream_config_uri.' }),
+    stream_config_object_path: str({ description: "Dotted path of the stream map in the loaded document, e.g. 'streams' for EventStreamConfig." }),
+    stream_config_ttl: int({ minimum: 0, default: 0, description: 'Seconds between background reloads of the stream config; 0 loads it once.' }),
+    stream_config_retries: int({ minimum: 0, default: 3, description: 'Extra attempts, with back-off, to load the stream config at startup.' }),
+    stream_config_timeout_ms: int({ minimum: 1, default: 10000, description: 'Deadline of one stream config load.' }),
+    http_request_headers_to_fields: record(str(), {
+      default: { 'user-agent': 'http.request_headers.user-agent', 'x-request-id': 'meta.request_id' },
+      description: 'Request header -> dotted event field, set when absent and declared by the schema (values cut to 400 chars).',
+    }),
+    schema_uri_query_param: str({ description: 'Query parameter whose value fills an absent schema URI field.' }),
+    stream_query_param: str({ description: 'Query parameter whose value fills an absent stream field.' }),
+    id_field: str({ default: 'meta.id', description: "Set to a new UUID when absent and declared by the schema; '' turns it off." }),
+    dt_field: str({ default: 'meta.dt', description: "Set to the time of receipt (ISO 8601) when absent and declared by the schema; '' turns it off." }),
     error_stream: str({ description: 'Stream that gets an error event for each invalid event.' }),
+    error_schema_uri: str({ default: '/error/1.0.0', description: 'Schema URI error events are given.' }),
     test_events: arr(json(), { description: 'Events GET /v1/_test/events processes.' }),
     output_path: str({ default: 'stdout', description: 'File sink (when there is no kafka.conf): stdout or a path.' }),
     kafka: kafkaSchema,
@@ -65,7 +92,33 @@ export const configSchema = obj({
   worker_heartbeat_timeout: int({ minimum: 1, default: 7500 }),
   startup_attempts: int({ minimum: 1, default: 3 }),
   shutdown_timeout_ms: int({ minimum: 1, default: 10000 }),
+  worker_startup_timeout_ms: int({
+    minimum: 1,
+    default: 60000,
+    description: 'A worker not listening this long after its fork is killed and counts as a failed start.',
+  }),
+  worker_restart_delay_ms: int({
+    minimum: 0,
+    default: 500,
+    description: 'Delay before replacing a crashed worker; doubles with each crash in a row.',
+  }),
+  worker_restart_delay_max_ms: int({
+    minimum: 0,
+    default: 30000,
+    description: 'Ceiling of the restart delay; a crash this long after the previous one starts over.',
+  }),
   debug_mode: bool({ default: false }),
+  debug_inspect_port_base: int({
+    minimum: 1,
+    maximum: 65535,
+    default: 9229,
+    description: 'Debug mode: worker N listens for the inspector on 127.0.0.1:(base + N).',
+  }),
+  debug_dir: str({ description: 'Debug mode: folder of the V8 logs (relative to the config file); the OS temp folder by default.' }),
+  debug_node_flags: arr(str(), {
+    default: ['--prof', '--no-logfile-per-isolate', '--perf-basic-prof', '--interpreted-frames-native-stack'],
+    description: 'Debug mode: node flags of the workers, besides --inspect and --logfile.',
+  }),
   logging: obj(
     {
       name: str({ default: 'eventgate' }),

@@ -51,3 +51,15 @@ export function hasNonFiniteNumber(value: unknown): boolean {
 export function mayHoldHugeNumber(body: string): boolean {
   return /\d[eE]\+?\d{3}|\d{309}/.test(body);
 }
+
+/** Sets a dotted path, creating objects on the way (for events eventgate builds itself). */
+export function setField(event: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let target = event;
+  for (let i = 0; i < keys.length - 1; i++) {
+    const next = target[keys[i]];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) target = target[keys[i]] = {};
+    else target = next as Record<string, unknown>;
+  }
+  target[keys[keys.length - 1]] = value;
+}

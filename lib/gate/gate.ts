@@ -1,6 +1,7 @@
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import type { ProduceContext, Sink } from '../sink/sink';
+import { errorEventFor, type ErrorEventOptions } from './error-events';
 import type { EventResult } from './result';
 import type { EventValidator, Validated } from './validate';
 
@@ -8,11 +9,20 @@ export interface GateDeps {
   readonly validator: EventValidator;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** Error events about invalid events: where they go. Absent: none are made. */
+  readonly errorEvents?: { readonly options: ErrorEventOptions; readonly sink: Sink };
+}
+
+interface StreamCounts {
+  received: number;
+  accepted: number;
+  invalid: number;
+  error: number;
 }
 
 /** Counts per stream, so a batch makes one metric call per stream, not per event. */
-function countByStream(streams: readonly (string | undefined)[], results: readonly EventResult[]) {
-  const counts = new Map<string, { received: number; accepted: number; invalid: number; error: number }>();
+function countByStream(streams: readonly (string | undefined)[], results: readonly EventResult[]): Map<string, StreamCounts> {
+  const counts = new Map<string, StreamCounts>();
   for (let i = 0; i < results.length; i++) {
     const stream = streams[i] ?? 'unknown';
     let c = counts.get(stream);
@@ -25,18 +35,21 @@ function countByStream(streams: readonly (string | undefined)[], results: readon
 
 /**
  * process(events) -> one result per event: validate, produce what is valid
- * to the sink, and count. An event is `accepted` only once the sink owns it.
+ * to the sink, report invalid events as error events, and count. An event is
+ * `accepted` only once the sink owns it.
  */
 export class Gate {
+  private readonly background = new Set<Promise<void>>();
+
   constructor(private readonly deps: GateDeps) {}
 
   async process(events: readonly unknown[], sink: Sink, ctx: ProduceContext, checkNumbers: boolean): Promise<EventResult[]> {
     const validated = await this.deps.validator.validate(events, checkNumbers);
-    return this.produce(validated, sink, ctx);
+    return this.produce(events, validated, sink, ctx);
   }
 
   /** Produces already validated events (also what the thread pool hands back). */
-  async produce(validated: Validated, sink: Sink, ctx: ProduceContext): Promise<EventResult[]> {
+  async produce(events: readonly unknown[], validated: Validated, sink: Sink, ctx: ProduceContext): Promise<EventResult[]> {
     const { results, outbound, outboundIndex, streams } = validated;
     if (outbound.length > 0) {
       const outcomes = await sink.produce(outbound, ctx);
@@ -46,7 +59,50 @@ export class Gate {
       }
     }
     this.count(streams, results);
+    this.reportInvalid(events, validated, ctx);
     return results;
+  }
+
+  /** Runs work that outlives its request (hasty events, error events); close() waits for it. */
+  track(work: Promise<void>): void {
+    const tracked = work.finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
+  }
+
+  /** Resolves once all background work has finished. */
+  async settled(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  private reportInvalid(events: readonly unknown[], validated: Validated, ctx: ProduceContext): void {
+    const target = this.deps.errorEvents;
+    if (!target) return;
+    const errorEvents: Record<string, unknown>[] = [];
+    validated.results.forEach((r, i) => {
+      if (r.status !== 'invalid') return;
+      errorEvents.push(errorEventFor({ event: events[i], context: r.context, schemaUri: validated.uris[i], stream: validated.streams[i] }, target.options));
+    });
+    if (errorEvents.length === 0) return;
+    this.track(this.produceErrorEvents(errorEvents, target.sink, ctx));
+  }
+
+  /** Error events go through the same validation; their own failures are logged, never reported again. */
+  private async produceErrorEvents(errorEvents: Record<string, unknown>[], sink: Sink, ctx: ProduceContext): Promise<void> {
+    const { log, metrics, validator } = this.deps;
+    try {
+      const validated = await validator.validate(errorEvents, false);
+      const outcomes = validated.outbound.length ? await sink.produce(validated.outbound, ctx) : [];
+      const failed = validated.results.filter((r) => r.status !== 'accepted').length + outcomes.filter((o) => !o.ok).length;
+      metrics.increment('error_events.produced', errorEvents.length - failed);
+      if (failed > 0) {
+        metrics.increment('error_events.failed', failed);
+        const first = validated.results.find((r) => r.status !== 'accepted') ?? outcomes.find((o) => !o.ok);
+        log.error({ request_id: ctx.requestId, failed, first }, 'error events could not be produced');
+      }
+    } catch (err) {
+      metrics.increment('error_events.failed', errorEvents.length);
+      log.error({ err, request_id: ctx.requestId }, 'error events could not be produced');
+    }
   }
 
   private count(streams: readonly (string | undefined)[], results: readonly EventResult[]): void {

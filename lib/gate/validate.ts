@@ -22,8 +22,10 @@ export interface Validated {
   readonly outbound: OutboundEvent[];
   /** For each outbound event, its index in `results`. */
   readonly outboundIndex: number[];
-  /** Stream of each event, where it could be read (for metrics). */
+  /** Stream of each event, where it could be read (for metrics and error events). */
   readonly streams: (string | undefined)[];
+  /** Schema URI of each event, where it could be read (for error events). */
+  readonly uris: (string | undefined)[];
 }
 
 function failure(code: ErrorCode, message?: string): FailedResult {
@@ -115,7 +117,7 @@ export class EventValidator {
         timestamp: this.timestampOf(record),
       });
     }
-    return { results, outbound, outboundIndex, streams };
+    return { results, outbound, outboundIndex, streams, uris };
   }
 
   private describeUriField(): string {

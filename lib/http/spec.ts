@@ -63,7 +63,7 @@ export function openApiSpec(info: ServiceInfo): Record<string, unknown> {
       '/_info/name': { get: { operationId: 'infoName', responses: { '200': jsonAnswer('Service name.', { type: 'object' }) } } },
       '/_info/version': { get: { operationId: 'infoVersion', responses: { '200': jsonAnswer('Service version.', { type: 'object' }) } } },
       '/_info/home': {
-        get: { operationId: 'infoHome', responses: { '301': { description: 'Redirect to the home page.' }, '404': requestError } },
+        get: { operationId: 'infoHome', responses: { '301': { description: 'Redirect to the home page (or to /?spec).' } } },
       },
       '/robots.txt': {
         get: { operationId: 'robots', responses: { '200': { description: 'Disallow all.', content: { 'text/plain': { schema: { type: 'string' } } } } } },

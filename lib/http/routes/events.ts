@@ -39,14 +39,7 @@ export async function answerEvents(
   const ctx = { requestId: scope.id };
   if (hasty) {
     send(res, 202, `${events.length} events hastily received.`, scope.headers);
-    try {
-      const results = await app.gate.process(events, app.sinks.hasty, ctx, checkNumbers);
-      const answer = answerFor(events, results);
-      if (answer.status !== 201) app.log.warn({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'hasty events failed');
-    } catch (err) {
-      app.metrics.increment('events.hasty_failed', events.length);
-      app.log.error({ err, request_id: scope.id, events: events.length }, 'hasty events could not be processed');
-    }
+    app.gate.track(produceHastily(app, scope, events, checkNumbers));
     return;
   }
   const results = await app.gate.process(events, app.sinks.guaranteed, ctx, checkNumbers);
@@ -57,6 +50,21 @@ export async function answerEvents(
   if (answer.retryable) scope.headers['retry-after'] = RETRY_AFTER_SECONDS;
   if (answer.body) sendJson(res, answer.status, answer.reason, scope.headers, answer.body);
   else send(res, answer.status, answer.reason, scope.headers);
+}
+
+/** The client has its 202: failures can only be logged and counted. */
+async function produceHastily(app: AppContext, scope: RequestScope, events: unknown[], checkNumbers: boolean): Promise<void> {
+  try {
+    const results = await app.gate.process(events, app.sinks.hasty, { requestId: scope.id }, checkNumbers);
+    const answer = answerFor(events, results);
+    if (answer.status !== 201) {
+      app.metrics.increment('events.hasty_failed', results.filter((r) => r.status !== 'accepted').length);
+      app.log.warn({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'hasty events failed');
+    }
+  } catch (err) {
+    app.metrics.increment('events.hasty_failed', events.length);
+    app.log.error({ err, request_id: scope.id, events: events.length }, 'hasty events could not be processed');
+  }
 }
 
 function refuseBody(app: AppContext, res: ServerResponse, scope: RequestScope, err: unknown): void {

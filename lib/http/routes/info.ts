@@ -15,8 +15,8 @@ export function info(app: AppContext, res: ServerResponse, scope: RequestScope, 
     case 'version':
       return sendJson(res, 200, undefined, scope.headers, { version });
     case 'home':
-      if (!home) return sendError(res, scope.headers, 'EG_ERR_NOT_FOUND', 'No home page is set for this service.');
-      scope.headers['location'] = home;
+      // Without a homepage in package.json, this service's own API document is its home.
+      scope.headers['location'] = home ?? '/?spec';
       return send(res, 301, undefined, scope.headers);
     default:
       return sendError(res, scope.headers, 'EG_ERR_NOT_FOUND', `No such route: /_info/${part}`);

@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import type { InvalidContext } from './result';
+import { setField } from './fields';
+
+export interface ErrorEventOptions {
+  /** Stream the error events go to (`error_stream`). */
+  readonly stream: string;
+  /** Schema of error events (`error_schema_uri`). */
+  readonly schemaUri: string;
+  /** Who emits them: this service's `service_name`. */
+  readonly emitterId: string;
+  readonly schemaUriField: string;
+  readonly streamField: string;
+}
+
+export interface InvalidEvent {
+  readonly event: unknown;
+  readonly context: InvalidContext;
+  readonly schemaUri?: string;
+  readonly stream?: string;
+}
+
+/**
+ * The error event that reports one invalid event, in the shape of the bundled
+ * error schema: the raw event as a string (it may not even be an object), the
+ * validation message, and the schema and stream it named.
+ */
+export function errorEventFor(invalid: InvalidEvent, opts: ErrorEventOptions, now: Date = new Date()): Record<string, unknown> {
+  const dt = now.toISOString();
+  const out: Record<string, unknown> = {};
+  setField(out, opts.schemaUriField, opts.schemaUri);
+  setField(out, 'meta.id', randomUUID());
+  setField(out, 'meta.dt', dt);
+  setField(out, opts.streamField, opts.stream);
+  out.emitter_id = opts.emitterId;
+  out.raw_event = JSON.stringify(invalid.event) ?? String(invalid.event);
+  out.message = invalid.context.errorsText;
+  out.errored_schema_uri = invalid.schemaUri ?? '';
+  out.errored_stream_name = invalid.stream ?? '';
+  return out;
+}

@@ -1,0 +1,42 @@
+/**
+ * Finds a schema document through its candidate locations, in base order:
+ * the first base that has it wins. When none has it, the answer depends on
+ * why: every base said "not here" (the client named a schema that does not
+ * exist) or some base could not be asked (ours to fix, worth a retry).
+ */
+import { EventGateError } from '../errors';
+import { fetchSchemaText } from './fetch';
+import { parseSchemaText, type SchemaObject } from './parse';
+import type { SchemaLocation } from './resolve';
+
+export interface LocatedSchema {
+  readonly doc: SchemaObject;
+  /** Where it was found. */
+  readonly href: string;
+}
+
+export async function locateSchema(uri: string, locations: readonly SchemaLocation[], timeoutMs: number): Promise<LocatedSchema> {
+  const failures: EventGateError[] = [];
+  for (const loc of locations) {
+    let text: string | undefined;
+    try {
+      text = await fetchSchemaText(loc, timeoutMs);
+    } catch (err) {
+      failures.push(err as EventGateError);
+      continue;
+    }
+    if (text !== undefined) return { doc: parseSchemaText(text, loc.href), href: loc.href };
+  }
+  const tried = locations.map((l) => l.href);
+  if (failures.length > 0) {
+    const reasons = failures.map((f) => f.message).join('; ');
+    throw new EventGateError('EG_ERR_SCHEMA_FETCH', `Schema ${uri} could not be fetched (${reasons}); tried ${tried.join(', ')}.`, {
+      cause: failures[0],
+      details: { uri, tried },
+    });
+  }
+  const where = tried.length > 0 ? `tried ${tried.join(', ')}` : 'no schema base URIs are configured';
+  throw new EventGateError('EG_ERR_SCHEMA_NOT_FOUND', `Schema ${uri} not found at any schema base URI (${where}).`, {
+    details: { uri, tried },
+  });
+}

@@ -1,0 +1,256 @@
+/**
+ * Enrichment: fields eventgate fills in before validation, each only when
+ * the event does not have it and the event's schema declares it.
+ *
+ * "Declares" is deliberately narrow, as in EventGate: every step of the
+ * dotted path must be named by the schema, through `properties`, a matching
+ * `patternProperties` pattern or an `additionalProperties` *schema* (how a
+ * header map such as `http.request_headers` is declared), and the last step
+ * must accept a string. A level that says nothing about its keys (no
+ * `properties`, or `additionalProperties` absent / true) declares nothing
+ * below it, so an open schema gets no fields it did not ask for (request
+ * headers are personal data); and a level with `additionalProperties: false`
+ * that does not name the key forbids it, so enrichment never turns a valid
+ * event invalid. Local `$ref`s (`#/...`) and `allOf` branches are followed;
+ * `$ref`s to other documents, `anyOf`/`oneOf` and conditionals are not, and
+ * declare nothing. Declared paths are computed once per schema object.
+ *
+ * Query-string enrichment (schema URI, stream) is separate: it must run
+ * before the schema is known, since it may name the schema.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventGateError } from '../errors';
+
+export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
+type Schema = Readonly<Record<string, unknown>>;
+
+export interface EnricherOptions {
+  /** Set to a new UUID; '' or undefined: off. */
+  readonly idField?: string;
+  /** Set to the time of receipt, ISO 8601; '' or undefined: off. */
+  readonly dtField?: string;
+  /** Request header name -> dotted field, set to the header's value. */
+  readonly headersToFields?: Readonly<Record<string, string>>;
+  /** Header values are cut to this many characters. Default 400. */
+  readonly maxHeaderLength?: number;
+}
+
+/** Fills the absent, declared fields of one event in place. */
+export type Enricher = (event: Record<string, unknown>, schema: Schema, headers: RequestHeaders, now?: () => Date) => void;
+
+type Field =
+  | { readonly kind: 'id'; readonly keys: readonly string[] }
+  | { readonly kind: 'dt'; readonly keys: readonly string[] }
+  | { readonly kind: 'header'; readonly keys: readonly string[]; readonly header: string };
+
+export const DEFAULT_MAX_HEADER_LENGTH = 400;
+const systemNow = (): Date => new Date();
+
+export function makeEnricher(opts: EnricherOptions): Enricher {
+  const fields: Field[] = [];
+  if (opts.idField) fields.push({ kind: 'id', keys: pathKeys(opts.idField) });
+  if (opts.dtField) fields.push({ kind: 'dt', keys: pathKeys(opts.dtField) });
+  for (const [header, path] of Object.entries(opts.headersToFields ?? {})) {
+    fields.push({ kind: 'header', keys: pathKeys(path), header: header.toLowerCase() });
+  }
+  const maxHeader = opts.maxHeaderLength ?? DEFAULT_MAX_HEADER_LENGTH;
+  const plans = new WeakMap<Schema, readonly Field[]>();
+  const planOf = (schema: Schema): readonly Field[] => {
+    let plan = plans.get(schema);
+    if (plan === undefined) {
+      plan = fields.filter((f) => schemaDeclares(schema, f.keys));
+      plans.set(schema, plan);
+    }
+    return plan;
+  };
+
+  return (event, schema, headers, now = systemNow) => {
+    const plan = planOf(schema);
+    let dt: string | undefined;
+    for (const f of plan) {
+      if (f.kind === 'id') {
+        setIfAbsent(event, f.keys, randomUUID);
+      } else if (f.kind === 'dt') {
+        setIfAbsent(event, f.keys, () => (dt ??= now().toISOString()));
+      } else {
+        const raw = headers[f.header];
+        if (raw === undefined || raw.length === 0) continue;
+        setIfAbsent(event, f.keys, () => truncate(typeof raw === 'string' ? raw : raw.join(', '), maxHeader));
+      }
+    }
+  };
+}
+
+export interface QueryEnricherOptions {
+  readonly schemaUriField: string | readonly string[];
+  readonly streamField: string;
+  readonly schemaUriQueryParam?: string;
+  readonly streamQueryParam?: string;
+}
+
+/** What the query enricher reads; URLSearchParams is one. */
+export interface QueryParams {
+  get(name: string): string | null;
+}
+
+/**
+ * Fills an absent schema URI field (the first of a list, when none of them
+ * is present) and an absent stream field from the query string, for clients
+ * that can only send a bare body. No schema check: the schema is not known
+ * yet (this may name it), and the stream field is the service's own routing
+ * field. Undefined when neither parameter is configured, so that callers
+ * skip the step.
+ */
+export function makeQueryEnricher(opts: QueryEnricherOptions): ((event: Record<string, unknown>, query: QueryParams) => void) | undefined {
+  const { schemaUriQueryParam: uriParam, streamQueryParam: streamParam } = opts;
+  if (!uriParam && !streamParam) return undefined;
+  const uriPaths = (typeof opts.schemaUriField === 'string' ? [opts.schemaUriField] : opts.schemaUriField).map(pathKeys);
+  const streamPath = pathKeys(opts.streamField);
+  return (event, query) => {
+    const uri = uriParam ? query.get(uriParam) : null;
+    if (uri && uriPaths.every((keys) => !has(event, keys))) setIfAbsent(event, uriPaths[0], () => uri);
+    const stream = streamParam ? query.get(streamParam) : null;
+    if (stream) setIfAbsent(event, streamPath, () => stream);
+  };
+}
+
+/** Whether `schema` declares the dotted path as a string field (the rule at the top of this file). */
+export function schemaDeclares(schema: Schema, keys: readonly string[]): boolean {
+  let level: Schema | undefined = schema;
+  for (const key of keys) {
+    level = declaredChild(schema, level, key);
+    if (level === undefined) return false;
+  }
+  return levelNodes(schema, level).every((n) => typeAllows(n, 'string'));
+}
+
+// Guards against $ref cycles and absurd nesting in a schema.
+const MAX_REF_HOPS = 32;
+const MAX_ALLOF_DEPTH = 8;
+const ANY: Schema = Object.freeze({});
+
+function declaredChild(root: Schema, schema: Schema, key: string): Schema | undefined {
+  const nodes = levelNodes(root, schema);
+  if (nodes.length === 0) return undefined;
+  for (const n of nodes) {
+    if (!typeAllows(n, 'object')) return undefined;
+    if (n.additionalProperties === false && !ownProperty(n.properties, key) && matchingPattern(n, key) === undefined) return undefined;
+  }
+  for (const n of nodes) {
+    if (ownProperty(n.properties, key)) return deref(root, (n.properties as Record<string, unknown>)[key]);
+  }
+  for (const n of nodes) {
+    const sub = matchingPattern(n, key);
+    if (sub !== undefined) return deref(root, sub);
+  }
+  for (const n of nodes) {
+    if (n.additionalProperties !== null && typeof n.additionalProperties === 'object') return deref(root, n.additionalProperties);
+  }
+  return undefined;
+}
+
+/** A schema and its allOf branches, dereferenced: all of them apply at one level. */
+function levelNodes(root: Schema, schema: Schema, depth = 0, out: Schema[] = []): Schema[] {
+  const s = deref(root, schema);
+  if (s === undefined || depth > MAX_ALLOF_DEPTH) return out;
+  out.push(s);
+  if (Array.isArray(s.allOf)) for (const branch of s.allOf as unknown[]) levelNodes(root, branch as Schema, depth + 1, out);
+  return out;
+}
+
+/** Follows local `$ref`s; `true` is any value, `false` and anything unresolvable are undefined. */
+function deref(root: Schema, value: unknown): Schema | undefined {
+  let s = value;
+  for (let hops = 0; hops <= MAX_REF_HOPS; hops++) {
+    if (s === true) return ANY;
+    if (s === null || typeof s !== 'object' || Array.isArray(s)) return undefined;
+    const ref = (s as Schema).$ref;
+    if (typeof ref !== 'string') return s as Schema;
+    s = pointer(root, ref);
+  }
+  return undefined;
+}
+
+function pointer(root: Schema, ref: string): unknown {
+  if (ref === '#') return root;
+  if (!ref.startsWith('#/')) return undefined;
+  let value: unknown = root;
+  for (const raw of ref.slice(2).split('/')) {
+    const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    if (value === null || typeof value !== 'object' || !ownProperty(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+function matchingPattern(schema: Schema, key: string): unknown {
+  const patterns = schema.patternProperties;
+  if (patterns === null || typeof patterns !== 'object') return undefined;
+  for (const [pattern, sub] of Object.entries(patterns)) {
+    try {
+      if (new RegExp(pattern, 'u').test(key)) return sub;
+    } catch {
+      // An invalid pattern declares nothing; ajv reports it when compiling.
+    }
+  }
+  return undefined;
+}
+
+function typeAllows(schema: Schema, type: string): boolean {
+  const t = schema.type;
+  if (t === undefined) return true;
+  return Array.isArray(t) ? t.includes(type) : t === type;
+}
+
+function ownProperty(obj: unknown, key: string): boolean {
+  return obj !== null && typeof obj === 'object' && Object.prototype.hasOwnProperty.call(obj, key);
+}
+
+function has(event: Record<string, unknown>, keys: readonly string[]): boolean {
+  let value: unknown = event;
+  for (const k of keys) {
+    if (!ownProperty(value, k)) return false;
+    value = (value as Record<string, unknown>)[k];
+  }
+  return true;
+}
+
+/**
+ * Sets the path to `value()` when it is absent, creating objects on the
+ * way; a step that holds a non-object (or an array) is left alone: that
+ * is the client's data, and validation will say what is wrong with it.
+ */
+function setIfAbsent(event: Record<string, unknown>, keys: readonly string[], value: () => string): void {
+  let target = event;
+  const last = keys.length - 1;
+  for (let i = 0; i < last; i++) {
+    const k = keys[i];
+    if (!Object.prototype.hasOwnProperty.call(target, k)) {
+      let obj: Record<string, unknown> = (target[k] = {});
+      for (let j = i + 1; j < last; j++) obj = obj[keys[j]] = {};
+      obj[keys[last]] = value();
+      return;
+    }
+    const next = target[k];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) return;
+    target = next as Record<string, unknown>;
+  }
+  if (!Object.prototype.hasOwnProperty.call(target, keys[last])) target[keys[last]] = value();
+}
+
+/** Cuts to `max` UTF-16 units without splitting a surrogate pair. */
+function truncate(value: string, max: number): string {
+  if (value.length <= max) return value;
+  const code = value.charCodeAt(max - 1);
+  return value.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
+
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function pathKeys(path: string): string[] {
+  const keys = path.split('.');
+  if (keys.some((k) => k.length === 0 || UNSAFE_KEYS.has(k))) {
+    throw new EventGateError('EG_ERR_CONFIG_INVALID', `'${path}' is not a usable field path.`);
+  }
+  return keys;
+}

@@ -1,0 +1,217 @@
+/**
+ * Reads the stream config document once: from a local YAML/JSON file or an
+ * http(s) URL, then picks the stream map out of it. Understands the
+ * MediaWiki EventStreamConfig API answer (`{streams: {...}}`, with `error`
+ * and `warnings` in a 200 body). Retrying and refreshing are the registry's.
+ *
+ * "Could not be read" (file missing, refused, timed out, HTTP status) is
+ * EG_ERR_STREAM_CONFIG_FETCH; "read, but not usable" (syntax, an `error`
+ * in the body, no object at the path) is EG_ERR_STREAM_CONFIG_INVALID.
+ */
+import { readFile } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync, inflateSync } from 'node:zlib';
+import { CORE_SCHEMA, load } from 'js-yaml';
+import { EventGateError } from '../errors';
+
+export interface StreamSourceOptions {
+  /** A path (relative to configDir), a file:// URL or an http(s):// URL. */
+  readonly uri: string;
+  readonly configDir: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Dotted path of the stream map inside the document, e.g. `streams`. */
+  readonly objectPath?: string;
+  /** Deadline of the whole load, body included. */
+  readonly timeoutMs: number;
+  /** Aborts a load in flight (the registry closing). */
+  readonly signal?: AbortSignal;
+}
+
+export interface LoadedStreamConfig {
+  /** The object at objectPath: stream name or `/regex/` -> settings, not yet checked. */
+  readonly streams: unknown;
+  /** Where it came from, for messages: a path or a URL. */
+  readonly href: string;
+  /** `warnings` of an EventStreamConfig answer, for the caller to log. */
+  readonly warnings?: unknown;
+}
+
+/** A stream config larger than this is a mistake, not a config. */
+export const MAX_STREAM_CONFIG_BYTES = 64 * 1024 * 1024;
+const MAX_REDIRECTS = 3;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+export async function loadStreamConfig(opts: StreamSourceOptions): Promise<LoadedStreamConfig> {
+  const location = locate(opts.uri, opts.configDir);
+  const href = location instanceof URL ? location.href : location;
+  const text = location instanceof URL ? await fetchText(location, opts) : await readText(location);
+  const doc = parse(text, href);
+  // With an object path the document is a wrapper (an API answer) and its
+  // `error` / `warnings` are about the answer. Without one, the document is
+  // the stream map itself and a stream may well be called `error`, so only a
+  // MediaWiki-shaped error ({code, info}) is taken as one.
+  const wrapper = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : undefined;
+  const error = wrapper?.error;
+  if (error !== undefined && (opts.objectPath || isApiError(error))) {
+    throw new EventGateError('EG_ERR_STREAM_CONFIG_INVALID', `${href}: the answer holds an error: ${describeApiError(error)}`, {
+      details: error,
+    });
+  }
+  const warnings = opts.objectPath ? wrapper?.warnings : undefined;
+  const streams = opts.objectPath ? pick(doc, opts.objectPath) : doc;
+  if (streams === undefined) {
+    throw new EventGateError('EG_ERR_STREAM_CONFIG_INVALID', `${href}: has nothing at stream_config_object_path '${opts.objectPath}'.`);
+  }
+  return warnings === undefined ? { streams, href } : { streams, href, warnings };
+}
+
+/** A path stays a path; a URL with a scheme becomes a URL (file:// back to a path). */
+function locate(uri: string, configDir: string): string | URL {
+  if (/^https?:\/\//i.test(uri)) return new URL(uri);
+  if (/^file:/i.test(uri)) return fileURLToPath(uri);
+  if (/^[a-z][a-z0-9+.-]+:\/\//i.test(uri)) {
+    throw new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${uri}: only paths, file:// and http(s):// URLs are supported.`);
+  }
+  return isAbsolute(uri) ? uri : resolvePath(configDir, uri);
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${path}: ${reason}`, { cause: err });
+  }
+}
+
+async function fetchText(url: URL, opts: StreamSourceOptions): Promise<string> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+  try {
+    return await getText(url, opts.headers ?? {}, signal, MAX_REDIRECTS);
+  } catch (err) {
+    if (err instanceof EventGateError) throw err;
+    const reason = timeout.aborted ? `timed out after ${opts.timeoutMs} ms` : signal.aborted ? 'aborted' : (err as Error).message;
+    throw new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${url.href}: ${reason}`, { cause: err });
+  }
+}
+
+function getText(url: URL, headers: Readonly<Record<string, string>>, signal: AbortSignal, redirectsLeft: number): Promise<string> {
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(url, { signal, headers: { accept: 'application/json, application/yaml;q=0.9, */*;q=0.1', ...headers } }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (REDIRECTS.has(status) && res.headers.location) {
+        res.resume();
+        resolve(follow(url, res.headers.location, headers, signal, redirectsLeft));
+      } else if (status < 200 || status >= 300) {
+        res.resume();
+        reject(new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${url.href}: HTTP ${status}`));
+      } else {
+        readBody(res, url).then(resolve, reject);
+      }
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function follow(
+  from: URL,
+  location: string,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+  redirectsLeft: number,
+): Promise<string> {
+  const to = new URL(location, from);
+  // The configured headers (tokens, Host) are meant for the configured
+  // origin only: they must not be replayed to another host.
+  if (to.origin !== from.origin) {
+    throw new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${from.href}: redirected to another origin (${to.href})`);
+  }
+  if (redirectsLeft === 0) throw new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${from.href}: too many redirects`);
+  return getText(to, headers, signal, redirectsLeft - 1);
+}
+
+function readBody(res: IncomingMessage, url: URL): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_STREAM_CONFIG_BYTES) {
+        res.destroy(new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${url.href}: larger than ${MAX_STREAM_CONFIG_BYTES} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => {
+      try {
+        resolve(decode(Buffer.concat(chunks), res.headers['content-encoding'], url));
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    res.on('error', reject);
+  });
+}
+
+/** Only reachable when stream_config_uri_options asks for compression with its own accept-encoding. */
+function decode(body: Buffer, encoding: string | undefined, url: URL): string {
+  const enc = (encoding ?? 'identity').trim().toLowerCase();
+  try {
+    if (enc === 'gzip' || enc === 'x-gzip') return gunzipSync(body, { maxOutputLength: MAX_STREAM_CONFIG_BYTES }).toString('utf8');
+    if (enc === 'deflate') return inflateSync(body, { maxOutputLength: MAX_STREAM_CONFIG_BYTES }).toString('utf8');
+  } catch (err) {
+    throw new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${url.href}: body could not be decoded (${enc})`, { cause: err });
+  }
+  if (enc !== 'identity') throw new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${url.href}: unsupported content-encoding ${enc}`);
+  return body.toString('utf8');
+}
+
+function parse(text: string, href: string): unknown {
+  // JSON first: much faster on a large EventStreamConfig answer. YAML is the
+  // fallback because a YAML flow mapping also starts with a brace.
+  if (text.trimStart().startsWith('{')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // fall through to YAML
+    }
+  }
+  try {
+    // CORE_SCHEMA: no surprise Date objects out of unquoted dates.
+    return load(text, { schema: CORE_SCHEMA });
+  } catch (err) {
+    const { reason, mark } = err as { reason?: string; mark?: { line: number; column: number } };
+    const where = reason && mark ? `${reason} (line ${mark.line + 1}, column ${mark.column + 1})` : (err as Error).message;
+    throw new EventGateError('EG_ERR_STREAM_CONFIG_INVALID', `${href}: not valid YAML or JSON: ${where}`, { cause: err });
+  }
+}
+
+function pick(doc: unknown, path: string): unknown {
+  let value = doc;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+function isApiError(error: unknown): boolean {
+  return error !== null && typeof error === 'object' && typeof (error as { code?: unknown }).code === 'string';
+}
+
+/** MediaWiki API errors: `{code, info}` (errorformat=bc) or `{code, text}`; anything else as JSON. */
+function describeApiError(error: unknown): string {
+  if (error !== null && typeof error === 'object') {
+    const { code, info, text } = error as { code?: unknown; info?: unknown; text?: unknown };
+    const what = typeof info === 'string' ? info : typeof text === 'string' ? text : undefined;
+    if (typeof code === 'string' && what !== undefined) return `${code}: ${what}`;
+  }
+  const json = JSON.stringify(error);
+  return json.length > 500 ? `${json.slice(0, 500)}...` : json;
+}

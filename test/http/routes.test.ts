@@ -1,0 +1,113 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { expect } from 'chai';
+import { call } from '../helpers/http';
+import { startTestService, type TestService } from '../helpers/service';
+
+const TEST_EVENT = { $schema: '/test/event/1.0.0', meta: { stream: 'test.event' }, from: 'test_events' };
+
+describe('routes', () => {
+  let svc: TestService;
+  before(async () => {
+    svc = await startTestService({ test_events: [TEST_EVENT], cors: 'https://example.org', csp: "default-src 'none'" });
+  });
+  after(() => svc.close());
+
+  it('answers an unknown route with a JSON 404', async () => {
+    const r = await call(svc.port, { path: '/v2/nothing' });
+    expect(r.status).to.equal(404);
+    expect(r.json).to.deep.equal({ code: 'EG_ERR_NOT_FOUND', message: 'No such route: GET /v2/nothing' });
+  });
+
+  it('answers a known route with the wrong method with 405 and Allow', async () => {
+    const r = await call(svc.port, { path: '/v1/events' });
+    expect(r.status).to.equal(405);
+    expect(r.headers.allow).to.equal('POST, OPTIONS');
+    expect((r.json as { code: string }).code).to.equal('EG_ERR_METHOD_NOT_ALLOWED');
+  });
+
+  it('echoes x-request-id, and makes one when the client sent none', async () => {
+    const echoed = await call(svc.port, { path: '/healthz', headers: { 'x-request-id': 'abc-123' } });
+    expect(echoed.headers['x-request-id']).to.equal('abc-123');
+    const made = await call(svc.port, { path: '/healthz' });
+    expect(made.headers['x-request-id']).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('sends the configured CORS and CSP headers, and security headers, on every answer', async () => {
+    for (const path of ['/healthz', '/nowhere']) {
+      const r = await call(svc.port, { path });
+      expect(r.headers['access-control-allow-origin']).to.equal('https://example.org');
+      expect(r.headers['content-security-policy']).to.equal("default-src 'none'");
+      expect(r.headers['x-content-type-options']).to.equal('nosniff');
+    }
+  });
+
+  it('answers a CORS preflight with 204 and the allowed methods and headers', async () => {
+    const r = await call(svc.port, { method: 'OPTIONS', path: '/v1/events', headers: { origin: 'https://example.org', 'access-control-request-method': 'POST' } });
+    expect(r.status).to.equal(204);
+    expect(r.headers['access-control-allow-methods']).to.contain('POST');
+    expect(r.headers['access-control-allow-headers']).to.contain('content-type');
+  });
+
+  it('processes the configured test_events on GET /v1/_test/events', async () => {
+    const before = svc.written().length;
+    const r = await call(svc.port, { path: '/v1/_test/events' });
+    expect(r.status).to.equal(201);
+    expect(r.reason).to.equal('All 1 out of 1 events were accepted.');
+    const written = svc.written();
+    expect(written).to.have.length(before + 1);
+    expect(written[written.length - 1]).to.include({ from: 'test_events' });
+  });
+
+  it('serves /_info, /_info/name and /_info/version from package.json', async () => {
+    const info = (await call(svc.port, { path: '/_info' })).json as Record<string, string>;
+    expect(info.name).to.equal('eventgate');
+    expect(info.version).to.match(/^\d+\.\d+\.\d+/);
+    expect((await call(svc.port, { path: '/_info/name' })).json).to.deep.equal({ name: 'eventgate' });
+    expect((await call(svc.port, { path: '/_info/version' })).json).to.deep.equal({ version: info.version });
+  });
+
+  it('redirects /_info/home to the API document, as package.json names no home page', async () => {
+    const r = await call(svc.port, { path: '/_info/home' });
+    expect(r.status).to.equal(301);
+    expect(r.headers.location).to.equal('/?spec');
+  });
+
+  it('serves robots.txt disallowing everything', async () => {
+    const r = await call(svc.port, { path: '/robots.txt' });
+    expect(r.status).to.equal(200);
+    expect(r.text).to.equal('User-agent: *\nDisallow: /\n');
+  });
+
+  it('answers /healthz and /readyz with 200 once started', async () => {
+    expect((await call(svc.port, { path: '/healthz' })).json).to.deep.equal({ status: 'ok' });
+    expect((await call(svc.port, { path: '/readyz' })).json).to.deep.equal({ status: 'ready' });
+  });
+
+  it('serves a valid OpenAPI 3 document at /?spec whose every path answers', async () => {
+    const r = await call(svc.port, { path: '/?spec' });
+    expect(r.status).to.equal(200);
+    const spec = r.json as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(spec.openapi).to.match(/^3\./);
+    await SwaggerParser.validate(structuredClone(spec) as never);
+    for (const [path, ops] of Object.entries(spec.paths)) {
+      for (const method of Object.keys(ops)) {
+        const answer = await call(svc.port, { method: method.toUpperCase(), path: path === '/' ? '/?spec' : path, body: method === 'post' ? [TEST_EVENT] : undefined });
+        expect(answer.status, `${method} ${path}`).to.not.be.oneOf([404, 405]);
+      }
+    }
+  });
+});
+
+describe('GET /v1/_test/events without test_events', () => {
+  let svc: TestService;
+  before(async () => {
+    svc = await startTestService();
+  });
+  after(() => svc.close());
+
+  it('answers 404 EG_ERR_TEST_EVENTS_DISABLED', async () => {
+    const r = await call(svc.port, { path: '/v1/_test/events' });
+    expect(r.status).to.equal(404);
+    expect((r.json as { code: string }).code).to.equal('EG_ERR_TEST_EVENTS_DISABLED');
+  });
+});

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole suite, as `npm test` runs it: build, lint, then every test
+# (mocha starts and stops the real Kafka broker itself, see test/kafka/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rm -rf dist
+npx tsc -p .
+npx eslint --max-warnings 0 .
+npx mocha "$@"
