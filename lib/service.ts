@@ -12,6 +12,7 @@ import type { Logger } from './log';
 import type { Metrics } from './metrics/metrics';
 import { SchemaRepository } from './schema';
 import { FileSink } from './sink/file';
+import { makeEnricher, makeQueryEnricher, StreamRegistry } from './stream';
 
 // The package file sits two levels above the compiled lib/ (dist/lib/service.js).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -85,12 +86,34 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     log,
     metrics,
   });
+  const streams = conf.stream_config_uri
+    ? await StreamRegistry.start({
+        uri: conf.stream_config_uri,
+        configDir: loaded.dir,
+        uriOptions: conf.stream_config_uri_options,
+        objectPath: conf.stream_config_object_path,
+        ttlSeconds: conf.stream_config_ttl,
+        retries: conf.stream_config_retries,
+        timeoutMs: conf.stream_config_timeout_ms,
+        serviceName: conf.service_name,
+        log,
+        metrics,
+      })
+    : undefined;
   const validator = new EventValidator({
     schemas,
     schemaUriField: conf.schema_uri_field,
     streamField: conf.stream_field,
     topicPrefix: conf.topic_prefix,
-    dtField: 'meta.dt',
+    dtField: conf.dt_field || undefined,
+    streams,
+    enrich: makeEnricher({ idField: conf.id_field, dtField: conf.dt_field, headersToFields: conf.http_request_headers_to_fields }),
+    enrichFromQuery: makeQueryEnricher({
+      schemaUriField: conf.schema_uri_field,
+      streamField: conf.stream_field,
+      schemaUriQueryParam: conf.schema_uri_query_param,
+      streamQueryParam: conf.stream_query_param,
+    }),
   });
   const sinks = createSinks(conf.output_path, loaded.dir);
   const schemaUriField = typeof conf.schema_uri_field === 'string' ? conf.schema_uri_field : conf.schema_uri_field[0];
@@ -120,6 +143,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     metrics,
     gate,
     sinks,
+    streams,
     limits: { maxBytes: parseSize(conf.max_body_size), timeoutMs: conf.request_timeout_ms },
     headers: headerPolicy(conf.cors, conf.csp),
     notReadyReason(): string | undefined {
@@ -129,6 +153,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     async close(): Promise<void> {
       // Hasty events and error events still on their way need the sinks open.
       await gate.settled();
+      streams?.close();
       await sinks.guaranteed.close();
       if (sinks.hasty !== sinks.guaranteed) await sinks.hasty.close();
     },
@@ -138,6 +163,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     precached = true;
   } catch (err) {
     precacheFailure = (err as Error).message;
+    streams?.close();
     await app.close();
     throw err;
   }

@@ -3,7 +3,7 @@ import type { Metrics } from '../metrics/metrics';
 import type { ProduceContext, Sink } from '../sink/sink';
 import { errorEventFor, type ErrorEventOptions } from './error-events';
 import type { EventResult } from './result';
-import type { EventValidator, Validated } from './validate';
+import type { EventValidator, RequestInfo, Validated } from './validate';
 
 export interface GateDeps {
   readonly validator: EventValidator;
@@ -43,8 +43,14 @@ export class Gate {
 
   constructor(private readonly deps: GateDeps) {}
 
-  async process(events: readonly unknown[], sink: Sink, ctx: ProduceContext, checkNumbers: boolean): Promise<EventResult[]> {
-    const validated = await this.deps.validator.validate(events, checkNumbers);
+  async process(
+    events: readonly unknown[],
+    sink: Sink,
+    ctx: ProduceContext,
+    checkNumbers: boolean,
+    request?: RequestInfo,
+  ): Promise<EventResult[]> {
+    const validated = await this.deps.validator.validate(events, checkNumbers, request);
     return this.produce(events, validated, sink, ctx);
   }
 

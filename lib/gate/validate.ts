@@ -1,6 +1,7 @@
 import { codeOf, eventOutcomeOf, EventGateError, ERRORS, type ErrorCode } from '../errors';
 import type { CompiledSchema, SchemaRepository } from '../schema';
 import type { OutboundEvent } from '../sink/sink';
+import { checkStream, messageKey, topicFor, type Enricher, type QueryParams, type RequestHeaders, type StreamSettings } from '../stream';
 import { errorsText } from './errors-text';
 import { fieldGetter, firstStringGetter, hasNonFiniteNumber } from './fields';
 import { ACCEPTED, type EventResult, type FailedResult } from './result';
@@ -12,7 +13,26 @@ export interface ValidatorOptions {
   readonly topicPrefix: string;
   /** Path of the event time, used as the Kafka message timestamp. */
   readonly dtField?: string;
+  /** Stream config; absent: any schema may go to any stream. */
+  readonly streams?: StreamLookup;
+  /** Fills absent, declared fields (meta.id, meta.dt, request headers). */
+  readonly enrich?: Enricher;
+  /** Fills an absent schema URI or stream from the query string. */
+  readonly enrichFromQuery?: (event: Record<string, unknown>, query: QueryParams) => void;
 }
+
+/** What the validator needs of stream config: the registry, or a table rebuilt in a thread. */
+export interface StreamLookup {
+  get(stream: string): StreamSettings | undefined;
+}
+
+/** The request the events came in, for enrichment. */
+export interface RequestInfo {
+  readonly headers: RequestHeaders;
+  readonly query?: QueryParams;
+}
+
+const NO_REQUEST: RequestInfo = { headers: {} };
 
 /** The outcome of validating a batch, before anything is produced. */
 export interface Validated {
@@ -59,24 +79,34 @@ export class EventValidator {
     this.dtOf = opts.dtField ? fieldGetter(opts.dtField) : undefined;
   }
 
-  async validate(events: readonly unknown[], checkNumbers: boolean): Promise<Validated> {
-    const { schemas } = this.opts;
-    const uris: (string | undefined)[] = new Array<string | undefined>(events.length);
+  async validate(events: readonly unknown[], checkNumbers: boolean, request: RequestInfo = NO_REQUEST): Promise<Validated> {
+    const { schemas, enrich, enrichFromQuery, streams } = this.opts;
+    const n = events.length;
+    const uris: (string | undefined)[] = new Array<string | undefined>(n);
+    const found: (CompiledSchema | Error | undefined)[] = new Array<CompiledSchema | Error | undefined>(n);
     let missing: Set<string> | undefined;
-    for (let i = 0; i < events.length; i++) {
+    for (let i = 0; i < n; i++) {
       const event = events[i];
       if (event === null || typeof event !== 'object' || Array.isArray(event)) continue;
-      const uri = this.schemaUriOf(event as Record<string, unknown>);
+      const record = event as Record<string, unknown>;
+      if (enrichFromQuery && request.query) enrichFromQuery(record, request.query);
+      const uri = this.schemaUriOf(record);
       uris[i] = uri;
-      if (uri !== undefined && schemas.peek(uri) === undefined) (missing ??= new Set()).add(uri);
+      if (uri === undefined) continue;
+      const schema = schemas.peek(uri);
+      found[i] = schema;
+      if (schema === undefined) (missing ??= new Set()).add(uri);
     }
-    const loaded = missing ? await this.load(missing) : undefined;
+    if (missing) {
+      const loaded = await this.load(missing);
+      for (let i = 0; i < n; i++) if (found[i] === undefined && uris[i] !== undefined) found[i] = loaded.get(uris[i] as string);
+    }
 
-    const results: EventResult[] = new Array<EventResult>(events.length);
+    const results: EventResult[] = new Array<EventResult>(n);
     const outbound: OutboundEvent[] = [];
     const outboundIndex: number[] = [];
-    const streams: (string | undefined)[] = new Array<string | undefined>(events.length);
-    for (let i = 0; i < events.length; i++) {
+    const streamNames: (string | undefined)[] = new Array<string | undefined>(n);
+    for (let i = 0; i < n; i++) {
       const event = events[i];
       if (event === null || typeof event !== 'object' || Array.isArray(event)) {
         results[i] = failure('EG_ERR_EVENT_NOT_OBJECT');
@@ -84,21 +114,22 @@ export class EventValidator {
       }
       const record = event as Record<string, unknown>;
       const stream = this.streamOf(record);
-      streams[i] = typeof stream === 'string' ? stream : undefined;
-      const uri = uris[i];
-      if (uri === undefined) {
+      streamNames[i] = typeof stream === 'string' ? stream : undefined;
+      if (uris[i] === undefined) {
         results[i] = failure('EG_ERR_SCHEMA_URI_MISSING', `Event has no schema URI in ${this.describeUriField()}.`);
         continue;
       }
-      const schema = schemas.peek(uri) ?? loaded?.get(uri);
-      if (schema === undefined || schema instanceof EventGateError || schema instanceof Error) {
-        results[i] = failureOf(schema ?? new EventGateError('EG_ERR_INTERNAL', `Schema ${uri} was not loaded.`));
+      const schema = found[i];
+      if (schema === undefined || schema instanceof Error) {
+        results[i] = failureOf(schema ?? new EventGateError('EG_ERR_INTERNAL', `Schema ${uris[i]} was not loaded.`));
         continue;
       }
       if (checkNumbers && hasNonFiniteNumber(record)) {
         results[i] = failure('EG_ERR_EVENT_NUMBER_RANGE');
         continue;
       }
+      // Before validation, as EventGate does: a schema may require meta.dt.
+      if (enrich) enrich(record, schema.schema, request.headers);
       if (!schema.validate(record)) {
         const errors = schema.validate.errors ?? [];
         results[i] = { status: 'invalid', code: 'EG_ERR_EVENT_INVALID', context: { errors, errorsText: errorsText(errors) } };
@@ -108,16 +139,25 @@ export class EventValidator {
         results[i] = failure('EG_ERR_STREAM_MISSING', `Event has no stream in ${this.opts.streamField}.`);
         continue;
       }
+      const settings = streams?.get(stream);
+      if (streams) {
+        const refusal = checkStream(stream, schema.title, settings);
+        if (refusal) {
+          results[i] = failure(refusal.code, refusal.message);
+          continue;
+        }
+      }
       results[i] = ACCEPTED;
       outboundIndex.push(i);
       outbound.push({
         stream,
-        topic: this.opts.topicPrefix + stream,
+        topic: settings ? topicFor(stream, settings, this.opts.topicPrefix) : this.opts.topicPrefix + stream,
         value: Buffer.from(JSON.stringify(record)),
+        key: settings ? messageKey(record, settings) : null,
         timestamp: this.timestampOf(record),
       });
     }
-    return { results, outbound, outboundIndex, streams, uris };
+    return { results, outbound, outboundIndex, streams: streamNames, uris };
   }
 
   private describeUriField(): string {

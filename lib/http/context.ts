@@ -4,6 +4,7 @@ import type { Gate } from '../gate/gate';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import type { Sink } from '../sink/sink';
+import type { StreamRegistry } from '../stream';
 import type { BodyLimits } from './body';
 import type { HeaderPolicy } from './respond';
 
@@ -29,6 +30,8 @@ export interface AppContext {
   readonly metrics: Metrics;
   readonly gate: Gate;
   readonly sinks: Sinks;
+  /** Stream config, when `stream_config_uri` is set. */
+  readonly streams?: StreamRegistry;
   readonly limits: BodyLimits;
   readonly headers: HeaderPolicy;
   /** Undefined when ready to take events, else why not. */

@@ -5,6 +5,7 @@ import type { AppContext, RequestScope } from './context';
 import { answerHeaders, requestIdOf, send, sendError, sendJson } from './respond';
 import { answerEvents, postEvents } from './routes/events';
 import { healthz, info, readyz, robots } from './routes/info';
+import { STREAM_CONFIGS_PATH, streamConfigs } from './routes/streams';
 import { openApiSpec } from './spec';
 
 type Handler = (app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope) => void | Promise<void>;
@@ -15,16 +16,20 @@ interface Route {
 
 const EMPTY_QUERY = new URLSearchParams();
 
-const testEvents: Handler = (app, _req, res, scope) => {
+const testEvents: Handler = (app, req, res, scope) => {
   const events = app.conf.test_events;
   if (!events || events.length === 0) return sendError(res, scope.headers, 'EG_ERR_TEST_EVENTS_DISABLED');
   // A deep copy: validation fills defaults into the events it is given.
-  return answerEvents(app, res, scope, structuredClone(events) as unknown[], false, false);
+  return answerEvents(app, res, scope, structuredClone(events) as unknown[], false, false, { headers: req.headers });
 };
 
 const ROUTES: Readonly<Record<string, Route>> = {
   '/v1/events': { methods: { POST: postEvents } },
   '/v1/_test/events': { methods: { GET: testEvents } },
+  [STREAM_CONFIGS_PATH]: { methods: { GET: (app, _q, res, scope) => streamConfigs(app, res, scope, undefined) } },
+  [`${STREAM_CONFIGS_PATH}/:streams`]: {
+    methods: { GET: (app, req, res, scope) => streamConfigs(app, res, scope, pathOf(req).slice(STREAM_CONFIGS_PATH.length + 1)) },
+  },
   '/_info': { methods: { GET: (app, _q, res, scope) => info(app, res, scope, undefined) } },
   '/_info/name': { methods: { GET: (app, _q, res, scope) => info(app, res, scope, 'name') } },
   '/_info/version': { methods: { GET: (app, _q, res, scope) => info(app, res, scope, 'version') } },
@@ -42,9 +47,17 @@ const ROUTES: Readonly<Record<string, Route>> = {
   },
 };
 
-/** The route name used in metrics: the path when it is a route, else a fixed word (no unbounded tag values). */
-function routeTag(path: string): string {
-  return Object.prototype.hasOwnProperty.call(ROUTES, path) ? path : 'unknown';
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/** The route of a path (also the metric tag): a fixed set, so tag values stay bounded. */
+function routeOf(path: string): string {
+  if (Object.prototype.hasOwnProperty.call(ROUTES, path)) return path;
+  if (path.startsWith(`${STREAM_CONFIGS_PATH}/`) && path.length > STREAM_CONFIGS_PATH.length + 1) return `${STREAM_CONFIGS_PATH}/:streams`;
+  return 'unknown';
 }
 
 /**
@@ -64,13 +77,13 @@ export function requestHandler(current: () => AppContext) {
       headers: answerHeaders(app.headers, ''),
     };
     scope.headers['x-request-id'] = scope.id;
-    const route = routeTag(path);
+    const route = routeOf(path);
     res.once('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       app.metrics.timing('http.request', ms, { route, method: req.method ?? 'unknown', status: res.statusCode });
     });
 
-    const entry = route === 'unknown' ? undefined : ROUTES[path];
+    const entry = route === 'unknown' ? undefined : ROUTES[route];
     const method = req.method ?? 'GET';
     if (!entry) return sendError(res, scope.headers, 'EG_ERR_NOT_FOUND', `No such route: ${method} ${path}`);
     if (method === 'OPTIONS') {

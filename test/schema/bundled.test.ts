@@ -19,12 +19,15 @@ describe('bundled schemas', () => {
     });
   }
 
-  it('test/event takes meta from the common fragment by $ref', async () => {
+  it('test/event is materialized and constrains meta, over http too', async () => {
     const server = await startSchemaServer(BUNDLED);
     try {
       const http = new SchemaRepository(repoOptions({ baseUris: [server.base] }));
       const s = await http.get('/test/event/1.0.0');
-      expect(server.count('/fragment/common/1.0.0.yaml')).to.equal(1);
+      // Materialized like production schemas: one fetch, and meta's fields are declared in place.
+      expect(server.count('/test/event/1.0.0.yaml')).to.equal(1);
+      const meta = (s.schema.properties as Record<string, { properties?: Record<string, unknown> }>).meta;
+      expect(Object.keys(meta.properties ?? {})).to.include.members(['stream', 'id', 'dt', 'request_id']);
       expect(s.validate({ $schema: '/test/event/1.0.0', meta: { stream: '' } })).to.equal(false);
       expect(s.validate({ $schema: '/test/event/1.0.0', meta: { stream: 's', dt: 'yesterday' } })).to.equal(false);
     } finally {

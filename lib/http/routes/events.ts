@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { codeOf, EventGateError } from '../../errors';
 import { mayHoldHugeNumber } from '../../gate/fields';
+import type { RequestInfo } from '../../gate/validate';
 import { checkContentType, parseEvents, readBody } from '../body';
 import type { AppContext, RequestScope } from '../context';
 import { send, sendError, sendJson } from '../respond';
@@ -24,7 +25,7 @@ export async function postEvents(app: AppContext, req: IncomingMessage, res: Ser
   } catch (err) {
     return refuseBody(app, res, scope, err);
   }
-  await answerEvents(app, res, scope, events, mayHoldHugeNumber(text), isHasty(scope.query));
+  await answerEvents(app, res, scope, events, mayHoldHugeNumber(text), isHasty(scope.query), { headers: req.headers, query: scope.query });
 }
 
 /** Validates, produces and answers: shared by POST /v1/events and GET /v1/_test/events. */
@@ -35,14 +36,15 @@ export async function answerEvents(
   events: unknown[],
   checkNumbers: boolean,
   hasty: boolean,
+  request: RequestInfo,
 ): Promise<void> {
   const ctx = { requestId: scope.id };
   if (hasty) {
     send(res, 202, `${events.length} events hastily received.`, scope.headers);
-    app.gate.track(produceHastily(app, scope, events, checkNumbers));
+    app.gate.track(produceHastily(app, scope, events, checkNumbers, request));
     return;
   }
-  const results = await app.gate.process(events, app.sinks.guaranteed, ctx, checkNumbers);
+  const results = await app.gate.process(events, app.sinks.guaranteed, ctx, checkNumbers, request);
   const answer = answerFor(events, results);
   if (answer.status !== 201) {
     app.log.info({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'events not accepted');
@@ -53,9 +55,9 @@ export async function answerEvents(
 }
 
 /** The client has its 202: failures can only be logged and counted. */
-async function produceHastily(app: AppContext, scope: RequestScope, events: unknown[], checkNumbers: boolean): Promise<void> {
+async function produceHastily(app: AppContext, scope: RequestScope, events: unknown[], checkNumbers: boolean, request: RequestInfo): Promise<void> {
   try {
-    const results = await app.gate.process(events, app.sinks.hasty, { requestId: scope.id }, checkNumbers);
+    const results = await app.gate.process(events, app.sinks.hasty, { requestId: scope.id }, checkNumbers, request);
     const answer = answerFor(events, results);
     if (answer.status !== 201) {
       app.metrics.increment('events.hasty_failed', results.filter((r) => r.status !== 'accepted').length);
