@@ -1,0 +1,65 @@
+/**
+ * What librdkafka reports on its own, turned into eventgate's logs and
+ * metrics: log lines (syslog levels) and statistics (a JSON document every
+ * statistics.interval.ms).
+ */
+import type { Logger } from '../../log';
+import type { Metrics, Tags } from '../../metrics/metrics';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug';
+
+/** librdkafka logs with syslog severities: 0 emerg .. 7 debug. */
+export function logLevelOf(severity: number): LogLevel {
+  if (severity <= 2) return 'fatal';
+  if (severity === 3) return 'error';
+  if (severity === 4) return 'warn';
+  if (severity <= 6) return 'info';
+  return 'debug';
+}
+
+export interface RdkafkaLog {
+  readonly severity: number;
+  readonly fac: string;
+  readonly message: string;
+}
+
+export function logRdkafka(log: Logger, entry: RdkafkaLog): void {
+  log[logLevelOf(entry.severity)]({ fac: entry.fac, severity: entry.severity, detail: entry.message }, 'librdkafka log');
+}
+
+/** The parts of librdkafka's statistics JSON that eventgate reads (see librdkafka STATISTICS.md). */
+interface Stats {
+  msg_cnt?: number;
+  msg_size?: number;
+  txmsgs?: number;
+  brokers?: Record<string, { nodeid?: number; state?: string; outbuf_msg_cnt?: number; rtt?: { avg?: number } }>;
+}
+
+export interface StatsSummary {
+  /** Whether some real (not bootstrap) broker connection is up. */
+  readonly brokerUp: boolean;
+}
+
+/** Feeds one statistics document to the metrics; undefined when it is not JSON. */
+export function recordStats(metrics: Metrics, tags: Tags, json: string): StatsSummary | undefined {
+  let stats: Stats;
+  try {
+    stats = JSON.parse(json) as Stats;
+  } catch {
+    return undefined;
+  }
+  if (typeof stats.msg_cnt === 'number') metrics.gauge('kafka.producer.queue_messages', stats.msg_cnt, tags);
+  if (typeof stats.msg_size === 'number') metrics.gauge('kafka.producer.queue_bytes', stats.msg_size, tags);
+  if (typeof stats.txmsgs === 'number') metrics.gauge('kafka.producer.tx_messages', stats.txmsgs, tags);
+  let brokerUp = false;
+  for (const broker of Object.values(stats.brokers ?? {})) {
+    // Bootstrap entries (nodeid -1) stand for an address, not a broker.
+    if (typeof broker.nodeid !== 'number' || broker.nodeid < 0) continue;
+    if (broker.state === 'UP') brokerUp = true;
+    const brokerTags = { ...tags, broker: broker.nodeid };
+    // librdkafka's rtt is in microseconds; 0 when there were no requests in the window.
+    if (typeof broker.rtt?.avg === 'number') metrics.gauge('kafka.broker.rtt_avg_ms', broker.rtt.avg / 1000, brokerTags);
+    if (typeof broker.outbuf_msg_cnt === 'number') metrics.gauge('kafka.broker.outbuf_messages', broker.outbuf_msg_cnt, brokerTags);
+  }
+  return { brokerUp };
+}

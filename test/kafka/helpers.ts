@@ -1,0 +1,150 @@
+/**
+ * Helpers for tests against the real broker of test/kafka/fixture.ts: unique
+ * topics, reading a topic back, creating one with several partitions.
+ */
+import { randomBytes } from 'node:crypto';
+import * as Kafka from 'node-rdkafka';
+
+/** librdkafka's logical offset "start of the partition". */
+const OFFSET_BEGINNING = -2;
+
+/** The test broker's bootstrap address (set by the mocha global fixture). */
+export function kafkaBootstrap(): string {
+  const bootstrap = process.env.EVENTGATE_TEST_KAFKA;
+  if (!bootstrap) {
+    throw new Error('EVENTGATE_TEST_KAFKA is not set: run mocha with --require dist/test/kafka/fixture.js');
+  }
+  return bootstrap;
+}
+
+const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+let topicCount = 0;
+
+/** A topic name no other test and no earlier run has used. */
+export function uniqueTopic(prefix = 'test'): string {
+  topicCount += 1;
+  return `${prefix.replace(/[^a-zA-Z0-9._-]/g, '_')}.${runId}.${topicCount}`;
+}
+
+export interface ConsumedMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly value: Buffer | null;
+  readonly key: Buffer | null;
+  readonly timestamp: number | undefined;
+  /** Header values as UTF-8 strings; a repeated header keeps its last value. */
+  readonly headers: Record<string, string>;
+}
+
+function toBuffer(data: Buffer | string | null | undefined): Buffer | null {
+  if (data === null || data === undefined) return null;
+  return typeof data === 'string' ? Buffer.from(data) : data;
+}
+
+function toConsumed(m: Kafka.Message): ConsumedMessage {
+  const headers: Record<string, string> = {};
+  for (const header of m.headers ?? []) {
+    for (const [name, value] of Object.entries(header)) headers[name] = value.toString();
+  }
+  return {
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset,
+    value: m.value,
+    key: toBuffer(m.key),
+    timestamp: m.timestamp,
+    headers,
+  };
+}
+
+/** librdkafka errors as real Errors, code kept. */
+function asError(err: Kafka.LibrdKafkaError): Error {
+  return Object.assign(new Error(err.message), { code: err.code });
+}
+
+function connect<C extends Kafka.KafkaConsumer | Kafka.Producer>(client: C, timeoutMs: number): Promise<C> {
+  return new Promise((resolve, reject) => {
+    client.connect({ timeout: timeoutMs }, (err) => (err ? reject(asError(err)) : resolve(client)));
+  });
+}
+
+function disconnect(client: Kafka.KafkaConsumer | Kafka.Producer): Promise<void> {
+  return new Promise((resolve) => {
+    if (!client.isConnected()) {
+      resolve();
+      return;
+    }
+    client.disconnect(() => resolve());
+  });
+}
+
+async function partitionsOf(consumer: Kafka.KafkaConsumer, topic: string, deadline: number): Promise<number[]> {
+  for (;;) {
+    const metadata = await new Promise<Kafka.Metadata>((resolve, reject) => {
+      consumer.getMetadata({ topic, timeout: Math.max(100, deadline - Date.now()) }, (err, data) =>
+        err ? reject(asError(err)) : resolve(data),
+      );
+    });
+    const found = metadata.topics.find((t) => t.name === topic);
+    if (found && found.partitions.length > 0) return found.partitions.map((p) => p.id);
+    if (Date.now() >= deadline) throw new Error(`topic ${topic} does not exist`);
+  }
+}
+
+/**
+ * Reads `topic` from the beginning of every partition until `count` messages
+ * have arrived, then returns them (in offset order per partition). Rejects
+ * when they have not all arrived within `timeoutMs`, saying how many did.
+ */
+export async function consumeAll(
+  topic: string,
+  count: number,
+  timeoutMs = 30000,
+  bootstrap = kafkaBootstrap(),
+): Promise<ConsumedMessage[]> {
+  const deadline = Date.now() + timeoutMs;
+  const consumer = new Kafka.KafkaConsumer(
+    {
+      'metadata.broker.list': bootstrap,
+      'group.id': `eventgate-test-${randomBytes(6).toString('hex')}`,
+      'enable.auto.commit': false,
+      'log_level': 3,
+    },
+    { 'auto.offset.reset': 'earliest' },
+  );
+  const messages: ConsumedMessage[] = [];
+  try {
+    await connect(consumer, timeoutMs);
+    const partitions = await partitionsOf(consumer, topic, deadline);
+    // assign, not subscribe: no consumer-group rebalance to wait for.
+    consumer.assign(partitions.map((partition) => ({ topic, partition, offset: OFFSET_BEGINNING })));
+    consumer.setDefaultConsumeTimeout(100);
+    while (messages.length < count) {
+      if (Date.now() >= deadline) {
+        throw new Error(`consumed ${messages.length} of ${count} messages from ${topic} within ${timeoutMs} ms`);
+      }
+      const batch = await new Promise<Kafka.Message[]>((resolve, reject) => {
+        consumer.consume(Math.min(count - messages.length, 1000), (err, got) => (err ? reject(asError(err)) : resolve(got)));
+      });
+      for (const m of batch) messages.push(toConsumed(m));
+    }
+  } finally {
+    await disconnect(consumer);
+  }
+  return messages;
+}
+
+/** Creates `topic` with `partitions` partitions (replication factor 1). */
+export async function createTopic(topic: string, partitions = 1, timeoutMs = 10000, bootstrap = kafkaBootstrap()): Promise<void> {
+  const admin = Kafka.AdminClient.create({ 'metadata.broker.list': bootstrap, 'log_level': 3 });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1 }, timeoutMs, (err) =>
+        err ? reject(asError(err)) : resolve(),
+      );
+    });
+  } finally {
+    admin.disconnect();
+  }
+}

@@ -1,0 +1,112 @@
+import { expect } from 'chai';
+import { commonDefaults, producerProps } from '../../lib/sink/kafka/config';
+import { GUARANTEED_DEFAULTS } from '../../lib/sink/kafka/guaranteed';
+import { HASTY_DEFAULTS } from '../../lib/sink/kafka/hasty';
+import { logLevelOf, recordStats } from '../../lib/sink/kafka/observe';
+import { errorKind } from '../../lib/sink/kafka/producer';
+import { codeOf } from '../../lib/errors';
+import { silentLogger } from '../../lib/log';
+import { MemoryMetrics } from '../../lib/metrics/memory';
+import { createKafkaSinks } from '../../lib/sink/kafka';
+import type * as Kafka from 'node-rdkafka';
+import { kafkaConf } from './kafka-support';
+
+describe('Kafka producer settings', function () {
+  it('gives the guaranteed producer idempotence and acks=all, and librdkafka a message timeout of produce_timeout_ms', function () {
+    const props = producerProps(kafkaConf('b:9092'), 'guaranteed', [...commonDefaults('guaranteed', 1234), ...GUARANTEED_DEFAULTS]);
+    expect(props.global).to.include({ 'metadata.broker.list': 'b:9092', 'enable.idempotence': true, 'client.id': 'eventgate-guaranteed' });
+    expect(props.topic).to.include({ acks: 'all', 'message.timeout.ms': 1234 });
+  });
+
+  it('gives the hasty producer a longer linger and no idempotence of its own', function () {
+    const props = producerProps(kafkaConf('b:9092'), 'hasty', [...commonDefaults('hasty', 1000), ...HASTY_DEFAULTS]);
+    expect(props.global).to.include({ 'linger.ms': 100, 'client.id': 'eventgate-hasty' });
+    expect(props.global).to.not.have.property('enable.idempotence');
+  });
+
+  it('lets kafka.conf and kafka.topic_conf override defaults, and per-producer settings override both', function () {
+    const kafka = kafkaConf('b:9092', {
+      conf: { 'linger.ms': 7, 'statistics.interval.ms': 0 },
+      topic_conf: { 'message.timeout.ms': 60000 },
+      hasty: { conf: { 'linger.ms': 500 }, topic_conf: { 'request.required.acks': 1 } },
+    });
+    const hasty = producerProps(kafka, 'hasty', [...commonDefaults('hasty', 1000), ...HASTY_DEFAULTS]);
+    expect(hasty.global).to.include({ 'linger.ms': 500, 'statistics.interval.ms': 0 });
+    expect(hasty.topic).to.include({ 'message.timeout.ms': 60000, 'request.required.acks': 1 });
+    const guaranteed = producerProps(kafka, 'guaranteed', [...commonDefaults('guaranteed', 1000), ...GUARANTEED_DEFAULTS]);
+    expect(guaranteed.global).to.include({ 'linger.ms': 7 });
+    expect(guaranteed.topic).to.include({ acks: 'all' });
+  });
+
+  it('treats a librdkafka alias set in either scope as set, and adds no second name for it', function () {
+    const kafka = kafkaConf('b:9092', { conf: { 'queue.buffering.max.ms': 50, 'delivery.timeout.ms': 9000, 'request.required.acks': -1 } });
+    const props = producerProps(kafka, 'hasty', [...commonDefaults('hasty', 1000), ...HASTY_DEFAULTS, ...GUARANTEED_DEFAULTS]);
+    expect(props.global).to.not.have.property('linger.ms');
+    expect(props.topic).to.not.have.property('message.timeout.ms');
+    expect(props.topic).to.not.have.property('acks');
+  });
+});
+
+describe('Kafka sinks with settings librdkafka refuses', function () {
+  it('throw EG_ERR_CONFIG_INVALID naming the producer and the property, before connecting', function () {
+    const create = (): unknown =>
+      createKafkaSinks(kafkaConf('127.0.0.1:1', { hasty: { conf: { 'no.such.property': 1 } } }), {
+        log: silentLogger(),
+        metrics: new MemoryMetrics(),
+      });
+    let thrown: unknown;
+    try {
+      create();
+    } catch (err) {
+      thrown = err;
+    }
+    expect(codeOf(thrown)).to.equal('EG_ERR_CONFIG_INVALID');
+    expect((thrown as Error).message).to.match(/kafka hasty producer: .*no\.such\.property/);
+  });
+});
+
+describe('librdkafka reports', function () {
+  it('maps syslog severities 0-7 to bunyan levels fatal..debug', function () {
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map(logLevelOf)).to.deep.equal(['fatal', 'fatal', 'fatal', 'error', 'warn', 'info', 'info', 'debug']);
+  });
+
+  it('turns statistics into queue, tx and per-broker rtt gauges, skipping bootstrap entries', function () {
+    const metrics = new MemoryMetrics();
+    const summary = recordStats(
+      metrics,
+      { producer: 'guaranteed' },
+      JSON.stringify({
+        msg_cnt: 3,
+        msg_size: 300,
+        txmsgs: 42,
+        brokers: {
+          'h:1/bootstrap': { nodeid: -1, state: 'INIT', rtt: { avg: 0 } },
+          'h:1/1': { nodeid: 1, state: 'UP', outbuf_msg_cnt: 2, rtt: { avg: 1500 } },
+        },
+      }),
+    );
+    expect(summary).to.deep.equal({ brokerUp: true });
+    expect(Object.fromEntries(metrics.gauges)).to.deep.equal({
+      'kafka.producer.queue_messages{producer=guaranteed}': 3,
+      'kafka.producer.queue_bytes{producer=guaranteed}': 300,
+      'kafka.producer.tx_messages{producer=guaranteed}': 42,
+      'kafka.broker.rtt_avg_ms{broker=1,producer=guaranteed}': 1.5,
+      'kafka.broker.outbuf_messages{broker=1,producer=guaranteed}': 2,
+    });
+  });
+
+  it('says no broker is up while only bootstrap entries or down brokers are listed, and ignores non-JSON', function () {
+    const metrics = new MemoryMetrics();
+    const down = JSON.stringify({ brokers: { 'h:1/bootstrap': { nodeid: -1, state: 'UP' }, 'h:1/1': { nodeid: 1, state: 'INIT' } } });
+    expect(recordStats(metrics, {}, down)).to.deep.equal({ brokerUp: false });
+    expect(recordStats(metrics, {}, '{')).to.equal(undefined);
+  });
+
+  it('tells fatal and all-brokers-down error events from the rest by what node-rdkafka passes on', function () {
+    const error = (e: Partial<Kafka.LibrdKafkaError>): Kafka.LibrdKafkaError => ({ message: '', code: -1, errno: -1, origin: 'local', ...e });
+    expect(errorKind(error({ message: 'all broker connections are down' }))).to.equal('all_brokers_down');
+    expect(errorKind(error({ origin: 'fatal error', message: 'broker' }))).to.equal('fatal');
+    expect(errorKind(error({ isFatal: true }))).to.equal('fatal');
+    expect(errorKind(error({ message: 'broker transport failure' }))).to.equal('other');
+  });
+});

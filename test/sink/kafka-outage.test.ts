@@ -1,0 +1,172 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { codeOf } from '../../lib/errors';
+import { silentLogger } from '../../lib/log';
+import { MemoryMetrics } from '../../lib/metrics/memory';
+import { createKafkaSinks, type KafkaSinks } from '../../lib/sink/kafka';
+import { FileSpool, readSpool, type SpoolEntry } from '../../lib/sink/spool';
+import { until } from '../helpers/until';
+import { haltBroker, resumeBroker, startBroker, stopBroker } from '../kafka/fixture';
+import { consumeAll, uniqueTopic } from '../kafka/helpers';
+import { kafkaConf, makeEvents } from './kafka-support';
+
+/** A port on 127.0.0.1 that nothing listens on (free when chosen). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function spooled(path: string): Promise<SpoolEntry[]> {
+  const entries: SpoolEntry[] = [];
+  for await (const entry of readSpool(path)) entries.push(entry);
+  return entries;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('Kafka sinks without a broker', function () {
+  this.timeout(30000);
+  let dir: string;
+  let spool: FileSpool;
+  let sinks: KafkaSinks;
+
+  beforeEach(async function () {
+    dir = mkdtempSync(join(tmpdir(), 'eventgate-kafka-test-'));
+    spool = new FileSpool(join(dir, 'failed.ndjson'));
+    const conf = kafkaConf(`127.0.0.1:${await closedPort()}`, { connect_timeout_ms: 1000, produce_timeout_ms: 1000, flush_timeout_ms: 500 });
+    sinks = createKafkaSinks(conf, { log: silentLogger(), metrics: new MemoryMetrics(), spool });
+  });
+
+  afterEach(async function () {
+    await sinks.close();
+    await spool.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives up starting with EG_ERR_KAFKA_CONNECT after the start timeout, and is not ready', async function () {
+    const started = Date.now();
+    const err = await rejection(sinks.start(1500));
+    expect(codeOf(err)).to.equal('EG_ERR_KAFKA_CONNECT');
+    expect(Date.now() - started).to.be.below(2500);
+    expect(sinks.guaranteed.notReadyReason()).to.match(/kafka-guaranteed producer (is connecting|cannot connect)/);
+    expect(sinks.hasty.notReadyReason()).to.match(/kafka-hasty producer/);
+  });
+
+  it('answers EG_ERR_KAFKA_UNAVAILABLE at once for every event and spools them all', async function () {
+    void sinks.start(100).catch(() => undefined);
+    const topic = uniqueTopic('unavailable');
+    const started = Date.now();
+    const outcomes = await sinks.guaranteed.produce(makeEvents(topic, 5), { requestId: 'r1' });
+    expect(Date.now() - started).to.be.below(500);
+    expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).to.deep.equal(Array(5).fill('EG_ERR_KAFKA_UNAVAILABLE'));
+    const entries = await spooled(spool.path);
+    expect(entries.map((e) => e.event)).to.deep.equal(makeEvents(topic, 5).map((e) => JSON.parse(e.value.toString()) as unknown));
+  });
+
+  it('closes promptly while a connection attempt is still under way', async function () {
+    void sinks.start(100).catch(() => undefined);
+    const started = Date.now();
+    await sinks.close();
+    await sinks.close();
+    expect(Date.now() - started).to.be.below(2000);
+    expect(sinks.guaranteed.notReadyReason()).to.equal('kafka-guaranteed producer is closed');
+    const outcomes = await sinks.hasty.produce(makeEvents('t', 1), { requestId: 'late' });
+    expect(outcomes[0]).to.include({ ok: false, code: 'EG_ERR_KAFKA_CLOSED' });
+  });
+});
+
+describe('Kafka sinks when the broker comes, goes and comes back', function () {
+  this.timeout(90000);
+  let dir: string;
+  let spool: FileSpool;
+  let sinks: KafkaSinks | undefined;
+  let closing: KafkaSinks | undefined;
+  let brokerDir: string | undefined;
+
+  before(function () {
+    dir = mkdtempSync(join(tmpdir(), 'eventgate-kafka-test-'));
+    spool = new FileSpool(join(dir, 'failed.ndjson'));
+  });
+
+  after(async function () {
+    await sinks?.close();
+    await closing?.close();
+    await spool.close();
+    if (brokerDir) await stopBroker(brokerDir);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('connects once a broker appears, times out and spools while it is down, and recovers when it is back', async function () {
+    const port = await closedPort();
+    const bootstrap = `127.0.0.1:${port}`;
+    const produceTimeoutMs = 3000;
+    sinks = createKafkaSinks(kafkaConf(bootstrap, { connect_timeout_ms: 1000, produce_timeout_ms: produceTimeoutMs, flush_timeout_ms: 1000 }), {
+      log: silentLogger(),
+      metrics: new MemoryMetrics(),
+      spool,
+    });
+    const live = sinks;
+    expect(codeOf(await rejection(live.start(300)))).to.equal('EG_ERR_KAFKA_CONNECT');
+
+    // The broker appears: the producers' retries connect them.
+    brokerDir = (await startBroker({ port })).dir;
+    await until(() => live.guaranteed.notReadyReason() === undefined && live.hasty.notReadyReason() === undefined, 20000, 'both producers ready');
+    const topic = uniqueTopic('outage');
+    const first = await live.guaranteed.produce(makeEvents(topic, 5), { requestId: 'up' });
+    expect(first.every((o) => o.ok)).to.equal(true);
+
+    // A second pair, to be closed while the broker is away.
+    closing = createKafkaSinks(kafkaConf(bootstrap, { produce_timeout_ms: 30000, flush_timeout_ms: 500 }), {
+      log: silentLogger(),
+      metrics: new MemoryMetrics(),
+      spool,
+    });
+    await closing.start(10000);
+
+    // The broker goes away: every event of a call gets an outcome within the timeout, and is spooled.
+    await haltBroker(brokerDir);
+    const lost = makeEvents(topic, 10).map((e, i) => ({ ...e, value: Buffer.from(JSON.stringify({ lost: i })) }));
+    const started = Date.now();
+    const outcomes = await live.guaranteed.produce(lost, { requestId: 'down' });
+    const took = Date.now() - started;
+    expect(took).to.be.within(produceTimeoutMs - 100, produceTimeoutMs + 1500);
+    expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).to.deep.equal(Array(10).fill('EG_ERR_KAFKA_TIMEOUT'));
+    const entries = await spooled(spool.path);
+    expect(entries.map((e) => e.event)).to.deep.equal(lost.map((_, i) => ({ lost: i })));
+    expect(entries.every((e) => e.error.code === 'EG_ERR_KAFKA_TIMEOUT' && e.topic === topic)).to.equal(true);
+    await until(() => /all brokers are down/.test(live.guaranteed.notReadyReason() ?? ''), 15000, 'all brokers down');
+
+    // Closing flushes for flush_timeout_ms, then answers and spools what Kafka has not acknowledged.
+    const pendingTopic = uniqueTopic('closed');
+    const pending = closing.hasty.produce(makeEvents(pendingTopic, 4), { requestId: 'closing' });
+    const closeStarted = Date.now();
+    await closing.close();
+    expect(Date.now() - closeStarted).to.be.below(500 + 5000);
+    expect((await pending).map((o) => (o.ok ? 'ok' : o.code))).to.deep.equal(Array(4).fill('EG_ERR_KAFKA_CLOSED'));
+    expect((await spooled(spool.path)).filter((e) => e.topic === pendingTopic)).to.have.length(4);
+
+    // The broker is back: ready again, and events flow.
+    await resumeBroker(brokerDir);
+    await until(() => live.guaranteed.notReadyReason() === undefined, 20000, 'ready again');
+    const again = await live.guaranteed.produce(makeEvents(topic, 5), { requestId: 'back' });
+    expect(again.every((o) => o.ok)).to.equal(true);
+    const messages = await consumeAll(topic, 10, 20000, bootstrap);
+    expect(messages.map((m) => m.headers['x-request-id'])).to.deep.equal([...Array<string>(5).fill('up'), ...Array<string>(5).fill('back')]);
+  });
+});
