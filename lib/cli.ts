@@ -2,13 +2,19 @@ import yargs from 'yargs';
 import { EventGateError } from './errors';
 import { loadConfigFile, type LoadedConfig } from './config/load';
 import { createLogger } from './log';
-import { MemoryMetrics } from './metrics/memory';
+import { ReloadableMetrics } from './metrics/factory';
+import { replaySpool } from './replay';
 import { SERVICE_INFO } from './service';
+import { runMaster } from './supervisor/master';
+import { desiredWorkers, isWorkerCountSpec, type RunOptions } from './supervisor/options';
 import { runSingleProcess } from './supervisor/single';
 
 interface RunArgs {
   config: string;
   checkConfig: boolean;
+  /** `-n`: worker count spec, wins over num_workers. */
+  numWorkers?: string;
+  debug: boolean;
 }
 
 /** Prints every problem of a config and sets the exit code; no service is started. */
@@ -25,6 +31,11 @@ async function checkConfig(path: string): Promise<void> {
 
 async function run(args: RunArgs): Promise<void> {
   if (args.checkConfig) return checkConfig(args.config);
+  if (args.numWorkers !== undefined && !isWorkerCountSpec(args.numWorkers)) {
+    process.stderr.write(`eventgate: -n ${args.numWorkers}: use a number, ncpu or ncpu*K\n`);
+    process.exit(1);
+  }
+  const options: RunOptions = { numWorkers: args.numWorkers, debug: args.debug };
   let loaded: LoadedConfig;
   try {
     loaded = await loadConfigFile(args.config);
@@ -33,15 +44,41 @@ async function run(args: RunArgs): Promise<void> {
     process.stderr.write(`eventgate: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const log = createLogger(loaded.config.logging, { pid: process.pid });
-  // statsd arrives with the supervisor; until then the metric calls are kept in memory.
-  const metrics = new MemoryMetrics();
+  // worker_id 0: the master, or the one process; workers log with their own id.
+  const log = createLogger(loaded.config.logging, { worker_id: 0 });
+  const metrics = new ReloadableMetrics(loaded.config.metrics, log);
   try {
-    await runSingleProcess(loaded, log, metrics);
+    if (desiredWorkers(loaded.config, options) === 0) await runSingleProcess(loaded, log, metrics, options);
+    else await runMaster(loaded, log, metrics, options);
   } catch (err) {
     log.fatal({ err, code: err instanceof EventGateError ? err.code : undefined }, 'eventgate could not start');
     process.exit(1);
   }
+}
+
+/** `eventgate replay FILE`: prints a JSON report; exit 0 when every event went in, 1 otherwise. */
+async function replay(file: string, configPath: string): Promise<void> {
+  let loaded: LoadedConfig;
+  try {
+    loaded = await loadConfigFile(configPath);
+  } catch (err) {
+    process.stderr.write(`eventgate: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const log = createLogger(loaded.config.logging, { worker_id: 0, command: 'replay' });
+  const metrics = new ReloadableMetrics(loaded.config.metrics, log);
+  try {
+    const report = await replaySpool(file, loaded, { log, metrics });
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    process.exitCode = report.failed_file ? 1 : 0;
+  } catch (err) {
+    log.fatal({ err, code: err instanceof EventGateError ? err.code : undefined, file }, 'replay failed');
+    process.exitCode = 1;
+  } finally {
+    await metrics.close();
+  }
+  // Producers' background timers must not keep a finished command alive.
+  process.exit();
 }
 
 export function main(argv: string[]): void {
@@ -53,6 +90,16 @@ export function main(argv: string[]): void {
       type: 'string',
       default: './config.yaml',
       describe: 'Config file (YAML)',
+    })
+    .option('num-workers', {
+      alias: 'n',
+      type: 'string',
+      describe: 'Worker processes: a number, ncpu or ncpu*K; 0 runs one process (overrides num_workers)',
+    })
+    .option('debug', {
+      type: 'boolean',
+      default: false,
+      describe: 'Start workers with the inspector and profiling flags (as debug_mode: true)',
     })
     .option('check-config', {
       type: 'boolean',
@@ -67,7 +114,13 @@ export function main(argv: string[]): void {
       '$0',
       'Run the service',
       () => {},
-      (argv) => run({ config: argv.config, checkConfig: argv['check-config'] }),
+      (argv) => run({ config: argv.config, checkConfig: argv['check-config'], numWorkers: argv['num-workers'], debug: argv.debug }),
+    )
+    .command(
+      'replay <file>',
+      'Produce the events of a failed-events spool file again; failures go to a new file',
+      (y) => y.positional('file', { type: 'string', demandOption: true, describe: 'Spool file (failed_events_path)' }),
+      (argv) => replay(argv.file, argv.config),
     )
     .parseAsync();
 }

@@ -1,17 +1,16 @@
 import { once } from 'node:events';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
 import { parseSize, type LoadedConfig } from './config/load';
 import { Gate } from './gate/gate';
 import { EventValidator } from './gate/validate';
-import type { AppContext, ServiceInfo, Sinks } from './http/context';
+import type { AppContext, ServiceInfo } from './http/context';
 import { headerPolicy } from './http/respond';
 import { createHttpServer } from './http/server';
 import type { Logger } from './log';
 import type { Metrics } from './metrics/metrics';
 import { SchemaRepository } from './schema';
-import { FileSink } from './sink/file';
+import { createSinks } from './sink/create';
 import { makeEnricher, makeQueryEnricher, StreamRegistry } from './stream';
 
 // The package file sits two levels above the compiled lib/ (dist/lib/service.js).
@@ -115,7 +114,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
       streamQueryParam: conf.stream_query_param,
     }),
   });
-  const sinks = createSinks(conf.output_path, loaded.dir);
+  const sinks = createSinks(conf, loaded.dir, deps);
   const schemaUriField = typeof conf.schema_uri_field === 'string' ? conf.schema_uri_field : conf.schema_uri_field[0];
   const gate = new Gate({
     validator,
@@ -154,13 +153,13 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
       // Hasty events and error events still on their way need the sinks open.
       await gate.settled();
       streams?.close();
-      await sinks.guaranteed.close();
-      if (sinks.hasty !== sinks.guaranteed) await sinks.hasty.close();
+      await sinks.close();
     },
   };
   try {
     await schemas.precache(conf.schema_precache_uris);
     precached = true;
+    sinks.start(log);
   } catch (err) {
     precacheFailure = (err as Error).message;
     streams?.close();
@@ -168,11 +167,6 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     throw err;
   }
   return app;
-}
-
-function createSinks(outputPath: string, configDir: string): Sinks {
-  const sink = new FileSink(outputPath === 'stdout' ? outputPath : resolve(configDir, outputPath));
-  return { guaranteed: sink, hasty: sink };
 }
 
 /** Builds the app and listens on its port; resolves once it accepts connections. */

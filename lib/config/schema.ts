@@ -78,6 +78,10 @@ export const serviceConfSchema = obj(
     error_schema_uri: str({ default: '/error/1.0.0', description: 'Schema URI error events are given.' }),
     test_events: arr(json(), { description: 'Events GET /v1/_test/events processes.' }),
     output_path: str({ default: 'stdout', description: 'File sink (when there is no kafka.conf): stdout or a path.' }),
+    failed_events_path: str({
+      default: './failed-events.ndjson',
+      description: 'Spool (NDJSON) of valid events Kafka did not take; `eventgate replay FILE` produces them again.',
+    }),
     kafka: kafkaSchema,
   },
   { defaulted: true },

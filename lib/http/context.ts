@@ -3,7 +3,7 @@ import type { ServiceConf } from '../config/schema';
 import type { Gate } from '../gate/gate';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
-import type { Sink } from '../sink/sink';
+import type { Sinks } from '../sink/create';
 import type { StreamRegistry } from '../stream';
 import type { BodyLimits } from './body';
 import type { HeaderPolicy } from './respond';
@@ -15,12 +15,7 @@ export interface ServiceInfo {
   readonly home?: string;
 }
 
-export interface Sinks {
-  /** Answers only after the sink owns each event. */
-  readonly guaranteed: Sink;
-  /** Behind `?hasty=true`: the client was answered before producing. */
-  readonly hasty: Sink;
-}
+export type { Sinks } from '../sink/create';
 
 /** What the routes need, built once per service (and again on reload). */
 export interface AppContext {

@@ -1,0 +1,104 @@
+import { basename, dirname, join, resolve } from 'node:path';
+import type { LoadedConfig } from './config/load';
+import { EventGateError } from './errors';
+import type { Logger } from './log';
+import type { Metrics } from './metrics/metrics';
+import { buildApp } from './service';
+import { FileSpool, readSpool, type FailedEvent, type SpoolEntry } from './sink/spool';
+
+export interface ReplayReport {
+  readonly file: string;
+  readonly read: number;
+  readonly produced: number;
+  readonly invalid: number;
+  readonly failed: number;
+  readonly skipped_lines: number;
+  /** Where the events that did not go in were written, when any did not. */
+  readonly failed_file?: string;
+}
+
+export interface ReplayOptions {
+  /** Events per produce call. */
+  readonly batchSize?: number;
+  /** How long to wait for the sinks (Kafka) to be ready. */
+  readonly readyTimeoutMs?: number;
+  /** Where failures go; default: beside FILE, named after it and the time. */
+  readonly failedPath?: string;
+}
+
+/** The config with its spool pointed at `failedPath`, so a replay never appends to the file it reads. */
+function withSpool(loaded: LoadedConfig, failedPath: string): LoadedConfig {
+  const [service] = loaded.config.services;
+  return {
+    ...loaded,
+    config: { ...loaded.config, services: [{ ...service, conf: { ...service.conf, failed_events_path: failedPath } }] },
+  };
+}
+
+async function until(ready: () => string | undefined, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let reason = ready(); reason !== undefined; reason = ready()) {
+    if (Date.now() > deadline) throw new EventGateError('EG_ERR_NOT_READY', `sinks not ready after ${timeoutMs} ms: ${reason}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * `eventgate replay FILE`: produces the events of a failed-events spool again,
+ * through the normal validation and the guaranteed sink. Events that still do
+ * not go in (Kafka failures, and events now invalid) are written to a new
+ * spool file; FILE itself is only read.
+ */
+export async function replaySpool(file: string, loaded: LoadedConfig, deps: { log: Logger; metrics: Metrics }, opts: ReplayOptions = {}): Promise<ReplayReport> {
+  const source = resolve(file);
+  const failedPath = opts.failedPath ?? join(dirname(source), `${basename(source, '.ndjson')}.replay-failed-${Date.now()}.ndjson`);
+  const app = await buildApp(withSpool(loaded, failedPath), deps);
+  // Invalid events are not the sink's to spool: this spool takes them.
+  const invalidSpool = new FileSpool(failedPath);
+  const batchSize = opts.batchSize ?? 500;
+  let read = 0;
+  let produced = 0;
+  let invalid = 0;
+  let failed = 0;
+  let skipped = 0;
+  try {
+    await until(() => app.notReadyReason(), opts.readyTimeoutMs ?? 30000);
+    const flush = async (batch: SpoolEntry[]): Promise<void> => {
+      const events = batch.map((e) => e.event);
+      const results = await app.gate.process(events, app.sinks.guaranteed, { requestId: `replay-${basename(source)}` }, true);
+      const nowInvalid: FailedEvent[] = [];
+      results.forEach((r, i) => {
+        if (r.status === 'accepted') produced++;
+        else if (r.status === 'error') failed++;
+        else {
+          invalid++;
+          const e = batch[i];
+          nowInvalid.push({
+            event: { topic: e.topic, stream: e.stream, value: Buffer.from(JSON.stringify(e.event)), key: e.key === null ? null : Buffer.from(e.key) },
+            error: { code: r.code, message: r.context.errorsText },
+          });
+        }
+      });
+      await invalidSpool.append(nowInvalid);
+    };
+    let batch: SpoolEntry[] = [];
+    const onInvalidLine = (line: number, _text: string, reason: string): void => {
+      skipped++;
+      deps.log.warn({ file: source, line, reason }, 'spool line skipped');
+    };
+    for await (const entry of readSpool(source, { onInvalidLine })) {
+      read++;
+      batch.push(entry);
+      if (batch.length >= batchSize) {
+        await flush(batch);
+        batch = [];
+      }
+    }
+    if (batch.length) await flush(batch);
+  } finally {
+    await app.close();
+    await invalidSpool.close();
+  }
+  const report: ReplayReport = { file: source, read, produced, invalid, failed, skipped_lines: skipped };
+  return invalid + failed > 0 ? { ...report, failed_file: failedPath } : report;
+}
