@@ -30,12 +30,14 @@ export async function locateSchema(uri: string, locations: readonly SchemaLocati
   const tried = locations.map((l) => l.href);
   if (failures.length > 0) {
     const reasons = failures.map((f) => f.message).join('; ');
-    throw new EventGateError('EG_ERR_SCHEMA_FETCH', `Schema ${uri} could not be fetched (${reasons}); tried ${tried.join(', ')}.`, {
+    // Only fetch errors are named: clients see this message, and the paths of
+    // file bases are the server's business (they are in `details`, for the log).
+    throw new EventGateError('EG_ERR_SCHEMA_FETCH', `Schema ${uri} could not be fetched (${reasons}).`, {
       cause: failures[0],
       details: { uri, tried },
     });
   }
-  const where = tried.length > 0 ? `tried ${tried.join(', ')}` : 'no schema base URIs are configured';
+  const where = tried.length > 0 ? `${tried.length} tried` : 'none is configured';
   throw new EventGateError('EG_ERR_SCHEMA_NOT_FOUND', `Schema ${uri} not found at any schema base URI (${where}).`, {
     details: { uri, tried },
   });
