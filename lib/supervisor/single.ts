@@ -1,16 +1,44 @@
 import type { LoadedConfig } from '../config/load';
 import type { Logger } from '../log';
-import type { Metrics } from '../metrics/metrics';
+import type { ReloadableMetrics } from '../metrics/factory';
 import { startService } from '../service';
+import { ConnectionDrain } from './connections';
+import { debugEnabled, desiredWorkers, type RunOptions } from './options';
+import { rereadConfig } from './reread';
 
 /**
  * `num_workers: 0`: the service in this process, with the signal handling a
- * master would otherwise do. SIGTERM/SIGINT drain and exit 0; a second signal
- * or shutdown_timeout_ms forces exit 1.
+ * master would otherwise do, all of it here. SIGHUP re-reads the config and
+ * swaps it in place (RunningService.reload: no request dropped); an invalid
+ * file is refused and the old config stays. SIGTERM/SIGINT drain and exit 0;
+ * a second signal or shutdown_timeout_ms forces exit 1.
  */
-export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metrics: Metrics): Promise<void> {
+export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metrics: ReloadableMetrics, options: RunOptions): Promise<void> {
+  if (debugEnabled(loaded.config, options)) {
+    log.warn('debug mode sets the node flags of cluster workers; with num_workers 0, start node with them yourself (docs/profiling.md)');
+  }
   const service = await startService(loaded, { log, metrics });
+  const connections = new ConnectionDrain(service.server);
+  let current = loaded;
   let stopping = false;
+  let reloading: Promise<void> = Promise.resolve();
+
+  const reload = async (): Promise<void> => {
+    const next = await rereadConfig(current, log, metrics);
+    if (!next || stopping) return;
+    if (desiredWorkers(next.config, options) !== 0) log.warn('num_workers above 0 takes a restart; staying one process');
+    try {
+      await service.reload(next);
+    } catch (err) {
+      log.error({ err }, 'SIGHUP: the new config could not be applied; still running on the old one');
+      return;
+    }
+    current = next;
+    log.info({ path: next.path, log_level: next.config.logging.level }, 'config reloaded');
+    log.level(next.config.logging.level);
+    await metrics.reconfigure(next.config.metrics);
+  };
+
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting now');
@@ -18,13 +46,15 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
     }
     stopping = true;
     log.info({ signal }, 'shutting down');
-    const timer = setTimeout(() => {
-      log.error({ timeout_ms: loaded.config.shutdown_timeout_ms }, 'shutdown timed out: exiting now');
+    const timeoutMs = current.config.shutdown_timeout_ms;
+    setTimeout(() => {
+      log.error({ timeout_ms: timeoutMs }, 'shutdown timed out: exiting now');
       process.exit(1);
-    }, loaded.config.shutdown_timeout_ms);
-    timer.unref();
-    service
-      .close()
+    }, timeoutMs).unref();
+    connections.start();
+    // A reload under way finishes first: it owns the app it is swapping in.
+    reloading
+      .then(() => service.close())
       .then(() => metrics.close())
       .then(
         () => {
@@ -38,6 +68,12 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
         },
       );
   };
+
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    log.info('SIGHUP: reloading the config');
+    reloading = reloading.then(reload).catch((err: unknown) => log.error({ err }, 'SIGHUP: reload failed'));
+  });
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }

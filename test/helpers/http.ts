@@ -13,7 +13,8 @@ export interface Call {
   method?: string;
   path: string;
   headers?: Record<string, string | number>;
-  body?: string | Buffer | unknown;
+  /** A string or Buffer is sent as is; anything else as JSON. */
+  body?: unknown;
 }
 
 /** One HTTP request to a local server; resolves with the whole answer. */
