@@ -1,17 +1,18 @@
 import { once } from 'node:events';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BatchPool } from './batch/pool';
+import { workersOf } from './batch/route';
 import { parseSize, type LoadedConfig } from './config/load';
 import { Gate } from './gate/gate';
-import { EventValidator } from './gate/validate';
+import { buildValidator } from './gate/build';
 import type { AppContext, ServiceInfo } from './http/context';
 import { headerPolicy } from './http/respond';
 import { createHttpServer } from './http/server';
 import type { Logger } from './log';
 import type { Metrics } from './metrics/metrics';
-import { SchemaRepository } from './schema';
 import { createSinks } from './sink/create';
-import { makeEnricher, makeQueryEnricher, StreamRegistry } from './stream';
+import { StreamRegistry } from './stream';
 
 // The package file sits two levels above the compiled lib/ (dist/lib/service.js).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -27,6 +28,12 @@ export const SERVICE_INFO: ServiceInfo = Object.freeze({
 export interface ServiceDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
+  /**
+   * HTTP worker processes on this machine, for the thread pool's default
+   * size. Default: from the config's num_workers (a -n override is not in
+   * the config: the supervisor passes it here).
+   */
+  readonly workers?: number;
 }
 
 /** A running HTTP service: one per process (or per cluster worker). */
@@ -74,17 +81,6 @@ class Tracked {
 export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise<App> {
   const conf = loaded.config.services[0].conf;
   const { log, metrics } = deps;
-  const schemas = new SchemaRepository({
-    baseUris: conf.schema_base_uris,
-    configDir: loaded.dir,
-    fileExtension: conf.schema_file_extension,
-    allowAbsoluteUris: conf.allow_absolute_schema_uris,
-    allowInsecure: conf.allow_insecure_schemas,
-    negativeCacheTtlMs: conf.schema_negative_cache_ttl_ms,
-    fetchTimeoutMs: conf.schema_fetch_timeout_ms,
-    log,
-    metrics,
-  });
   const streams = conf.stream_config_uri
     ? await StreamRegistry.start({
         uri: conf.stream_config_uri,
@@ -99,22 +95,23 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
         metrics,
       })
     : undefined;
-  const validator = new EventValidator({
-    schemas,
-    schemaUriField: conf.schema_uri_field,
-    streamField: conf.stream_field,
-    topicPrefix: conf.topic_prefix,
-    dtField: conf.dt_field || undefined,
-    streams,
-    enrich: makeEnricher({ idField: conf.id_field, dtField: conf.dt_field, headersToFields: conf.http_request_headers_to_fields }),
-    enrichFromQuery: makeQueryEnricher({
-      schemaUriField: conf.schema_uri_field,
-      streamField: conf.stream_field,
-      schemaUriQueryParam: conf.schema_uri_query_param,
-      streamQueryParam: conf.stream_query_param,
-    }),
-  });
+  let built: ReturnType<typeof buildValidator>;
+  try {
+    built = buildValidator(conf, loaded.dir, { log, metrics, streams });
+  } catch (err) {
+    streams?.close();
+    throw err;
+  }
+  const { validator, schemas } = built;
   const sinks = createSinks(conf, loaded.dir, deps);
+  const pool = BatchPool.create({
+    conf,
+    configDir: loaded.dir,
+    workers: deps.workers ?? workersOf(loaded.config.num_workers),
+    log,
+    metrics,
+    streams,
+  });
   const schemaUriField = typeof conf.schema_uri_field === 'string' ? conf.schema_uri_field : conf.schema_uri_field[0];
   const gate = new Gate({
     validator,
@@ -143,6 +140,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     gate,
     sinks,
     streams,
+    pool,
     limits: { maxBytes: parseSize(conf.max_body_size), timeoutMs: conf.request_timeout_ms },
     headers: headerPolicy(conf.cors, conf.csp),
     notReadyReason(): string | undefined {
@@ -152,6 +150,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     async close(): Promise<void> {
       // Hasty events and error events still on their way need the sinks open.
       await gate.settled();
+      await pool?.close();
       streams?.close();
       await sinks.close();
     },

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ErrorCode } from '../errors';
 import type { InvalidContext } from './result';
 import { setField } from './fields';
 
@@ -15,6 +16,7 @@ export interface ErrorEventOptions {
 
 export interface InvalidEvent {
   readonly event: unknown;
+  readonly code: ErrorCode;
   readonly context: InvalidContext;
   readonly schemaUri?: string;
   readonly stream?: string;
@@ -32,7 +34,11 @@ export function errorEventFor(invalid: InvalidEvent, opts: ErrorEventOptions, no
   setField(out, 'meta.id', randomUUID());
   setField(out, 'meta.dt', dt);
   setField(out, opts.streamField, opts.stream);
+  // Required by the bundled error schema: without it every error event is itself invalid.
+  out.dt = dt;
+  out.dt = dt;
   out.emitter_id = opts.emitterId;
+  out.error_code = invalid.code;
   out.raw_event = JSON.stringify(invalid.event) ?? String(invalid.event);
   out.message = invalid.context.errorsText;
   out.errored_schema_uri = invalid.schemaUri ?? '';

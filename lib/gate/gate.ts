@@ -86,7 +86,7 @@ export class Gate {
     const errorEvents: Record<string, unknown>[] = [];
     validated.results.forEach((r, i) => {
       if (r.status !== 'invalid') return;
-      errorEvents.push(errorEventFor({ event: events[i], context: r.context, schemaUri: validated.uris[i], stream: validated.streams[i] }, target.options));
+      errorEvents.push(errorEventFor({ event: events[i], code: r.code, context: r.context, schemaUri: validated.uris[i], stream: validated.streams[i] }, target.options));
     });
     if (errorEvents.length === 0) return;
     this.track(this.produceErrorEvents(errorEvents, target.sink, ctx));

@@ -54,11 +54,17 @@ export function makeEnricher(opts: EnricherOptions): Enricher {
     fields.push({ kind: 'header', keys: pathKeys(path), header: header.toLowerCase() });
   }
   const maxHeader = opts.maxHeaderLength ?? DEFAULT_MAX_HEADER_LENGTH;
-  const plans = new WeakMap<Schema, readonly Field[]>();
-  const planOf = (schema: Schema): readonly Field[] => {
+  // Per schema: the fields it declares, each with the longest value it takes,
+  // so that enrichment never makes a valid event invalid.
+  const plans = new WeakMap<Schema, readonly { field: Field; max: number }[]>();
+  const planOf = (schema: Schema): readonly { field: Field; max: number }[] => {
     let plan = plans.get(schema);
     if (plan === undefined) {
-      plan = fields.filter((f) => schemaDeclares(schema, f.keys));
+      plan = fields
+        .filter((f) => schemaDeclares(schema, f.keys))
+        .map((field) => ({ field, max: Math.min(field.kind === 'header' ? maxHeader : Infinity, declaredMaxLength(schema, field.keys)) }))
+        // A uuid is 36 characters and an ISO 8601 time 24: a field too short for them is left alone.
+        .filter(({ field, max }) => (field.kind === 'id' ? max >= 36 : field.kind === 'dt' ? max >= 24 : max > 0));
       plans.set(schema, plan);
     }
     return plan;
@@ -67,7 +73,7 @@ export function makeEnricher(opts: EnricherOptions): Enricher {
   return (event, schema, headers, now = systemNow) => {
     const plan = planOf(schema);
     let dt: string | undefined;
-    for (const f of plan) {
+    for (const { field: f, max } of plan) {
       if (f.kind === 'id') {
         setIfAbsent(event, f.keys, randomUUID);
       } else if (f.kind === 'dt') {
@@ -75,7 +81,7 @@ export function makeEnricher(opts: EnricherOptions): Enricher {
       } else {
         const raw = headers[f.header];
         if (raw === undefined || raw.length === 0) continue;
-        setIfAbsent(event, f.keys, () => truncate(typeof raw === 'string' ? raw : raw.join(', '), maxHeader));
+        setIfAbsent(event, f.keys, () => truncate(typeof raw === 'string' ? raw : raw.join(', '), max));
       }
     }
   };
@@ -122,6 +128,18 @@ export function schemaDeclares(schema: Schema, keys: readonly string[]): boolean
     if (level === undefined) return false;
   }
   return levelNodes(schema, level).every((n) => typeAllows(n, 'string'));
+}
+
+/** The smallest maxLength the schema puts on the dotted path (Infinity when none); call after schemaDeclares. */
+function declaredMaxLength(schema: Schema, keys: readonly string[]): number {
+  let level: Schema | undefined = schema;
+  for (const key of keys) {
+    level = declaredChild(schema, level, key);
+    if (level === undefined) return 0;
+  }
+  let max = Infinity;
+  for (const n of levelNodes(schema, level)) if (typeof n.maxLength === 'number') max = Math.min(max, n.maxLength);
+  return max;
 }
 
 // Guards against $ref cycles and absurd nesting in a schema.

@@ -161,3 +161,27 @@ describe('POST /v1/events file sink output', () => {
     }
   });
 });
+
+describe('error events', () => {
+  let svc: TestService;
+  before(async () => {
+    svc = await startTestService({ error_stream: 'eventgate.error.validation', service_name: 'eventgate-test' });
+  });
+  after(() => svc.close());
+
+  it('writes one valid error event per invalid event to error_stream, and none for valid ones', async () => {
+    const r = await post(svc.port, [invalidEvent(1), event(2), { $schema: SCHEMA, meta: { stream: 'test.event' }, test: 42 }]);
+    expect(r.status).to.equal(207);
+    const errorEvents = () => (svc.written() as Record<string, unknown>[]).filter((e) => (e.meta as { stream?: string }).stream === 'eventgate.error.validation');
+    await until(() => errorEvents().length === 2, 5000, 'two error events');
+    const [first, second] = errorEvents();
+    expect(first).to.include({ $schema: '/error/1.0.0', emitter_id: 'eventgate-test', errored_schema_uri: SCHEMA, error_code: 'EG_ERR_EVENT_INVALID' });
+    expect(JSON.parse(first.raw_event as string)).to.include({ n: 1 });
+    expect(first.message).to.match(/stream/);
+    expect(first.errored_stream_name).to.equal('');
+    expect(second.errored_stream_name).to.equal('test.event');
+    expect(second.message).to.equal('data/test must be string');
+    expect(svc.metrics.counter('error_events.produced')).to.equal(2);
+    expect(svc.metrics.counter('error_events.failed')).to.equal(0);
+  });
+});

@@ -99,6 +99,20 @@ describe('enrichment', () => {
       expect((emoji.http as { request_headers: Record<string, string> }).request_headers['user-agent']).to.equal('a'.repeat(399));
     });
 
+    it("cuts header values to the field's own maxLength when the schema's is below 400", () => {
+      const short = structuredClone(declaring);
+      Object.assign(short.properties.meta.properties.request_id, { maxLength: 256 });
+      const event = enriched(short, {}, { 'x-request-id': 'r'.repeat(300) });
+      expect((event.meta as { request_id: string }).request_id).to.equal('r'.repeat(256));
+    });
+
+    it('leaves meta.id and meta.dt alone when their maxLength is too short for a uuid or a time', () => {
+      const tiny = structuredClone(declaring);
+      Object.assign(tiny.properties.meta.properties.id, { maxLength: 8 });
+      Object.assign(tiny.properties.meta.properties.dt, { maxLength: 10 });
+      expect(enriched(tiny, { meta: { stream: 's' } })).to.deep.equal({ meta: { stream: 's' } });
+    });
+
     it('skips headers that are absent or empty', () => {
       expect(enriched(declaring, {}, { 'user-agent': '' }).http).to.equal(undefined);
     });
