@@ -36,7 +36,6 @@ export function errorEventFor(invalid: InvalidEvent, opts: ErrorEventOptions, no
   setField(out, opts.streamField, opts.stream);
   // Required by the bundled error schema: without it every error event is itself invalid.
   out.dt = dt;
-  out.dt = dt;
   out.emitter_id = opts.emitterId;
   out.error_code = invalid.code;
   out.raw_event = JSON.stringify(invalid.event) ?? String(invalid.event);

@@ -36,6 +36,11 @@ export function commonDefaults(name: ProducerName, produceTimeoutMs: number): Pr
     { names: ['message.timeout.ms', 'delivery.timeout.ms'], value: produceTimeoutMs, scope: 'topic' },
     // librdkafka's default is 1 GB per producer: bound memory per worker.
     { names: ['queue.buffering.max.kbytes'], value: 65536, scope: 'global' },
+    // librdkafka's reconnect back-off grows to 10 s: after an outage the
+    // partition leader's connection could stay down that long once the broker
+    // is back (and /readyz says ready), every request a 503 meanwhile,
+    // although clients are told to retry after 5 s.
+    { names: ['reconnect.backoff.max.ms'], value: 1000, scope: 'global' },
   ];
 }
 

@@ -1,0 +1,109 @@
+/**
+ * `eventgate replay FILE -c config` as an operator runs it (a real child
+ * process) on a spool with events that go in, one that no longer validates
+ * and a line cut short by a crash.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { formatSpoolLines, readSpool, type SpoolEntry } from '../../lib/sink/spool';
+import { ROOT } from '../helpers/service';
+import { consumeAll, kafkaBootstrap } from '../kafka/helpers';
+import { eventgate, makeEvents, parse, postEvents, startKafkaService, TEST_SCHEMA, type KafkaService, type TestEvent } from './support';
+
+const STREAM = 'test.event';
+
+describe('eventgate replay', function () {
+  this.timeout(60000);
+  let svc: KafkaService | undefined;
+  let dir: string | undefined;
+
+  afterEach(async function () {
+    await svc?.close();
+    svc = undefined;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('produces the events that still validate, writes the others to a new file, skips a broken line, exits 1 and leaves the spool as it was', async function () {
+    svc = await startKafkaService();
+    dir = mkdtempSync(join(tmpdir(), 'eventgate-e2e-replay-'));
+    const topic = svc.topic(STREAM);
+    const events = makeEvents(STREAM, 4).map((e, i): TestEvent & { meta: { dt: string } } => ({
+      ...e,
+      meta: { ...e.meta, id: `replay-${i}`, dt: `2024-05-0${i + 1}T00:00:00.000Z` },
+    }));
+    // Event 2 no longer validates (say, its schema was made stricter since).
+    const stale = { ...events[2], test_int: 'two' };
+    // And Kafka refuses one: larger than the replay's message.max.bytes.
+    const large = { ...events[0], meta: { ...events[0].meta, id: 'replay-4' }, test_int: 4, test: 'x'.repeat(3000) };
+    const spooledEvents = [events[0], events[1], stale, events[3], large];
+    const lines = formatSpoolLines(
+      spooledEvents.map((e) => ({
+        event: { topic, stream: STREAM, value: Buffer.from(JSON.stringify(e)), key: null, timestamp: Date.parse(e.meta.dt) },
+        error: { code: 'EG_ERR_KAFKA_TIMEOUT', message: 'no delivery report within 3000 ms' },
+      })),
+    ).split('\n');
+    // A crash in the middle of an append: the last line is cut short.
+    const text = `${lines.slice(0, 5).join('\n')}\n${lines[3].slice(0, 40)}`;
+    const spool = join(dir, 'failed-events.ndjson');
+    writeFileSync(spool, text);
+    const config = join(dir, 'config.yaml');
+    writeFileSync(
+      config,
+      [
+        'logging: {level: warn}',
+        'services:',
+        '  - name: eventgate',
+        '    conf:',
+        `      schema_base_uris: [${JSON.stringify(join(ROOT, 'schemas'))}]`,
+        '      schema_file_extension: .yaml',
+        `      topic_prefix: ${JSON.stringify(svc.prefix)}`,
+        `      kafka: {conf: {metadata.broker.list: ${JSON.stringify(kafkaBootstrap())}, log_level: 3, message.max.bytes: 2000}}`,
+        '',
+      ].join('\n'),
+    );
+
+    const exit = await eventgate(['replay', spool, '-c', config]).exited(45000);
+    expect(exit.code, exit.stderr + exit.stdout).to.equal(1);
+    const reportLine = exit.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.includes('"produced"'))
+      .pop();
+    expect(reportLine, `a JSON report on stdout:\n${exit.stdout}`).to.be.a('string');
+    const report = JSON.parse(reportLine as string) as Record<string, unknown>;
+    expect(report).to.deep.include({ file: spool, read: 5, produced: 3, invalid: 1, failed: 1, skipped_lines: 1 });
+    expect(report.failed_file).to.be.a('string').that.matches(/failed-events\.replay-failed-\d+\.ndjson$/);
+
+    // The spool was only read; the failures went to the new file, and only there.
+    expect(readFileSync(spool, 'utf8')).to.equal(text);
+    expect(readdirSync(dir).sort()).to.deep.equal(['config.yaml', 'failed-events.ndjson', basename(report.failed_file as string)].sort());
+    const failed: SpoolEntry[] = [];
+    for await (const entry of readSpool(report.failed_file as string)) failed.push(entry);
+    const byCode = new Map(failed.map((e) => [e.error.code, e]));
+    expect(failed).to.have.length(2);
+    expect([...byCode.keys()].sort()).to.deep.equal(['EG_ERR_EVENT_INVALID', 'EG_ERR_KAFKA_DELIVERY']);
+    const invalid = byCode.get('EG_ERR_EVENT_INVALID') as SpoolEntry;
+    expect(invalid).to.deep.include({ topic, stream: STREAM });
+    expect(invalid.error.message).to.match(/test_int must be integer/);
+    expect(invalid.event).to.deep.include({ $schema: TEST_SCHEMA, test_int: 'two' });
+    const refused = byCode.get('EG_ERR_KAFKA_DELIVERY') as SpoolEntry;
+    expect(refused).to.deep.include({ topic, stream: STREAM });
+    expect(refused.event).to.deep.include({ test_int: 4, test: large.test });
+
+    // The topic holds the three valid events, as spooled, and nothing else: a later event comes right after them.
+    const s = await postEvents(svc.port, makeEvents(STREAM, 1, 99), 'after-replay');
+    expect(s.status, s.text).to.equal(201);
+    const messages = await consumeAll(topic, 4);
+    expect(messages.map((m) => parse(m).test_int)).to.deep.equal([0, 1, 3, 99]);
+    for (const [i, m] of messages.slice(0, 3).entries()) {
+      const sent = [events[0], events[1], events[3]][i];
+      const got = parse(m);
+      expect(got).to.deep.include({ $schema: TEST_SCHEMA, test_int: sent.test_int, test_map: sent.test_map });
+      expect(got.meta).to.deep.equal(sent.meta);
+      expect(m.timestamp).to.equal(Date.parse(sent.meta.dt));
+      expect(m.headers).to.deep.equal({ 'content-type': 'application/json', 'x-request-id': 'replay-failed-events.ndjson' });
+    }
+  });
+});
