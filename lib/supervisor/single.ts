@@ -17,7 +17,8 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
   if (debugEnabled(loaded.config, options)) {
     log.warn('debug mode sets the node flags of cluster workers; with num_workers 0, start node with them yourself (docs/profiling.md)');
   }
-  const service = await startService(loaded, { log, metrics });
+  // A reload swaps in the new config once its producers are connected (or ready_timeout_ms passed).
+  const service = await startService(loaded, { log, metrics, workers: 0, readyTimeoutMs: loaded.config.ready_timeout_ms });
   const connections = new ConnectionDrain(service.server);
   let current = loaded;
   let stopping = false;

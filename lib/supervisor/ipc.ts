@@ -1,0 +1,80 @@
+/**
+ * The messages master and workers exchange over the cluster IPC channel.
+ * Both directions are closed unions discriminated by `type`; a receiver
+ * checks a message with the guard below before switching on it, so anything
+ * else on the channel (cluster's own messages, a worker of another version)
+ * is ignored rather than half-read.
+ */
+import type { Config } from '../config/schema';
+
+/** Master -> worker: the validated config to serve, sent in answer to `ready`. */
+export interface StartMessage {
+  readonly type: 'start';
+  readonly workerId: number;
+  readonly config: Config;
+  /** Where the config came from; relative paths in it resolve against `dir`. */
+  readonly path?: string;
+  readonly dir: string;
+  readonly heartbeatIntervalMs: number;
+  /** Workers the master runs (num_workers or -n): the service sizes its thread pool by it. */
+  readonly workers: number;
+}
+
+/** Master -> worker: stop accepting, finish in-flight requests, close the service, exit 0. */
+export interface DrainMessage {
+  readonly type: 'drain';
+}
+
+export type MasterMessage = StartMessage | DrainMessage;
+
+/** Worker -> master: the entry module is loaded and waits for `start`. */
+export interface ReadyMessage {
+  readonly type: 'ready';
+}
+
+/** Worker -> master: the service accepts connections. */
+export interface ListeningMessage {
+  readonly type: 'listening';
+  readonly port: number;
+}
+
+/** Worker -> master, every heartbeatIntervalMs: the event loop turns; heap for the heap watch. */
+export interface HeartbeatMessage {
+  readonly type: 'heartbeat';
+  readonly heapUsedBytes: number;
+  readonly rssBytes: number;
+}
+
+/** Worker -> master, just before exiting: the service could not start, and why. */
+export interface StartupFailedMessage {
+  readonly type: 'startup_failed';
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Worker -> master: it drains on its own (it got SIGTERM), so the master should not count a crash. */
+export interface DrainingMessage {
+  readonly type: 'draining';
+  readonly reason: string;
+}
+
+export type WorkerMessage = ReadyMessage | ListeningMessage | HeartbeatMessage | StartupFailedMessage | DrainingMessage;
+
+const MASTER_TYPES: ReadonlySet<string> = new Set<MasterMessage['type']>(['start', 'drain']);
+const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerMessage['type']>(['ready', 'listening', 'heartbeat', 'startup_failed', 'draining']);
+
+function typeOf(msg: unknown): string | undefined {
+  if (typeof msg !== 'object' || msg === null) return undefined;
+  const type = (msg as { type?: unknown }).type;
+  return typeof type === 'string' ? type : undefined;
+}
+
+export function isMasterMessage(msg: unknown): msg is MasterMessage {
+  const type = typeOf(msg);
+  return type !== undefined && MASTER_TYPES.has(type);
+}
+
+export function isWorkerMessage(msg: unknown): msg is WorkerMessage {
+  const type = typeOf(msg);
+  return type !== undefined && WORKER_TYPES.has(type);
+}

@@ -1,0 +1,142 @@
+/**
+ * Entry of a cluster worker (the master forks this file, not the CLI). It
+ * says `ready`, gets the master's validated config, runs the HTTP service on
+ * it, beats every heartbeatIntervalMs and drains on `drain`. Its signals are
+ * handled here and nowhere else in the worker.
+ *
+ * No orphans: when the master dies the IPC channel closes and node:cluster
+ * exits the worker at once (its own 'disconnect' handler in the child); a
+ * worker without a master has no one to hand it connections anyway.
+ */
+import cluster from 'node:cluster';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { validateConfig, type LoadedConfig } from '../config/load';
+import { codeOf } from '../errors';
+import { createLogger, type Logger } from '../log';
+import { createMetrics } from '../metrics/factory';
+import type { Metrics } from '../metrics/metrics';
+import { startService, type RunningService } from '../service';
+import { ConnectionDrain } from './connections';
+import { isMasterMessage, type StartMessage, type WorkerMessage } from './ipc';
+
+type Phase = 'waiting' | 'starting' | 'listening' | 'draining';
+
+interface Running {
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly shutdownTimeoutMs: number;
+  service?: RunningService;
+  connections?: ConnectionDrain;
+}
+
+function main(): void {
+  const self = cluster.worker;
+  if (!self) throw new Error('lib/supervisor/worker is the entry of a cluster worker; run `eventgate` instead');
+  const send = (msg: WorkerMessage) => {
+    // A send after the master is gone fails; the process is about to exit anyway.
+    if (self.isConnected()) self.send(msg);
+  };
+  /** The master must hear why before the exit it will see. */
+  const sendAndExit = (msg: WorkerMessage, code: number): void => {
+    if (!self.isConnected()) process.exit(code);
+    self.send(msg, undefined, {}, () => process.exit(code));
+  };
+  let phase: Phase = 'waiting';
+  let running: Running | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+
+  const start = async (msg: StartMessage): Promise<void> => {
+    phase = 'starting';
+    // Validated again (cheap, and it freezes): after an upgrade on disk a roll
+    // forks new code under an old master, and the two schemas could differ.
+    let loaded: LoadedConfig;
+    try {
+      loaded = { config: validateConfig(msg.config), path: msg.path, dir: msg.dir };
+    } catch (err) {
+      // No logger without a config: the master logs the reason it gets here.
+      return sendAndExit({ type: 'startup_failed', code: codeOf(err), message: (err as Error).message }, 1);
+    }
+    const log = createLogger(loaded.config.logging, { worker_id: msg.workerId });
+    const metrics = createMetrics(loaded.config.metrics, log);
+    running = { log, metrics, shutdownTimeoutMs: loaded.config.shutdown_timeout_ms };
+    heartbeat = setInterval(() => {
+      const mem = process.memoryUsage();
+      send({ type: 'heartbeat', heapUsedBytes: mem.heapUsed, rssBytes: mem.rss });
+    }, msg.heartbeatIntervalMs);
+    let service: RunningService;
+    try {
+      // Listening only once ready: a roll waits for this worker's `listening`, and
+      // no request should reach a worker whose producers are still connecting.
+      service = await startService(loaded, { log, metrics, workers: msg.workers, readyTimeoutMs: loaded.config.ready_timeout_ms });
+    } catch (err) {
+      const code = codeOf(err);
+      log.fatal({ err, code }, 'worker could not start');
+      await metrics.close();
+      return sendAndExit({ type: 'startup_failed', code, message: (err as Error).message }, 1);
+    }
+    running.service = service;
+    running.connections = new ConnectionDrain(service.server);
+    const servedBy = String(msg.workerId);
+    // Which worker answered: for operators reading a response, and for the supervisor tests.
+    service.server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => res.setHeader('x-served-by', servedBy));
+    phase = 'listening';
+    send({ type: 'listening', port: service.port });
+  };
+
+  const drain = async (reason: string): Promise<void> => {
+    phase = 'draining';
+    if (!running?.service) {
+      // Not listening yet (still loading, precaching or waiting for its producers):
+      // nothing is in flight and nothing was accepted, so there is nothing to drain.
+      running?.log.info({ reason }, 'worker stopped before listening');
+      process.exit(0);
+    }
+    const { log, metrics, service, connections, shutdownTimeoutMs } = running;
+    log.info({ reason }, 'worker draining');
+    // The master kills a worker that overruns; this bounds a worker whose master is gone.
+    setTimeout(() => {
+      log.error({ timeout_ms: shutdownTimeoutMs }, 'worker drain timed out: exiting now');
+      process.exit(1);
+    }, shutdownTimeoutMs).unref();
+    connections?.start();
+    try {
+      await service.close();
+    } catch (err) {
+      log.error({ err }, 'worker drain failed');
+      process.exit(1);
+    }
+    clearInterval(heartbeat);
+    await metrics.close();
+    log.info('worker stopped');
+    // stdout is synchronous for files and pipes on Linux: the lines above are out.
+    process.exit(0);
+  };
+
+  self.on('message', (msg: unknown) => {
+    if (!isMasterMessage(msg)) return;
+    switch (msg.type) {
+      case 'start':
+        if (phase === 'waiting') void start(msg);
+        return;
+      case 'drain':
+        if (phase !== 'draining') void drain('asked by the master');
+        return;
+    }
+  });
+
+  // SIGTERM to a worker alone (kill PID, or systemd with KillMode=control-group):
+  // drain, and tell the master this is no crash. SIGINT reaches workers only
+  // as part of a terminal's process group, where the master orchestrates the
+  // stop; SIGHUP is the master's to handle (its default action would kill us).
+  process.on('SIGTERM', () => {
+    if (phase === 'draining') return;
+    send({ type: 'draining', reason: 'SIGTERM' });
+    void drain('SIGTERM');
+  });
+  process.on('SIGINT', () => running?.log.debug({ signal: 'SIGINT' }, 'signal ignored: the master drives the stop'));
+  process.on('SIGHUP', () => running?.log.debug({ signal: 'SIGHUP' }, 'signal ignored: the master reloads'));
+
+  send({ type: 'ready' });
+}
+
+main();

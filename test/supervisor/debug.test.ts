@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { until } from '../helpers/until';
+import { Eventgate, freePort, send, TempConfig, testEvent } from './harness';
+
+function cmdline(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+}
+
+describe('debug mode', function () {
+  this.timeout(30000);
+  let cfg: TempConfig;
+  let eg: Eventgate | undefined;
+
+  beforeEach(async () => {
+    cfg = new TempConfig(await freePort());
+  });
+  afterEach(async () => {
+    await eg?.kill();
+    // --perf-basic-prof writes /tmp/perf-<pid>.map, always in /tmp.
+    for (const pid of eg?.forked() ?? []) rmSync(`/tmp/perf-${pid}.map`, { force: true });
+    eg = undefined;
+    cfg.remove();
+  });
+
+  it('--debug forks each worker with the inspector on base + worker id and the profiling flags, and V8 writes its log', async () => {
+    // Worker 1 gets base + 1: a port the OS just gave out, so free.
+    const base = (await freePort()) - 1;
+    cfg.write({ num_workers: 2, debug_inspect_port_base: base, debug_dir: 'v8' });
+    eg = new Eventgate(cfg.path, ['--debug']);
+    const workers = await eg.waitForWorkers(2);
+    const debugDir = join(cfg.dir, 'v8');
+    for (const [id, pid] of workers) {
+      const args = cmdline(pid);
+      expect(args).to.include.members([
+        `--inspect=127.0.0.1:${base + id}`,
+        '--prof',
+        '--no-logfile-per-isolate',
+        `--logfile=${join(debugDir, 'eventgate-v8-%p.log')}`,
+        '--perf-basic-prof',
+        '--interpreted-frames-native-stack',
+      ]);
+      expect(args.at(-1)).to.match(/lib\/supervisor\/worker\.js$/);
+      const v8log = join(debugDir, `eventgate-v8-${pid}.log`);
+      await until(() => existsSync(v8log) && statSync(v8log).size > 0, 10000, `${v8log}`);
+    }
+    expect((await send(cfg.port, 'POST', '/v1/events', testEvent())).status).to.equal(201);
+    // The inspector says where it listens, on the workers' shared stderr.
+    const firstPort = base + Math.min(...workers.keys());
+    await until(() => eg!.other.some((l) => l.includes(`Debugger listening on ws://127.0.0.1:${firstPort}/`)), 5000, 'the inspector line');
+  });
+
+  it('debug_mode: true in the config does the same without --debug', async () => {
+    const base = (await freePort()) - 1;
+    cfg.write({ num_workers: 1, debug_mode: true, debug_inspect_port_base: base, debug_dir: 'v8' });
+    eg = new Eventgate(cfg.path);
+    const [[id, pid]] = [...(await eg.waitForWorkers(1))];
+    expect(cmdline(pid)).to.include(`--inspect=127.0.0.1:${base + id}`);
+    expect(cmdline(pid)).to.include('--prof');
+  });
+});

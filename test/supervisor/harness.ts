@@ -1,0 +1,310 @@
+/**
+ * Runs the real `bin/eventgate` in a child process on a temporary config and
+ * reads its JSON log lines (master and workers share its stdout), so that
+ * tests can wait on what the supervisor says it did. Everything a test starts
+ * is killed by `kill()`, which tests call in after/afterEach.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/service';
+import { until } from '../helpers/until';
+
+export interface LogLine {
+  readonly msg: string;
+  readonly level: number;
+  readonly pid: number;
+  readonly worker_id: number;
+  readonly [field: string]: unknown;
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** A port nothing listens on right now (the OS picks it; cluster workers then share it). */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** A temporary folder with a config file in it; `write` replaces the config (YAML is a superset of JSON). */
+export class TempConfig {
+  readonly dir = mkdtempSync(join(tmpdir(), 'eventgate-supervisor-'));
+  readonly path = join(this.dir, 'config.yaml');
+  readonly output = join(this.dir, 'events.ndjson');
+
+  constructor(readonly port: number) {}
+
+  /** A config on `port` with the file sink; `top` merges at the top level, `conf` into services[0].conf. */
+  write(top: Record<string, unknown> = {}, conf: Record<string, unknown> = {}): this {
+    const config = {
+      worker_restart_delay_ms: 100,
+      logging: { level: 'info' },
+      ...top,
+      services: [
+        {
+          name: 'eventgate',
+          conf: {
+            port: this.port,
+            interface: '127.0.0.1',
+            schema_base_uris: [join(ROOT, 'schemas')],
+            schema_file_extension: '.yaml',
+            output_path: this.output,
+            ...conf,
+          },
+        },
+      ],
+    };
+    writeFileSync(this.path, JSON.stringify(config, null, 2));
+    return this;
+  }
+
+  writeRaw(text: string): void {
+    writeFileSync(this.path, text);
+  }
+
+  /** Events the file sink holds, parsed. */
+  written(): Record<string, unknown>[] {
+    let text = '';
+    try {
+      text = readFileSync(this.output, 'utf8');
+    } catch {
+      return [];
+    }
+    return text
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class Eventgate {
+  readonly lines: LogLine[] = [];
+  /** What is not a JSON log line (node's own messages, stack traces). */
+  readonly other: string[] = [];
+  readonly exited: Promise<Exit>;
+  private exit: Exit | undefined;
+  private readonly child: ChildProcess;
+  private readonly workerPids = new Set<number>();
+
+  constructor(configPath: string, args: string[] = []) {
+    this.child = spawn(process.execPath, [join(ROOT, 'bin/eventgate'), '-c', configPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      }),
+    );
+    this.readLines(this.child.stdout!, true);
+    this.readLines(this.child.stderr!, false);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get hasExited(): boolean {
+    return this.exit !== undefined;
+  }
+
+  private readLines(stream: NodeJS.ReadableStream, json: boolean): void {
+    let rest = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop() ?? '';
+      for (const text of parts) {
+        if (!text) continue;
+        let line: LogLine | undefined;
+        if (json) {
+          try {
+            line = JSON.parse(text) as LogLine;
+          } catch {
+            line = undefined;
+          }
+        }
+        if (!line) {
+          this.other.push(text);
+          continue;
+        }
+        this.lines.push(line);
+        if (line.msg === 'worker forked' && typeof line.worker_pid === 'number') this.workerPids.add(line.worker_pid);
+      }
+    });
+  }
+
+  /** Master lines (worker_id 0) with this message. */
+  master(msg: string): LogLine[] {
+    return this.lines.filter((l) => l.worker_id === 0 && l.msg === msg);
+  }
+
+  async waitFor(match: (l: LogLine) => boolean, timeoutMs = 10000, what = 'a log line'): Promise<LogLine> {
+    const line = await until(() => this.lines.find(match) ?? (this.hasExited ? this.fail(what) : undefined), timeoutMs, what);
+    return line!;
+  }
+
+  /** The nth (1-based) master line with this message. */
+  async waitForMaster(msg: string, nth = 1, timeoutMs = 10000): Promise<LogLine> {
+    await until(() => this.master(msg).length >= nth || (this.hasExited && this.fail(`"${msg}" #${nth}`)), timeoutMs, `"${msg}" #${nth}`);
+    return this.master(msg)[nth - 1];
+  }
+
+  private fail(what: string): never {
+    throw new Error(`eventgate exited (${JSON.stringify(this.exit)}) while waiting for ${what}; stderr: ${this.other.join('\n')}`);
+  }
+
+  /** Workers listening now, by worker id: pid, from the master's lines. */
+  listening(): Map<number, number> {
+    const live = new Map<number, number>();
+    for (const l of this.lines) {
+      if (l.worker_id !== 0 || typeof l.worker !== 'number') continue;
+      if (l.msg === 'worker listening') live.set(l.worker, l.worker_pid as number);
+      else if (typeof l.cause === 'string' || l.msg === 'worker drains on its own; replacing it') live.delete(l.worker);
+    }
+    return live;
+  }
+
+  async waitForWorkers(n: number, timeoutMs = 15000): Promise<Map<number, number>> {
+    await until(() => this.listening().size === n || (this.hasExited && this.fail(`${n} workers`)), timeoutMs, `${n} listening workers`);
+    return this.listening();
+  }
+
+  /** Every worker pid the master reported forking. */
+  forked(): number[] {
+    return [...this.workerPids];
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    this.child.kill(sig);
+  }
+
+  /** SIGKILL to the master and every worker it forked; resolves once the master is gone. */
+  async kill(): Promise<void> {
+    for (const pid of [this.pid, ...this.workerPids]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    await this.exited;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a pid is gone or a zombie (exited, not yet reaped by a parent that is itself exiting). */
+export function isGone(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+  } catch {
+    return true;
+  }
+}
+
+const REQUEST_TIMEOUT_MS = 10000;
+
+export interface Answer {
+  readonly status: number;
+  readonly reason: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** One request on a fresh connection (no keep-alive: each request is routed anew by the master). */
+export function send(port: number, method: string, path: string, body?: unknown): Promise<Answer> {
+  const data = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, method, path, agent: false, headers: data ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, reason: res.statusMessage ?? '', headers: res.headers, body: Buffer.concat(chunks).toString() }),
+        );
+        res.on('error', reject);
+      },
+    );
+    // A hung request fails the test instead of hanging it (and mocha after it).
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('request timed out'), { code: 'TEST_TIMEOUT' })));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+export function testEvent(id: string = randomUUID()): Record<string, unknown> {
+  return { $schema: '/test/event/1.0.0', meta: { stream: 'test.event', id, dt: '2026-01-01T00:00:00.000Z' }, test: 'supervisor' };
+}
+
+export interface LoadResult {
+  readonly id: string;
+  readonly status?: number;
+  readonly servedBy?: string;
+  readonly cors?: string;
+  readonly error?: string;
+  /** The answer's reason phrase and body, when it is not a 201. */
+  readonly detail?: string;
+}
+
+/**
+ * Keeps `concurrency` requests in flight (one event each, fresh connections)
+ * until stopped; records every outcome.
+ */
+export class Load {
+  readonly results: LoadResult[] = [];
+  private running = true;
+  private readonly loops: Promise<void>[];
+
+  constructor(
+    private readonly port: number,
+    concurrency = 4,
+  ) {
+    this.loops = Array.from({ length: concurrency }, () => this.loop());
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const id = randomUUID();
+      try {
+        const a = await send(this.port, 'POST', '/v1/events', testEvent(id));
+        this.results.push({
+          id,
+          status: a.status,
+          servedBy: a.headers['x-served-by'] as string | undefined,
+          cors: a.headers['access-control-allow-origin'],
+          ...(a.status !== 201 ? { detail: `${a.reason} ${a.body}`.slice(0, 500) } : {}),
+        });
+      } catch (err) {
+        this.results.push({ id, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+      }
+    }
+  }
+
+  /** Stops sending; resolves when the requests in flight are answered. */
+  async stop(): Promise<LoadResult[]> {
+    this.running = false;
+    await Promise.all(this.loops);
+    return this.results;
+  }
+}

@@ -1,0 +1,54 @@
+import { expect } from 'chai';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateConfig } from '../../lib/config/load';
+import { debugFlags, desiredWorkers, isWorkerCountSpec, workerCount } from '../../lib/supervisor/options';
+
+describe('worker count', () => {
+  it('reads a number, ncpu and ncpu*K', () => {
+    expect(workerCount(0, 8)).to.equal(0);
+    expect(workerCount(3, 8)).to.equal(3);
+    expect(workerCount('5', 8)).to.equal(5);
+    expect(workerCount('ncpu', 8)).to.equal(8);
+    expect(workerCount('ncpu*2', 8)).to.equal(16);
+    expect(workerCount('ncpu * 3', 2)).to.equal(6);
+  });
+
+  it('refuses anything else', () => {
+    for (const bad of ['', 'two', '-1', 'ncpu+1', '2*ncpu', '1.5']) {
+      expect(isWorkerCountSpec(bad), bad).to.equal(false);
+      expect(() => workerCount(bad), bad).to.throw(/not a worker count/);
+    }
+  });
+
+  it('lets -n win over num_workers', () => {
+    const config = validateConfig({ num_workers: 4 });
+    expect(desiredWorkers(config, {})).to.equal(4);
+    expect(desiredWorkers(config, { numWorkers: '0' })).to.equal(0);
+  });
+});
+
+describe('debug flags', () => {
+  it('put the inspector on base + worker id, then the configured flags, then the V8 log with %p for the pid', () => {
+    const config = validateConfig({ debug_inspect_port_base: 9300, debug_dir: 'prof' });
+    expect(debugFlags({ config, dir: '/etc/eventgate' }, 2)).to.deep.equal([
+      '--inspect=127.0.0.1:9302',
+      '--prof',
+      '--no-logfile-per-isolate',
+      '--perf-basic-prof',
+      '--interpreted-frames-native-stack',
+      '--logfile=/etc/eventgate/prof/eventgate-v8-%p.log',
+    ]);
+  });
+
+  it('default to the OS temp folder and take the flags from debug_node_flags', () => {
+    const config = validateConfig({ debug_node_flags: ['--cpu-prof'] });
+    expect(debugFlags({ config, dir: '/x' }, 1)).to.deep.equal(['--inspect=127.0.0.1:9230', '--cpu-prof', `--logfile=${join(tmpdir(), 'eventgate-v8-%p.log')}`]);
+  });
+
+  it('wrap inspector ports that would pass 65535 back to just above the base', () => {
+    const config = validateConfig({ debug_inspect_port_base: 65530 });
+    expect(debugFlags({ config, dir: '/' }, 5)[0]).to.equal('--inspect=127.0.0.1:65535');
+    expect(debugFlags({ config, dir: '/' }, 6)[0]).to.equal('--inspect=127.0.0.1:65531');
+  });
+});
