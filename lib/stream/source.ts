@@ -9,13 +9,13 @@
  * in the body, no object at the path) is EG_ERR_STREAM_CONFIG_INVALID.
  */
 import { readFile } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { CORE_SCHEMA, load } from 'js-yaml';
 import { EventGateError } from '../errors';
+import { fieldGetter } from '../gate/fields';
+import { httpGet } from '../net/get';
 
 export interface StreamSourceOptions {
   /** A path (relative to configDir), a file:// URL or an http(s):// URL. */
@@ -42,7 +42,6 @@ export interface LoadedStreamConfig {
 /** A stream config larger than this is a mistake, not a config. */
 export const MAX_STREAM_CONFIG_BYTES = 64 * 1024 * 1024;
 const MAX_REDIRECTS = 3;
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 export async function loadStreamConfig(opts: StreamSourceOptions): Promise<LoadedStreamConfig> {
   const location = locate(opts.uri, opts.configDir);
@@ -61,7 +60,7 @@ export async function loadStreamConfig(opts: StreamSourceOptions): Promise<Loade
     });
   }
   const warnings = opts.objectPath ? wrapper?.warnings : undefined;
-  const streams = opts.objectPath ? pick(doc, opts.objectPath) : doc;
+  const streams = opts.objectPath ? (wrapper ? fieldGetter(opts.objectPath)(wrapper) : undefined) : doc;
   if (streams === undefined) {
     throw new EventGateError('EG_ERR_STREAM_CONFIG_INVALID', `${href}: has nothing at stream_config_object_path '${opts.objectPath}'.`);
   }
@@ -91,72 +90,19 @@ async function fetchText(url: URL, opts: StreamSourceOptions): Promise<string> {
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
   try {
-    return await getText(url, opts.headers ?? {}, signal, MAX_REDIRECTS);
+    const answer = await httpGet(url, {
+      signal,
+      headers: { accept: 'application/json, application/yaml;q=0.9, */*;q=0.1', ...opts.headers },
+      maxBytes: MAX_STREAM_CONFIG_BYTES,
+      maxRedirects: MAX_REDIRECTS,
+      errorCode: 'EG_ERR_STREAM_CONFIG_FETCH',
+    });
+    return decode(answer.body, answer.headers['content-encoding'], url);
   } catch (err) {
     if (err instanceof EventGateError) throw err;
     const reason = timeout.aborted ? `timed out after ${opts.timeoutMs} ms` : signal.aborted ? 'aborted' : (err as Error).message;
     throw new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${url.href}: ${reason}`, { cause: err });
   }
-}
-
-function getText(url: URL, headers: Readonly<Record<string, string>>, signal: AbortSignal, redirectsLeft: number): Promise<string> {
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = request(url, { signal, headers: { accept: 'application/json, application/yaml;q=0.9, */*;q=0.1', ...headers } }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (REDIRECTS.has(status) && res.headers.location) {
-        res.resume();
-        resolve(follow(url, res.headers.location, headers, signal, redirectsLeft));
-      } else if (status < 200 || status >= 300) {
-        res.resume();
-        reject(new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${url.href}: HTTP ${status}`));
-      } else {
-        readBody(res, url).then(resolve, reject);
-      }
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function follow(
-  from: URL,
-  location: string,
-  headers: Readonly<Record<string, string>>,
-  signal: AbortSignal,
-  redirectsLeft: number,
-): Promise<string> {
-  const to = new URL(location, from);
-  // The configured headers (tokens, Host) are meant for the configured
-  // origin only: they must not be replayed to another host.
-  if (to.origin !== from.origin) {
-    throw new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${from.href}: redirected to another origin (${to.href})`);
-  }
-  if (redirectsLeft === 0) throw new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${from.href}: too many redirects`);
-  return getText(to, headers, signal, redirectsLeft - 1);
-}
-
-function readBody(res: IncomingMessage, url: URL): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_STREAM_CONFIG_BYTES) {
-        res.destroy(new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${url.href}: larger than ${MAX_STREAM_CONFIG_BYTES} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    res.on('end', () => {
-      try {
-        resolve(decode(Buffer.concat(chunks), res.headers['content-encoding'], url));
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
-    res.on('error', reject);
-  });
 }
 
 /** Only reachable when stream_config_uri_options asks for compression with its own accept-encoding. */
@@ -190,15 +136,6 @@ function parse(text: string, href: string): unknown {
     const where = reason && mark ? `${reason} (line ${mark.line + 1}, column ${mark.column + 1})` : (err as Error).message;
     throw new EventGateError('EG_ERR_STREAM_CONFIG_INVALID', `${href}: not valid YAML or JSON: ${where}`, { cause: err });
   }
-}
-
-function pick(doc: unknown, path: string): unknown {
-  let value = doc;
-  for (const key of path.split('.')) {
-    if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, key)) return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value;
 }
 
 function isApiError(error: unknown): boolean {
