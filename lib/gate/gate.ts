@@ -43,15 +43,10 @@ export class Gate {
 
   constructor(private readonly deps: GateDeps) {}
 
-  async process(
-    events: readonly unknown[],
-    sink: Sink,
-    ctx: ProduceContext,
-    checkNumbers: boolean,
-    request?: RequestInfo,
-  ): Promise<EventResult[]> {
-    const validated = await this.deps.validator.validate(events, checkNumbers, request);
-    return this.produce(events, validated, sink, ctx);
+  process(events: readonly unknown[], sink: Sink, ctx: ProduceContext, checkNumbers: boolean, request?: RequestInfo): Promise<EventResult[]> {
+    const validated = this.deps.validator.validate(events, checkNumbers, request);
+    // No await when the validator answered synchronously: one promise less per request.
+    return validated instanceof Promise ? validated.then((v) => this.produce(events, v, sink, ctx)) : this.produce(events, validated, sink, ctx);
   }
 
   /** Produces already validated events (also what the thread pool hands back). */

@@ -79,8 +79,9 @@ export class EventValidator {
     this.dtOf = opts.dtField ? fieldGetter(opts.dtField) : undefined;
   }
 
-  async validate(events: readonly unknown[], checkNumbers: boolean, request: RequestInfo = NO_REQUEST): Promise<Validated> {
-    const { schemas, enrich, enrichFromQuery, streams } = this.opts;
+  /** Synchronous when every schema is cached (the hot path); a promise only on a miss. */
+  validate(events: readonly unknown[], checkNumbers: boolean, request: RequestInfo = NO_REQUEST): Validated | Promise<Validated> {
+    const { schemas, enrichFromQuery } = this.opts;
     const n = events.length;
     const uris: (string | undefined)[] = new Array<string | undefined>(n);
     const found: (CompiledSchema | Error | undefined)[] = new Array<CompiledSchema | Error | undefined>(n);
@@ -97,11 +98,23 @@ export class EventValidator {
       found[i] = schema;
       if (schema === undefined) (missing ??= new Set()).add(uri);
     }
-    if (missing) {
-      const loaded = await this.load(missing);
+    if (!missing) return this.check(events, uris, found, checkNumbers, request);
+    return this.load(missing).then((loaded) => {
       for (let i = 0; i < n; i++) if (found[i] === undefined && uris[i] !== undefined) found[i] = loaded.get(uris[i] as string);
-    }
+      return this.check(events, uris, found, checkNumbers, request);
+    });
+  }
 
+  /** Validates, checks stream rules and serializes, once every event's schema is known. */
+  private check(
+    events: readonly unknown[],
+    uris: (string | undefined)[],
+    found: readonly (CompiledSchema | Error | undefined)[],
+    checkNumbers: boolean,
+    request: RequestInfo,
+  ): Validated {
+    const { enrich, streams } = this.opts;
+    const n = events.length;
     const results: EventResult[] = new Array<EventResult>(n);
     const outbound: OutboundEvent[] = [];
     const outboundIndex: number[] = [];

@@ -1,7 +1,5 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Writable } from 'node:stream';
 import { PRODUCED, type OutboundEvent, type ProduceOutcome, type Sink } from './sink';
 
 const NEWLINE = Buffer.from('\n');
@@ -10,27 +8,31 @@ const NEWLINE = Buffer.from('\n');
  * NDJSON to a file or stdout: the sink when there is no Kafka (development,
  * and config.dev.yaml). One write per request, and an event counts as
  * produced once its write completed.
+ *
+ * A file is appended to synchronously: a few KB into the page cache takes
+ * about 2 µs, less than handing it to libuv's thread pool and back, and an
+ * async WriteStream keeps each waiting request's chunk and callback queued
+ * long enough to be promoted, which made every scavenge copy ~2 MB and
+ * tripled GC time (bench/: test single 45 -> 37 µs per event). stdout is
+ * already synchronous for files and pipes on Linux.
  */
 export class FileSink implements Sink {
   readonly kind: string;
-  private readonly out: Writable;
-  private readonly owned: WriteStream | undefined;
+  private readonly fd: number | undefined;
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(outputPath: string) {
     if (outputPath === 'stdout') {
       this.kind = 'stdout';
-      this.out = process.stdout;
+      process.stdout.on('error', (err) => {
+        this.failure = err;
+      });
     } else {
       mkdirSync(dirname(outputPath), { recursive: true });
-      this.owned = createWriteStream(outputPath, { flags: 'a' });
+      this.fd = openSync(outputPath, 'a');
       this.kind = 'file';
-      this.out = this.owned;
     }
-    this.out.on('error', (err) => {
-      this.failure = err;
-    });
   }
 
   produce(events: readonly OutboundEvent[]): Promise<ProduceOutcome[]> {
@@ -45,11 +47,19 @@ export class FileSink implements Sink {
       parts[2 * i + 1] = NEWLINE;
     }
     const chunk = Buffer.concat(parts);
-    return new Promise((resolve) => {
-      this.out.write(chunk, (err) => {
-        resolve(err ? failed(err) : events.map(() => PRODUCED));
+    if (this.fd === undefined) {
+      return new Promise((resolve) => {
+        process.stdout.write(chunk, (err) => resolve(err ? failed(err) : events.map(() => PRODUCED)));
       });
-    });
+    }
+    try {
+      // writeSync may write less than asked (a full disk, a signal): go on until all is out.
+      for (let off = 0; off < chunk.length; ) off += writeSync(this.fd, chunk, off);
+    } catch (err) {
+      this.failure = err as Error;
+      return Promise.resolve(failed(this.failure));
+    }
+    return Promise.resolve(events.map(() => PRODUCED));
   }
 
   notReadyReason(): string | undefined {
@@ -57,9 +67,8 @@ export class FileSink implements Sink {
   }
 
   close(): Promise<void> {
-    this.closing ??= new Promise((resolve) => {
-      if (!this.owned) return resolve();
-      this.owned.end(() => resolve());
+    this.closing ??= Promise.resolve().then(() => {
+      if (this.fd !== undefined) closeSync(this.fd);
     });
     return this.closing;
   }
