@@ -25,7 +25,7 @@ export class FileSink implements Sink {
   constructor(outputPath: string) {
     if (outputPath === 'stdout') {
       this.kind = 'stdout';
-      process.stdout.on('error', (err) => {
+      process.stdout.on('error', (err: Error) => {
         this.failure = err;
       });
     } else {
