@@ -37,6 +37,15 @@ export const ERRORS = {
   EG_ERR_TEST_EVENTS_DISABLED: { status: 404, message: 'test_events is not configured.' },
   EG_ERR_NOT_READY: { status: 503, message: 'The service is not ready.' },
   EG_ERR_INTERNAL: { status: 500, message: 'Internal error.' },
+  EG_ERR_POOL_FULL: {
+    status: 503,
+    message: 'The thread pool is busy (batch.thread_pool.max_queue batches wait already, or none of its threads was free within task_timeout_ms): retry later.',
+  },
+  EG_ERR_POOL_TASK: { status: 500, message: 'The thread processing this batch failed; the batch was not accepted.' },
+  EG_ERR_POOL_TIMEOUT: {
+    status: 500,
+    message: 'The thread processing this batch did not finish within batch.thread_pool.task_timeout_ms; the batch was not accepted.',
+  },
 
   // Per event: the client's fault.
   EG_ERR_EVENT_NOT_OBJECT: { event: 'invalid', message: 'Event must be a JSON object.' },

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BatchPool } from './batch/pool';
-import { workersOf } from './batch/route';
+import { workersOf } from './batch/size';
 import { parseSize, type LoadedConfig } from './config/load';
 import { Gate } from './gate/gate';
 import { buildValidator } from './gate/build';
@@ -34,6 +34,14 @@ export interface ServiceDeps {
    * the config: the supervisor passes it here).
    */
   readonly workers?: number;
+  /**
+   * How long a new app may take to become ready (schemas precached, producers
+   * connected) before it gets requests: at start, before listening; on reload,
+   * before the swap. Past it, it takes requests anyway and /readyz says why it
+   * is not ready. The supervisor sets it so that a roll never hands traffic to
+   * a worker whose Kafka producers are still connecting. Default 0: no wait.
+   */
+  readonly readyTimeoutMs?: number;
 }
 
 /** A running HTTP service: one per process (or per cluster worker). */
@@ -168,9 +176,22 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
   return app;
 }
 
+/** Resolves when the app is ready, or after `deps.readyTimeoutMs` with a warning; polls, as readiness has no event. */
+async function whenReady(app: App, deps: ServiceDeps): Promise<void> {
+  const deadline = Date.now() + (deps.readyTimeoutMs ?? 0);
+  for (let reason = app.notReadyReason(); reason !== undefined; reason = app.notReadyReason()) {
+    if (Date.now() >= deadline) {
+      if (deps.readyTimeoutMs) deps.log.warn({ reason, timeout_ms: deps.readyTimeoutMs }, 'not ready in time; taking requests anyway');
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Builds the app and listens on its port; resolves once it accepts connections. */
 export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Promise<RunningService> {
   let current = new Tracked(await buildApp(loaded, deps));
+  await whenReady(current.app, deps);
   const server = createHttpServer(() => current.app);
   server.on('request', (_req: unknown, res: ServerResponse) => res.once('close', current.enter()));
   const conf = current.app.conf;
@@ -190,6 +211,7 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
     async reload(next: LoadedConfig) {
       if (closing) throw new Error('service is closing');
       const fresh = new Tracked(await buildApp(next, deps));
+      await whenReady(fresh.app, deps);
       const old = current;
       current = fresh;
       const was = old.app.conf;

@@ -27,6 +27,45 @@ export const kafkaSchema = obj({
   }),
 });
 
+export const threadPoolSchema = obj(
+  {
+    enabled: bool({ default: true, description: 'Offload large batches to a worker-thread pool (parse, validate, serialize).' }),
+    min_bytes: int({
+      minimum: 1,
+      default: 65536,
+      description: 'A body (after inflating) of at least this many bytes goes to the pool.',
+    }),
+    min_events: int({
+      minimum: 1,
+      default: 200,
+      description: 'A smaller body goes to the pool when it holds at least this many events, counted without parsing (occurrences of the schema URI field name).',
+    }),
+    max_threads: int({
+      minimum: 0,
+      default: 0,
+      description: 'Threads per HTTP worker; 0: max(1, floor(available cores / HTTP workers)).',
+    }),
+    min_threads: int({ minimum: 0, default: 1, description: 'Threads kept alive when idle (warm schema caches); at most max_threads.' }),
+    idle_timeout_ms: int({ minimum: 0, default: 60000, description: 'A thread above min_threads idle this long exits.' }),
+    max_queue: int({
+      minimum: 0,
+      default: 32,
+      description: 'Batches waiting for a thread, first come first served; one more is answered 503 with Retry-After. Bounds the memory held by waiting bodies.',
+    }),
+    task_timeout_ms: int({
+      minimum: 1,
+      default: 10000,
+      description: 'How long a batch may wait for a thread (then 503), and then run on one (then 500, and the thread is terminated and replaced).',
+    }),
+    heap_limit_mb: int({
+      minimum: 0,
+      default: 0,
+      description: "Old-generation heap limit of each thread (V8 resourceLimits); a thread over it dies, its batch gets 500, and it is replaced. 0: V8's default.",
+    }),
+  },
+  { defaulted: true },
+);
+
 export const serviceConfSchema = obj(
   {
     port: int({ minimum: 0, maximum: 65535, default: 8192 }),
@@ -83,6 +122,7 @@ export const serviceConfSchema = obj(
       description: 'Spool (NDJSON) of valid events Kafka did not take; `eventgate replay FILE` produces them again.',
     }),
     kafka: kafkaSchema,
+    batch: obj({ thread_pool: threadPoolSchema }, { defaulted: true, description: 'Large batches: see docs and README (Thread pool).' }),
   },
   { defaulted: true },
 );
@@ -100,6 +140,12 @@ export const configSchema = obj({
     minimum: 1,
     default: 60000,
     description: 'A worker not listening this long after its fork is killed and counts as a failed start.',
+  }),
+  ready_timeout_ms: int({
+    minimum: 0,
+    default: 10000,
+    description:
+      'How long a new worker (or, with num_workers 0, a reloaded config) waits for its producers to connect before it takes requests; past it, it takes them anyway.',
   }),
   worker_restart_delay_ms: int({
     minimum: 0,
@@ -158,4 +204,5 @@ export const configSchema = obj({
 export type Config = Infer<typeof configSchema>;
 export type ServiceConf = Infer<typeof serviceConfSchema>;
 export type KafkaConf = Infer<typeof kafkaSchema>;
+export type ThreadPoolConf = Infer<typeof threadPoolSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];

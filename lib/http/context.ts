@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
+import type { BatchPool } from '../batch/pool';
 import type { ServiceConf } from '../config/schema';
 import type { Gate } from '../gate/gate';
 import type { Logger } from '../log';
@@ -27,6 +28,8 @@ export interface AppContext {
   readonly sinks: Sinks;
   /** Stream config, when `stream_config_uri` is set. */
   readonly streams?: StreamRegistry;
+  /** Large batches go here; absent when batch.thread_pool.enabled is false. */
+  readonly pool?: BatchPool;
   readonly limits: BodyLimits;
   readonly headers: HeaderPolicy;
   /** Undefined when ready to take events, else why not. */

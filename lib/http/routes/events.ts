@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { codeOf, EventGateError } from '../../errors';
+import { POOL_CODES, type BatchPool, type PooledBatch, type PoolRequest } from '../../batch/pool';
+import { codeOf, EventGateError, statusOf } from '../../errors';
 import { mayHoldHugeNumber } from '../../gate/fields';
+import type { EventResult } from '../../gate/result';
 import type { RequestInfo } from '../../gate/validate';
+import type { Sink } from '../../sink/sink';
 import { checkContentType, parseEvents, readBody } from '../body';
 import type { AppContext, RequestScope } from '../context';
 import { send, sendError, sendJson } from '../respond';
@@ -17,15 +20,62 @@ function isHasty(query: URLSearchParams): boolean {
 
 /** POST /v1/events */
 export async function postEvents(app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope): Promise<void> {
+  let body: Buffer;
+  try {
+    checkContentType(req);
+    body = await readBody(req, app.limits);
+  } catch (err) {
+    return refuseBody(app, res, scope, err);
+  }
+  if (app.pool?.wants(body)) {
+    app.metrics.increment('batch.path', 1, { path: 'thread' });
+    return answerPooled(app, app.pool, res, scope, body, isHasty(scope.query), { headers: req.headers, query: scope.query });
+  }
+  app.metrics.increment('batch.path', 1, { path: 'inline' });
   let events: unknown[];
   let text: string;
   try {
-    checkContentType(req);
-    ({ events, text } = parseEvents(await readBody(req, app.limits)));
+    ({ events, text } = parseEvents(body));
   } catch (err) {
     return refuseBody(app, res, scope, err);
   }
   await answerEvents(app, res, scope, events, mayHoldHugeNumber(text), isHasty(scope.query), { headers: req.headers, query: scope.query });
+}
+
+/**
+ * A large body: parsed, validated and serialized in a pool thread, produced
+ * here. Answers as answerEvents does, event for event. A hasty request is
+ * answered 202 once the thread is done (its count, and a malformed body's
+ * 400, are known only then); producing still happens after the answer.
+ */
+async function answerPooled(
+  app: AppContext,
+  pool: BatchPool,
+  res: ServerResponse,
+  scope: RequestScope,
+  body: Buffer,
+  hasty: boolean,
+  request: PoolRequest,
+): Promise<void> {
+  let batch: PooledBatch;
+  try {
+    batch = await pool.validate(body, request);
+  } catch (err) {
+    const code = codeOf(err);
+    // The body's own faults (empty, malformed) are answered as in-thread parsing answers them.
+    if (!POOL_CODES.has(code)) return refuseBody(app, res, scope, err);
+    app.log.warn({ request_id: scope.id, code, msg_detail: (err as Error).message }, 'thread pool could not take the batch');
+    if (statusOf(code) === 503) scope.headers['retry-after'] = RETRY_AFTER_SECONDS;
+    return sendError(res, scope.headers, code, (err as Error).message);
+  }
+  const ctx = { requestId: scope.id };
+  if (hasty) {
+    send(res, 202, `${batch.count} events hastily received.`, scope.headers);
+    app.gate.track(produceHastily(app, scope, batch.count, (sink) => app.gate.produce(batch.events, batch.validated, sink, ctx)));
+    return;
+  }
+  const results = await app.gate.produce(batch.events, batch.validated, app.sinks.guaranteed, ctx);
+  answerResults(app, res, scope, batch.eventsFor(results), results);
 }
 
 /** Validates, produces and answers: shared by POST /v1/events and GET /v1/_test/events. */
@@ -41,10 +91,14 @@ export async function answerEvents(
   const ctx = { requestId: scope.id };
   if (hasty) {
     send(res, 202, `${events.length} events hastily received.`, scope.headers);
-    app.gate.track(produceHastily(app, scope, events, checkNumbers, request));
+    app.gate.track(produceHastily(app, scope, events.length, (sink) => app.gate.process(events, sink, ctx, checkNumbers, request)));
     return;
   }
   const results = await app.gate.process(events, app.sinks.guaranteed, ctx, checkNumbers, request);
+  answerResults(app, res, scope, events, results);
+}
+
+function answerResults(app: AppContext, res: ServerResponse, scope: RequestScope, events: readonly unknown[], results: EventResult[]): void {
   const answer = answerFor(events, results);
   if (answer.status !== 201) {
     app.log.info({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'events not accepted');
@@ -55,17 +109,18 @@ export async function answerEvents(
 }
 
 /** The client has its 202: failures can only be logged and counted. */
-async function produceHastily(app: AppContext, scope: RequestScope, events: unknown[], checkNumbers: boolean, request: RequestInfo): Promise<void> {
+async function produceHastily(app: AppContext, scope: RequestScope, count: number, produce: (sink: Sink) => Promise<EventResult[]>): Promise<void> {
   try {
-    const results = await app.gate.process(events, app.sinks.hasty, { requestId: scope.id }, checkNumbers, request);
-    const answer = answerFor(events, results);
+    const results = await produce(app.sinks.hasty);
+    // Only the status counts here: the answer was given, its events are not shown.
+    const answer = answerFor(new Array<unknown>(results.length), results);
     if (answer.status !== 201) {
       app.metrics.increment('events.hasty_failed', results.filter((r) => r.status !== 'accepted').length);
       app.log.warn({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'hasty events failed');
     }
   } catch (err) {
-    app.metrics.increment('events.hasty_failed', events.length);
-    app.log.error({ err, request_id: scope.id, events: events.length }, 'hasty events could not be processed');
+    app.metrics.increment('events.hasty_failed', count);
+    app.log.error({ err, request_id: scope.id, events: count }, 'hasty events could not be processed');
   }
 }
 

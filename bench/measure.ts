@@ -1,0 +1,109 @@
+/** One measurement: a load generator process against one server, for one body kind. */
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { Histogram } from './histogram';
+import { cpuTimeMs, launch, machineBusyMs, stop } from './procs';
+import type { LoadJob, LoadMessage, LoadResult } from './protocol';
+
+export interface Target {
+  /** `eventgate` or `ceiling`. */
+  readonly server: string;
+  readonly port: number;
+  readonly pid: number | undefined;
+}
+
+export interface Load {
+  readonly bodies: readonly string[];
+  readonly eventsPerBody: number;
+  readonly connections: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  /** CPU for the generator process, when pinning. */
+  readonly cpu: number | undefined;
+  /** See LoadJob.spin; off when not given. */
+  readonly spin?: boolean;
+}
+
+export interface Measurement {
+  readonly server: string;
+  readonly seconds: number;
+  readonly requestsPerS: number;
+  /** Events in 2xx answers per second. */
+  readonly eventsPerS: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly statuses: Readonly<Record<string, number>>;
+  /** CPU use in the window, in % of one core (undefined without /proc). */
+  readonly serverCpuPct: number | undefined;
+  /** Server CPU time per event answered 2xx, in µs: steadier than events/s when other processes compete. */
+  readonly serverUsPerEvent: number | undefined;
+  readonly generatorCpuPct: number;
+  /** CPU the rest of the machine used in the window (other processes: noise), in % of one core. */
+  readonly otherCpuPct: number | undefined;
+  readonly firstError?: string;
+  readonly firstNon2xx?: string;
+}
+
+export async function measure(target: Target, load: Load): Promise<Measurement> {
+  const gen = launch('load generator', { script: join(__dirname, 'loadgen.js'), ipc: true, cpu: load.cpu });
+  const job: LoadJob = {
+    type: 'job',
+    host: '127.0.0.1',
+    port: target.port,
+    path: '/v1/events',
+    bodies: load.bodies,
+    connections: load.connections,
+    warmupMs: load.warmupMs,
+    durationMs: load.durationMs,
+    spin: load.spin ?? false,
+  };
+  let serverCpuAtStart: number | undefined;
+  let busyAtStart: number | undefined;
+  const result = new Promise<LoadResult>((resolve, reject) => {
+    gen.proc.on('message', (msg: LoadMessage) => {
+      if (msg.type === 'started') {
+        serverCpuAtStart = cpuTimeMs(target.pid);
+        busyAtStart = machineBusyMs();
+      }
+      else resolve(msg);
+    });
+    gen.proc.once('exit', (code, signal) => reject(new Error(`load generator exited (${code ?? signal}) without a result:\n${gen.output()}`)));
+  });
+  gen.proc.send(job);
+  let r: LoadResult;
+  try {
+    r = await result;
+  } finally {
+    if (gen.proc.exitCode === null) await Promise.race([once(gen.proc, 'exit'), new Promise((done) => setTimeout(done, 2000))]);
+    await stop(gen, 1000);
+  }
+  const serverCpuAtEnd = cpuTimeMs(target.pid);
+  const busyAtEnd = machineBusyMs();
+  const seconds = r.elapsedMs / 1000;
+  let ok = 0;
+  for (const [status, n] of Object.entries(r.statuses)) if (status.startsWith('2')) ok += n;
+  const latency = new Histogram(r.latency);
+  const serverCpuMs = serverCpuAtStart !== undefined && serverCpuAtEnd !== undefined ? serverCpuAtEnd - serverCpuAtStart : undefined;
+  const busyMs = busyAtStart !== undefined && busyAtEnd !== undefined ? busyAtEnd - busyAtStart : undefined;
+  const otherMs = busyMs !== undefined && serverCpuMs !== undefined ? Math.max(0, busyMs - serverCpuMs - r.cpuMs) : undefined;
+  const events = ok * load.eventsPerBody;
+  return {
+    server: target.server,
+    seconds,
+    requestsPerS: r.responses / seconds,
+    eventsPerS: events / seconds,
+    p50Ms: latency.quantile(0.5) / 1000,
+    p99Ms: latency.quantile(0.99) / 1000,
+    non2xx: r.responses - ok,
+    errors: r.errors,
+    statuses: r.statuses,
+    serverCpuPct: serverCpuMs === undefined ? undefined : (serverCpuMs / r.elapsedMs) * 100,
+    serverUsPerEvent: serverCpuMs === undefined || events === 0 ? undefined : (serverCpuMs * 1000) / events,
+    generatorCpuPct: (r.cpuMs / r.elapsedMs) * 100,
+    otherCpuPct: otherMs === undefined ? undefined : (otherMs / r.elapsedMs) * 100,
+    firstError: r.firstError,
+    firstNon2xx: r.firstNon2xx,
+  };
+}

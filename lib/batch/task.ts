@@ -1,0 +1,89 @@
+/**
+ * What crosses the thread boundary, both ways. Plain data only: structured
+ * clone keeps no classes, so errors travel as `{code, message}` and are
+ * matched on `code`.
+ */
+import type { ServiceConf } from '../config/schema';
+import type { FailedResult } from '../gate/result';
+import type { Tags } from '../metrics/metrics';
+import type { RequestHeaders } from '../stream';
+
+/** Given to every thread once, at its start (piscina `workerData`). */
+export interface ThreadData {
+  readonly conf: ServiceConf;
+  /** Relative schema base paths resolve here, as in the HTTP worker. */
+  readonly configDir: string;
+  readonly log: { readonly level: number; readonly fields: Readonly<Record<string, unknown>> };
+}
+
+/**
+ * The stream config in use, v8-serialized into shared memory: written once
+ * per config version (the clone of a task then copies nothing), read by a
+ * thread only when the version it has is another.
+ */
+export interface StreamSnapshot {
+  readonly version: number;
+  readonly serviceName: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface BatchTask {
+  /** The raw request body (after inflating), transferred. */
+  readonly body: ArrayBuffer;
+  readonly headers: RequestHeaders;
+  /** The query string, for query enrichment (URLSearchParams does not clone). */
+  readonly query: string;
+  /** Absent when the service has no stream config. */
+  readonly streams?: StreamSnapshot;
+}
+
+/** A metric the thread recorded, summed per name and tags, replayed on the main thread. */
+export type MetricSample = readonly [kind: 'increment' | 'timing' | 'gauge', name: string, value: number, tags: Tags | undefined];
+
+/**
+ * Strings that repeat across a batch (stream names, topics), each sent once:
+ * ids[i] is 0 for none, else 1 + its index in `table`. Thousands of copies
+ * of a few names would cost the clone, and the main thread's GC, for nothing.
+ */
+export interface Interned {
+  readonly table: string[];
+  readonly ids: Uint32Array;
+}
+
+/**
+ * The serialized valid events, back to back in one transferred buffer:
+ * valueLength[i] bytes of value, then keyLength[i] bytes of key (-1: no key).
+ * `index` is each one's place in the batch; its stream is that event's.
+ */
+export interface PackedOutbound {
+  readonly bytes: ArrayBuffer;
+  readonly valueLength: Uint32Array;
+  readonly keyLength: Int32Array;
+  readonly index: Uint32Array;
+  readonly topics: Interned;
+  /** NaN: no timestamp. */
+  readonly timestamps: Float64Array;
+}
+
+export type BatchReply =
+  /** The body cannot be read as events: the same request-level error in-thread processing gives. */
+  | { readonly kind: 'refused'; readonly code: string; readonly message: string; readonly metrics: MetricSample[] }
+  /** Validation threw (a fault, not a verdict). */
+  | { readonly kind: 'failed'; readonly code: string; readonly message: string; readonly metrics: MetricSample[] }
+  | {
+      readonly kind: 'validated';
+      /** Events in the body. */
+      readonly count: number;
+      /** The result of each event that was not accepted, at its index (sparse): every other one was. */
+      readonly failures: FailedResult[];
+      /** Those events (sparse), as they were after enrichment and defaults. */
+      readonly failedEvents: unknown[];
+      /** And their schema URIs (sparse). */
+      readonly failedUris: (string | undefined)[];
+      /** Stream of each event, where it could be read. */
+      readonly streams: Interned;
+      readonly outbound: PackedOutbound;
+      readonly metrics: MetricSample[];
+      /** Time the thread spent on the batch. */
+      readonly threadMs: number;
+    };
