@@ -23,7 +23,14 @@ export function hasThreadPool(): boolean {
  * thread pool only when asked for (the targets are for one process on one
  * core, like the ceiling). JSON is YAML, so the file is written as JSON.
  */
-export function writeConfig(dir: string, set: EventSet, port: number, threadPool: boolean): BenchConfig {
+export function writeConfig(
+  dir: string,
+  set: EventSet,
+  port: number,
+  threadPool: boolean,
+  /** Further service conf keys (e.g. `kafka`, `topic_prefix`), merged over the defaults above. */
+  extraConf: Readonly<Record<string, unknown>> = {},
+): BenchConfig {
   const sinkFile = join(dir, `${set.name}-events.ndjson`);
   const config = {
     num_workers: 0,
@@ -42,6 +49,7 @@ export function writeConfig(dir: string, set: EventSet, port: number, threadPool
           output_path: sinkFile,
           max_body_size: '10mb',
           ...(hasThreadPool() ? { batch: { thread_pool: { enabled: threadPool } } } : {}),
+          ...extraConf,
         },
       },
     ],

@@ -22,6 +22,8 @@ export interface Load {
   readonly cpu: number | undefined;
   /** See LoadJob.spin; off when not given. */
   readonly spin?: boolean;
+  /** Request path and query; /v1/events when not given. */
+  readonly path?: string;
 }
 
 export interface Measurement {
@@ -52,7 +54,7 @@ export async function measure(target: Target, load: Load): Promise<Measurement> 
     type: 'job',
     host: '127.0.0.1',
     port: target.port,
-    path: '/v1/events',
+    path: load.path ?? '/v1/events',
     bodies: load.bodies,
     connections: load.connections,
     warmupMs: load.warmupMs,

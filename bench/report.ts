@@ -41,30 +41,36 @@ const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => (Number.isNaN(n) ? '-' : n < 10 ? n.toFixed(2) : n.toFixed(1));
 const pct = (n: number | undefined) => (n === undefined ? '-' : `${Math.round(n)}%`);
 
-function table(rows: string[][]): string {
+/** Aligned columns: the first three left-aligned, the rest right-aligned; rows[0] is the header. */
+export function table(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) => r.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
 }
 
+/** The header cells of measurementCells. */
+export const MEASUREMENT_HEADER = ['req/s', 'events/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'srv cpu', 'srv µs/ev', 'gen cpu', 'other'];
+
+/** One measurement's cells of the table, after the row's labels. */
+export function measurementCells(m: Measurement): string[] {
+  return [
+    int(m.requestsPerS),
+    int(m.eventsPerS),
+    ms(m.p50Ms),
+    ms(m.p99Ms),
+    String(m.non2xx),
+    String(m.errors),
+    pct(m.serverCpuPct),
+    m.serverUsPerEvent === undefined ? '-' : m.serverUsPerEvent.toFixed(1),
+    pct(m.generatorCpuPct),
+    pct(m.otherCpuPct),
+  ];
+}
+
 export function formatTable(scenarios: readonly Scenario[]): string {
-  const rows = [['set', 'kind', 'server', 'req/s', 'events/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'srv cpu', 'srv µs/ev', 'gen cpu', 'other']];
+  const rows = [['set', 'kind', 'server', ...MEASUREMENT_HEADER]];
   for (const s of scenarios) {
     for (const m of [s.ceiling, s.eventgate]) {
-      rows.push([
-        s.set,
-        `${s.kind} (${s.eventsPerBody}, ${int(s.meanBodyBytes)} B)`,
-        m.server,
-        int(m.requestsPerS),
-        int(m.eventsPerS),
-        ms(m.p50Ms),
-        ms(m.p99Ms),
-        String(m.non2xx),
-        String(m.errors),
-        pct(m.serverCpuPct),
-        m.serverUsPerEvent === undefined ? '-' : m.serverUsPerEvent.toFixed(1),
-        pct(m.generatorCpuPct),
-        pct(m.otherCpuPct),
-      ]);
+      rows.push([s.set, `${s.kind} (${s.eventsPerBody}, ${int(s.meanBodyBytes)} B)`, m.server, ...measurementCells(m)]);
     }
   }
   return table(rows);
