@@ -23,7 +23,7 @@ const testEvents: Handler = (app, req, res, scope) => {
   return answerEvents(app, res, scope, structuredClone<unknown[]>(events), false, false, { headers: req.headers });
 };
 
-const ROUTES: Readonly<Record<string, Route>> = {
+export const ROUTES: Readonly<Record<string, Route>> = {
   '/v1/events': { methods: { POST: postEvents } },
   '/v1/_test/events': { methods: { GET: testEvents } },
   [STREAM_CONFIGS_PATH]: { methods: { GET: (app, _q, res, scope) => streamConfigs(app, res, scope, undefined) } },

@@ -59,6 +59,23 @@ export function openApiSpec(info: ServiceInfo): Record<string, unknown> {
           },
         },
       },
+      '/v1/stream-configs': {
+        get: {
+          operationId: 'streamConfigs',
+          summary: 'The stream configs in use.',
+          responses: { '200': jsonAnswer('Stream name or /regex/ -> settings.', { type: 'object' }), '404': requestError },
+        },
+      },
+      '/v1/stream-configs/{streams}': {
+        get: {
+          operationId: 'streamConfigsOf',
+          summary: 'The stream configs of the named streams.',
+          parameters: [
+            { name: 'streams', in: 'path', required: true, description: 'Stream names separated by , or |.', schema: { type: 'string' } },
+          ],
+          responses: { '200': jsonAnswer('Stream name -> settings.', { type: 'object' }), '404': requestError },
+        },
+      },
       '/_info': { get: { operationId: 'info', responses: { '200': jsonAnswer('Service information.', ref('Info')) } } },
       '/_info/name': { get: { operationId: 'infoName', responses: { '200': jsonAnswer('Service name.', { type: 'object' }) } } },
       '/_info/version': { get: { operationId: 'infoVersion', responses: { '200': jsonAnswer('Service version.', { type: 'object' }) } } },
