@@ -20,7 +20,8 @@ export function eventMarker(schemaUriField: string | readonly string[]): Buffer 
  * answer the same.
  */
 export function holdsAtLeast(body: Buffer, marker: Buffer, n: number): boolean {
-  if (body.length < n * marker.length) return false;
+  // The smallest event that has the field: {"$schema":"/"} is the key and 7 bytes more.
+  if (body.length < n * (marker.length + 7)) return false;
   let at = 0;
   for (let found = 0; found < n; found++) {
     const i = body.indexOf(marker, at);

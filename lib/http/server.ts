@@ -78,7 +78,9 @@ export function requestHandler(current: () => AppContext) {
     };
     scope.headers['x-request-id'] = scope.id;
     const route = routeOf(path);
-    res.once('finish', () => {
+    // On 'close', not 'finish': aborted requests count too, and the service's in-flight tracking
+    // (also on 'close', registered after this) sees the request done only once it is counted.
+    res.once('close', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       app.metrics.timing('http.request', ms, { route, method: req.method ?? 'unknown', status: res.statusCode });
     });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../../lib/config/load';
 import { silentLogger } from '../../lib/log';
-import { MemoryMetrics } from '../../lib/metrics/memory';
+import { MemoryMetrics, metricKey } from '../../lib/metrics/memory';
 import { buildApp } from '../../lib/service';
 import { post } from '../helpers/http';
 import { ROOT, startTestService, type TestService } from '../helpers/service';
@@ -62,10 +62,10 @@ describe('thread pool lifecycle', () => {
           },
         ],
       });
-      let answered = false;
-      const reloaded = svc.service.reload({ config, dir: ROOT }).then(() => answered);
+      // Recorded when the server has written the whole answer.
+      const answeredOnServer = () => svc.metrics.timings.get(metricKey('http.request', { route: '/v1/events', method: 'POST', status: 201 }))?.length ?? 0;
+      const reloaded = svc.service.reload({ config, dir: ROOT }).then(() => answeredOnServer() === 1);
       const r = await inFlight;
-      answered = true;
       expect(r.status).to.equal(201);
       expect(r.reason).to.equal('All 20000 out of 20000 events were accepted.');
       // The old app (and its pool) closes only after its last request was answered.
