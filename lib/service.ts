@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BatchPool } from './batch/pool';
 import { workersOf } from './batch/size';
@@ -7,8 +7,9 @@ import { parseSize, type LoadedConfig } from './config/load';
 import { Gate } from './gate/gate';
 import { buildValidator } from './gate/build';
 import type { AppContext, ServiceInfo } from './http/context';
+import { ConnectionDrain } from './http/drain';
 import { headerPolicy } from './http/respond';
-import { createHttpServer } from './http/server';
+import { createHttpServer, type Serving } from './http/server';
 import type { Logger } from './log';
 import type { Metrics } from './metrics/metrics';
 import { createSinks } from './sink/create';
@@ -42,6 +43,8 @@ export interface ServiceDeps {
    * a worker whose Kafka producers are still connecting. Default 0: no wait.
    */
   readonly readyTimeoutMs?: number;
+  /** Sent as x-served-by on every answer (the cluster worker's id). */
+  readonly servedBy?: string;
 }
 
 /** A running HTTP service: one per process (or per cluster worker). */
@@ -56,24 +59,24 @@ export interface RunningService {
   reload(loaded: LoadedConfig): Promise<void>;
   /** Stops accepting, lets in-flight requests finish, closes sinks. Idempotent. */
   close(): Promise<void>;
+  /** From now on every answer closes its keep-alive connection (before a shutdown or a roll). */
+  drainConnections(): void;
 }
 
 type App = AppContext & { close(): Promise<void> };
 
 /** Counts the requests an app is answering, so it is closed only once they are done. */
-class Tracked {
+class Tracked implements Serving {
   private inflight = 0;
   private idle: (() => void) | undefined;
   constructor(readonly app: App) {}
 
-  enter(): () => void {
+  enter(): void {
     this.inflight++;
-    let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      if (--this.inflight === 0) this.idle?.();
-    };
+  }
+
+  leave(): void {
+    if (--this.inflight === 0) this.idle?.();
   }
 
   async drainAndClose(): Promise<void> {
@@ -150,7 +153,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     streams,
     pool,
     limits: { maxBytes: parseSize(conf.max_body_size), timeoutMs: conf.request_timeout_ms },
-    headers: headerPolicy(conf.cors, conf.csp),
+    headers: headerPolicy(conf.cors, conf.csp, deps.servedBy),
     notReadyReason(): string | undefined {
       if (!precached) return precacheFailure ?? 'schemas are being precached';
       return sinks.guaranteed.notReadyReason() ?? sinks.hasty.notReadyReason();
@@ -192,8 +195,8 @@ async function whenReady(app: App, deps: ServiceDeps): Promise<void> {
 export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Promise<RunningService> {
   let current = new Tracked(await buildApp(loaded, deps));
   await whenReady(current.app, deps);
-  const server = createHttpServer(() => current.app);
-  server.on('request', (_req: unknown, res: ServerResponse) => res.once('close', current.enter()));
+  const drain = new ConnectionDrain();
+  const server = createHttpServer(() => current, drain);
   const conf = current.app.conf;
   server.listen(conf.port, conf.interface);
   try {
@@ -220,6 +223,9 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
         deps.log.warn({ port: now.port, interface: now.interface }, 'a new listening address takes a restart; keeping the old one');
       }
       await old.drainAndClose();
+    },
+    drainConnections() {
+      drain.start();
     },
     close() {
       closing ??= (async () => {

@@ -1,4 +1,3 @@
-import type { OutgoingHttpHeaders } from 'node:http';
 import type { BatchPool } from '../batch/pool';
 import type { ServiceConf } from '../config/schema';
 import type { Gate } from '../gate/gate';
@@ -7,7 +6,7 @@ import type { Metrics } from '../metrics/metrics';
 import type { Sinks } from '../sink/create';
 import type { StreamRegistry } from '../stream';
 import type { BodyLimits } from './body';
-import type { HeaderPolicy } from './respond';
+import type { AnswerScope, HeaderPolicy } from './respond';
 
 export interface ServiceInfo {
   readonly name: string;
@@ -37,8 +36,7 @@ export interface AppContext {
 }
 
 /** One request as routes see it. */
-export interface RequestScope {
+export interface RequestScope extends AnswerScope {
   readonly id: string;
   readonly query: URLSearchParams;
-  readonly headers: OutgoingHttpHeaders;
 }

@@ -1,70 +1,88 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ERRORS, statusOf, type ErrorCode } from '../errors';
 
-/** Headers every answer carries, computed once per server from `cors` and `csp`. */
+/**
+ * Headers computed once per server from `cors` and `csp`, as flat
+ * [name, value, ...] lists, the shape writeHead takes without copying.
+ * CORS goes on every answer: a browser that posted cross-origin needs it to
+ * read even an empty 201. The security headers (CSP, nosniff, framing,
+ * referrer) govern how a browser treats a document, so they go on answers
+ * that have a body; a bodiless 201/202/204 has nothing to render, and they
+ * would be a third of the bytes on the hottest answer.
+ */
 export interface HeaderPolicy {
-  readonly common: OutgoingHttpHeaders;
-  readonly preflight: OutgoingHttpHeaders;
+  readonly bodiless: readonly string[];
+  readonly withBody: readonly string[];
+  readonly preflight: readonly string[];
+}
+
+/** One request's answer: its id, its query, and the headers it adds to the policy's. */
+export interface AnswerScope {
+  readonly policy: HeaderPolicy;
+  /** Per-answer headers (x-request-id, retry-after, allow, location, connection, content-type). */
+  readonly headers: OutgoingHttpHeaders;
 }
 
 const ALLOWED_HEADERS =
   'accept, accept-encoding, accept-language, cache-control, content-encoding, content-length, content-type, dnt, x-request-id, api-user-agent';
 
-export function headerPolicy(cors: string | boolean, csp: string): HeaderPolicy {
-  const common: OutgoingHttpHeaders = {
-    'content-security-policy': csp,
-    'x-content-type-options': 'nosniff',
-    'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
-  };
+export function headerPolicy(cors: string | boolean, csp: string, servedBy?: string): HeaderPolicy {
+  const always: string[] = servedBy === undefined ? [] : ['x-served-by', servedBy];
   const origin = cors === true ? '*' : cors === false ? undefined : cors;
-  if (origin !== undefined && origin !== '') {
-    common['access-control-allow-origin'] = origin;
-    common['access-control-expose-headers'] = 'x-request-id';
-    if (origin !== '*') common['vary'] = 'Origin';
+  const corsOn = origin !== undefined && origin !== '';
+  if (corsOn) {
+    always.push('access-control-allow-origin', origin, 'access-control-expose-headers', 'x-request-id');
+    if (origin !== '*') always.push('vary', 'Origin');
   }
-  const preflight: OutgoingHttpHeaders = { ...common };
-  if (origin !== undefined && origin !== '') {
-    preflight['access-control-allow-methods'] = 'GET, POST, OPTIONS';
-    preflight['access-control-allow-headers'] = ALLOWED_HEADERS;
-    preflight['access-control-max-age'] = '86400';
+  const security = ['content-security-policy', csp, 'x-content-type-options', 'nosniff', 'x-frame-options', 'DENY', 'referrer-policy', 'no-referrer'];
+  const preflight = [...always, ...security];
+  if (corsOn) {
+    preflight.push('access-control-allow-methods', 'GET, POST, OPTIONS', 'access-control-allow-headers', ALLOWED_HEADERS, 'access-control-max-age', '86400');
   }
-  return { common, preflight };
+  return { bodiless: always, withBody: [...always, ...security], preflight };
+}
+
+/** The policy's headers, then the answer's own, then content-length. */
+function headerList(base: readonly string[], own: OutgoingHttpHeaders, length: number | undefined): string[] {
+  const list = base.slice();
+  for (const name in own) {
+    const value = own[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) list.push(name, v);
+    else list.push(name, String(value));
+  }
+  if (length !== undefined) list.push('content-length', String(length));
+  return list;
 }
 
 /** Writes a whole answer in one go: status, reason phrase, headers, optional body. */
-export function send(
-  res: ServerResponse,
-  status: number,
-  reason: string | undefined,
-  headers: OutgoingHttpHeaders,
-  body?: string | Buffer,
-): void {
+export function send(res: ServerResponse, status: number, reason: string | undefined, scope: AnswerScope, body?: string | Buffer): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
-  else if (status !== 204 && status !== 304) headers['content-length'] = 0;
+  const length = body !== undefined ? Buffer.byteLength(body) : status !== 204 && status !== 304 ? 0 : undefined;
+  const headers = headerList(body !== undefined ? scope.policy.withBody : scope.policy.bodiless, scope.headers, length);
   if (reason !== undefined) res.writeHead(status, reason, headers);
   else res.writeHead(status, headers);
   res.end(body);
 }
 
-export function sendJson(res: ServerResponse, status: number, reason: string | undefined, headers: OutgoingHttpHeaders, value: unknown): void {
-  headers['content-type'] = 'application/json; charset=utf-8';
-  send(res, status, reason, headers, JSON.stringify(value));
+/** A CORS preflight: 204 with the allowed methods and headers. */
+export function sendPreflight(res: ServerResponse, scope: AnswerScope): void {
+  res.writeHead(204, headerList(scope.policy.preflight, scope.headers, undefined));
+  res.end();
+}
+
+export function sendJson(res: ServerResponse, status: number, reason: string | undefined, scope: AnswerScope, value: unknown): void {
+  scope.headers['content-type'] = 'application/json; charset=utf-8';
+  send(res, status, reason, scope, JSON.stringify(value));
 }
 
 /** A request-level error: its catalogue status, and `{code, message}` as the body. */
-export function sendError(res: ServerResponse, headers: OutgoingHttpHeaders, code: ErrorCode, message?: string): void {
+export function sendError(res: ServerResponse, scope: AnswerScope, code: ErrorCode, message?: string): void {
   const text = message ?? ERRORS[code].message;
-  sendJson(res, statusOf(code) ?? 500, undefined, headers, { code, message: text });
-}
-
-/** Per-answer headers: the common set plus the request id, echoed or made. */
-export function answerHeaders(policy: HeaderPolicy, requestId: string, preflight = false): OutgoingHttpHeaders {
-  return { ...(preflight ? policy.preflight : policy.common), 'x-request-id': requestId };
+  sendJson(res, statusOf(code) ?? 500, undefined, scope, { code, message: text });
 }
 
 export function requestIdOf(req: IncomingMessage, make: () => string): string {

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { codeOf } from '../errors';
 import type { AppContext, RequestScope } from './context';
-import { answerHeaders, requestIdOf, send, sendError, sendJson } from './respond';
+import type { ConnectionDrain } from './drain';
+import { requestIdOf, sendError, sendJson, sendPreflight } from './respond';
 import { answerEvents, postEvents } from './routes/events';
 import { healthz, info, readyz, robots } from './routes/info';
 import { STREAM_CONFIGS_PATH, streamConfigs } from './routes/streams';
@@ -18,7 +20,7 @@ const EMPTY_QUERY = new URLSearchParams();
 
 const testEvents: Handler = (app, req, res, scope) => {
   const events = app.conf.test_events;
-  if (!events || events.length === 0) return sendError(res, scope.headers, 'EG_ERR_TEST_EVENTS_DISABLED');
+  if (!events || events.length === 0) return sendError(res, scope, 'EG_ERR_TEST_EVENTS_DISABLED');
   // A deep copy: validation fills defaults into the events it is given.
   return answerEvents(app, res, scope, structuredClone<unknown[]>(events), false, false, { headers: req.headers });
 };
@@ -40,8 +42,8 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   '/': {
     methods: {
       GET: (app, _q, res, scope) => {
-        if (!scope.query.has('spec')) return sendError(res, scope.headers, 'EG_ERR_NOT_FOUND', 'No such route: / (try /?spec).');
-        return sendJson(res, 200, undefined, scope.headers, openApiSpec(app.info));
+        if (!scope.query.has('spec')) return sendError(res, scope, 'EG_ERR_NOT_FOUND', 'No such route: / (try /?spec).');
+        return sendJson(res, 200, undefined, scope, openApiSpec(app.info));
       },
     },
   },
@@ -61,41 +63,54 @@ function routeOf(path: string): string {
 }
 
 /**
- * The request handler of one service instance. `current()` gives the app
- * context to use, so a reload can swap it without replacing the server.
+ * The app that serves a request, counted in flight from its arrival until its
+ * response closes: a reload closes the old app only once its requests are done.
  */
-export function requestHandler(current: () => AppContext) {
+export interface Serving {
+  readonly app: AppContext;
+  enter(): void;
+  leave(): void;
+}
+
+/**
+ * The request handler of one service instance. `current()` gives the app to
+ * use, so a reload can swap it without replacing the server.
+ */
+export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const app = current();
-    const started = process.hrtime.bigint();
+    const serving = current();
+    const app = serving.app;
+    const started = performance.now();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
+    const id = requestIdOf(req, randomUUID);
     const scope: RequestScope = {
-      id: requestIdOf(req, randomUUID),
+      id,
       query: q === -1 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1)),
-      headers: answerHeaders(app.headers, ''),
+      policy: app.headers,
+      headers: { 'x-request-id': id },
     };
-    scope.headers['x-request-id'] = scope.id;
     const route = routeOf(path);
-    // On 'close', not 'finish': aborted requests count too, and the service's in-flight tracking
-    // (also on 'close', registered after this) sees the request done only once it is counted.
-    res.once('close', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      app.metrics.timing('http.request', ms, { route, method: req.method ?? 'unknown', status: res.statusCode });
+    serving.enter();
+    drain.opened(res);
+    // The one listener per response. On 'close', not 'finish': aborted requests count too. The
+    // metric comes first, so a reload waiting for in-flight requests sees each one counted.
+    res.on('close', () => {
+      app.metrics.timing('http.request', performance.now() - started, { route, method: req.method ?? 'unknown', status: res.statusCode });
+      drain.closed(res);
+      serving.leave();
     });
 
     const entry = route === 'unknown' ? undefined : ROUTES[route];
     const method = req.method ?? 'GET';
-    if (!entry) return sendError(res, scope.headers, 'EG_ERR_NOT_FOUND', `No such route: ${method} ${path}`);
-    if (method === 'OPTIONS') {
-      // CORS preflight: browsers ask before posting events cross-origin.
-      return send(res, 204, undefined, { ...answerHeaders(app.headers, scope.id, true) });
-    }
+    if (!entry) return sendError(res, scope, 'EG_ERR_NOT_FOUND', `No such route: ${method} ${path}`);
+    // CORS preflight: browsers ask before posting events cross-origin.
+    if (method === 'OPTIONS') return sendPreflight(res, scope);
     const handler = entry.methods[method] ?? (method === 'HEAD' ? entry.methods.GET : undefined);
     if (!handler) {
       scope.headers['allow'] = [...Object.keys(entry.methods), 'OPTIONS'].join(', ');
-      return sendError(res, scope.headers, 'EG_ERR_METHOD_NOT_ALLOWED', `Method ${method} is not allowed on ${path}.`);
+      return sendError(res, scope, 'EG_ERR_METHOD_NOT_ALLOWED', `Method ${method} is not allowed on ${path}.`);
     }
     let pending: void | Promise<void>;
     try {
@@ -111,12 +126,12 @@ function fail(app: AppContext, res: ServerResponse, scope: RequestScope, err: un
   app.log.error({ err, request_id: scope.id, code: codeOf(err) }, 'request failed');
   app.metrics.increment('http.internal_error');
   if (res.headersSent) res.destroy();
-  else sendError(res, scope.headers, 'EG_ERR_INTERNAL', 'Internal error; see the service log for this request id.');
+  else sendError(res, scope, 'EG_ERR_INTERNAL', 'Internal error; see the service log for this request id.');
 }
 
-export function createHttpServer(current: () => AppContext): Server {
-  const server = createServer(requestHandler(current));
-  const { timeoutMs } = current().limits;
+export function createHttpServer(current: () => Serving, drain: ConnectionDrain): Server {
+  const server = createServer(requestHandler(current, drain));
+  const { timeoutMs } = current().app.limits;
   // Node's own request timeout is a backstop behind ours (which answers 408 with a body).
   server.requestTimeout = timeoutMs + 5000;
   server.headersTimeout = Math.min(60000, timeoutMs + 5000);

@@ -2,7 +2,6 @@ import type { LoadedConfig } from '../config/load';
 import type { Logger } from '../log';
 import type { ReloadableMetrics } from '../metrics/factory';
 import { startService } from '../service';
-import { ConnectionDrain } from './connections';
 import { debugEnabled, desiredWorkers, type RunOptions } from './options';
 import { rereadConfig } from './reread';
 
@@ -19,7 +18,6 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
   }
   // A reload swaps in the new config once its producers are connected (or ready_timeout_ms passed).
   const service = await startService(loaded, { log, metrics, workers: 0, readyTimeoutMs: loaded.config.ready_timeout_ms });
-  const connections = new ConnectionDrain(service.server);
   let current = loaded;
   let stopping = false;
   let reloading: Promise<void> = Promise.resolve();
@@ -52,7 +50,7 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
       log.error({ timeout_ms: timeoutMs }, 'shutdown timed out: exiting now');
       process.exit(1);
     }, timeoutMs).unref();
-    connections.start();
+    service.drainConnections();
     // A reload under way finishes first: it owns the app it is swapping in.
     reloading
       .then(() => service.close())

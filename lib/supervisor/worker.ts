@@ -9,14 +9,12 @@
  * worker without a master has no one to hand it connections anyway.
  */
 import cluster from 'node:cluster';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validateConfig, type LoadedConfig } from '../config/load';
 import { codeOf } from '../errors';
 import { createLogger, type Logger } from '../log';
 import { createMetrics } from '../metrics/factory';
 import type { Metrics } from '../metrics/metrics';
 import { startService, type RunningService } from '../service';
-import { ConnectionDrain } from './connections';
 import { isMasterMessage, type StartMessage, type WorkerMessage } from './ipc';
 
 type Phase = 'waiting' | 'starting' | 'listening' | 'draining';
@@ -26,7 +24,6 @@ interface Running {
   readonly metrics: Metrics;
   readonly shutdownTimeoutMs: number;
   service?: RunningService;
-  connections?: ConnectionDrain;
 }
 
 function main(): void {
@@ -67,7 +64,14 @@ function main(): void {
     try {
       // Listening only once ready: a roll waits for this worker's `listening`, and
       // no request should reach a worker whose producers are still connecting.
-      service = await startService(loaded, { log, metrics, workers: msg.workers, readyTimeoutMs: loaded.config.ready_timeout_ms });
+      // x-served-by: which worker answered, for operators reading a response and for the supervisor tests.
+      service = await startService(loaded, {
+        log,
+        metrics,
+        workers: msg.workers,
+        readyTimeoutMs: loaded.config.ready_timeout_ms,
+        servedBy: String(msg.workerId),
+      });
     } catch (err) {
       const code = codeOf(err);
       log.fatal({ err, code }, 'worker could not start');
@@ -75,10 +79,6 @@ function main(): void {
       return sendAndExit({ type: 'startup_failed', code, message: (err as Error).message }, 1);
     }
     running.service = service;
-    running.connections = new ConnectionDrain(service.server);
-    const servedBy = String(msg.workerId);
-    // Which worker answered: for operators reading a response, and for the supervisor tests.
-    service.server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => res.setHeader('x-served-by', servedBy));
     phase = 'listening';
     send({ type: 'listening', port: service.port });
   };
@@ -91,14 +91,14 @@ function main(): void {
       running?.log.info({ reason }, 'worker stopped before listening');
       process.exit(0);
     }
-    const { log, metrics, service, connections, shutdownTimeoutMs } = running;
+    const { log, metrics, service, shutdownTimeoutMs } = running;
     log.info({ reason }, 'worker draining');
     // The master kills a worker that overruns; this bounds a worker whose master is gone.
     setTimeout(() => {
       log.error({ timeout_ms: shutdownTimeoutMs }, 'worker drain timed out: exiting now');
       process.exit(1);
     }, shutdownTimeoutMs).unref();
-    connections?.start();
+    service.drainConnections();
     try {
       await service.close();
     } catch (err) {

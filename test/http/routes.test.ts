@@ -33,13 +33,23 @@ describe('routes', () => {
     expect(made.headers['x-request-id']).to.match(/^[0-9a-f-]{36}$/);
   });
 
-  it('sends the configured CORS and CSP headers, and security headers, on every answer', async () => {
+  it('sends the configured CORS headers on every answer, and CSP and the security headers on answers with a body', async () => {
     for (const path of ['/healthz', '/nowhere']) {
       const r = await call(svc.port, { path });
       expect(r.headers['access-control-allow-origin']).to.equal('https://example.org');
+      expect(r.headers['access-control-expose-headers']).to.equal('x-request-id');
       expect(r.headers['content-security-policy']).to.equal("default-src 'none'");
       expect(r.headers['x-content-type-options']).to.equal('nosniff');
+      expect(r.headers['x-frame-options']).to.equal('DENY');
+      expect(r.headers['referrer-policy']).to.equal('no-referrer');
     }
+    // A bodiless 201 has no document to protect: CORS and the request id only.
+    const accepted = await call(svc.port, { path: '/v1/events', body: TEST_EVENT, headers: { 'x-request-id': 'bodiless-1' } });
+    expect(accepted.status).to.equal(201);
+    expect(accepted.headers['access-control-allow-origin']).to.equal('https://example.org');
+    expect(accepted.headers['x-request-id']).to.equal('bodiless-1');
+    expect(accepted.headers['content-length']).to.equal('0');
+    expect(accepted.headers).to.not.have.any.keys('content-security-policy', 'x-content-type-options', 'x-frame-options', 'referrer-policy');
   });
 
   it('answers a CORS preflight with 204 and the allowed methods and headers', async () => {

@@ -66,11 +66,11 @@ async function answerPooled(
     if (!POOL_CODES.has(code)) return refuseBody(app, res, scope, err);
     app.log.warn({ request_id: scope.id, code, msg_detail: (err as Error).message }, 'thread pool could not take the batch');
     if (statusOf(code) === 503) scope.headers['retry-after'] = RETRY_AFTER_SECONDS;
-    return sendError(res, scope.headers, code, (err as Error).message);
+    return sendError(res, scope, code, (err as Error).message);
   }
   const ctx = { requestId: scope.id };
   if (hasty) {
-    send(res, 202, `${batch.count} events hastily received.`, scope.headers);
+    send(res, 202, `${batch.count} events hastily received.`, scope);
     app.gate.track(produceHastily(app, scope, batch.count, (sink) => app.gate.produce(batch.events, batch.validated, sink, ctx)));
     return;
   }
@@ -90,7 +90,7 @@ export async function answerEvents(
 ): Promise<void> {
   const ctx = { requestId: scope.id };
   if (hasty) {
-    send(res, 202, `${events.length} events hastily received.`, scope.headers);
+    send(res, 202, `${events.length} events hastily received.`, scope);
     app.gate.track(produceHastily(app, scope, events.length, (sink) => app.gate.process(events, sink, ctx, checkNumbers, request)));
     return;
   }
@@ -104,8 +104,8 @@ function answerResults(app: AppContext, res: ServerResponse, scope: RequestScope
     app.log.info({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'events not accepted');
   }
   if (answer.retryable) scope.headers['retry-after'] = RETRY_AFTER_SECONDS;
-  if (answer.body) sendJson(res, answer.status, answer.reason, scope.headers, answer.body);
-  else send(res, answer.status, answer.reason, scope.headers);
+  if (answer.body) sendJson(res, answer.status, answer.reason, scope, answer.body);
+  else send(res, answer.status, answer.reason, scope);
 }
 
 /** The client has its 202: failures can only be logged and counted. */
@@ -140,8 +140,8 @@ function refuseBody(app: AppContext, res: ServerResponse, scope: RequestScope, e
   }
   if (code === 'EG_ERR_BODY_EMPTY') {
     // EventGate answers an empty body with the reason phrase only.
-    send(res, 400, err.message, scope.headers);
+    send(res, 400, err.message, scope);
     return;
   }
-  sendError(res, scope.headers, code, err.message);
+  sendError(res, scope, code, err.message);
 }

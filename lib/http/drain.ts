@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 
 /**
  * Ends keep-alive connections as their requests finish once a drain starts.
@@ -10,21 +10,21 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
  * request in flight or arriving on an open connection makes each client
  * reconnect (to another worker during a roll) and lets the server close as
  * soon as the last answer is out.
+ *
+ * The request handler calls opened/closed; it owns the one 'close' listener
+ * per response.
  */
 export class ConnectionDrain {
   private readonly inflight = new Set<ServerResponse>();
   private draining = false;
 
-  constructor(server: Server) {
-    // Prepended: the header must be set before the route writes its answer.
-    server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
-      if (this.draining) {
-        res.setHeader('connection', 'close');
-        return;
-      }
-      this.inflight.add(res);
-      res.once('close', () => this.inflight.delete(res));
-    });
+  opened(res: ServerResponse): void {
+    if (this.draining) res.setHeader('connection', 'close');
+    else this.inflight.add(res);
+  }
+
+  closed(res: ServerResponse): void {
+    this.inflight.delete(res);
   }
 
   /** From now on every answer closes its connection, including the ones being worked on. */
