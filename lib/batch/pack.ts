@@ -43,19 +43,21 @@ function packOutbound(validated: Validated): PackedOutbound {
   let total = 0;
   for (let i = 0; i < n; i++) {
     const o = outbound[i];
-    valueLength[i] = o.value.length;
+    valueLength[i] = typeof o.value === 'string' ? Buffer.byteLength(o.value) : o.value.length;
     keyLength[i] = o.key ? o.key.length : -1;
-    total += o.value.length + (o.key ? o.key.length : 0);
+    total += valueLength[i] + (o.key ? o.key.length : 0);
     timestamps[i] = o.timestamp ?? NaN;
     topics[i] = o.topic;
   }
   const bytes = new ArrayBuffer(total);
-  const view = new Uint8Array(bytes);
+  const view = Buffer.from(bytes);
   let at = 0;
   for (let i = 0; i < n; i++) {
     const o = outbound[i];
-    view.set(o.value, at);
-    at += o.value.length;
+    // Text is encoded straight into the buffer that is transferred: no Buffer per event.
+    if (typeof o.value === 'string') view.write(o.value, at);
+    else view.set(o.value, at);
+    at += valueLength[i];
     if (o.key) {
       view.set(o.key, at);
       at += o.key.length;

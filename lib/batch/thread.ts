@@ -10,7 +10,6 @@ import { deserialize } from 'node:v8';
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { codeOf } from '../errors';
 import { buildValidator, type BuiltValidator } from '../gate/build';
-import { mayHoldHugeNumber } from '../gate/fields';
 import type { RequestInfo, StreamLookup } from '../gate/validate';
 import { parseEvents } from '../http/body';
 import type { Logger } from '../log';
@@ -81,17 +80,16 @@ function reply(value: BatchReply, transfer: ArrayBuffer[] = []) {
 export default async function runBatch(task: BatchTask): Promise<unknown> {
   const { built, metrics, streams, log } = await state;
   const started = performance.now();
-  let parsed: { events: unknown[]; text: string };
+  let events: unknown[];
   try {
-    parsed = parseEvents(Buffer.from(task.body));
+    events = parseEvents(Buffer.from(task.body));
   } catch (err) {
     return reply({ kind: 'refused', code: codeOf(err), message: (err as Error).message, metrics: metrics.take() });
   }
   try {
     if (task.streams) streams.use(task.streams);
     const request: RequestInfo = { headers: task.headers, query: new URLSearchParams(task.query) };
-    const { events } = parsed;
-    const validated = await built.validator.validate(events, mayHoldHugeNumber(parsed.text), request);
+    const validated = await built.validator.validate(events, request);
     const packed = packReply(events, validated, metrics.take(), performance.now() - started);
     return reply(packed, [packed.outbound.bytes]);
   } catch (err) {

@@ -43,15 +43,6 @@ export function hasNonFiniteNumber(value: unknown): boolean {
   return false;
 }
 
-/**
- * Cheap test on the raw body: only a body with a long exponent or a very long
- * run of digits can hold a number that overflows a double, so only those pay
- * for the walk over every value.
- */
-export function mayHoldHugeNumber(body: string): boolean {
-  return /\d[eE]\+?\d{3}|\d{309}/.test(body);
-}
-
 /** Sets a dotted path, creating objects on the way (for events eventgate builds itself). */
 export function setField(event: Record<string, unknown>, path: string, value: unknown): void {
   const keys = path.split('.');

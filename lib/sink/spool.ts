@@ -51,8 +51,8 @@ export interface Spool {
  * The event as JSON text for the line: the serialized bytes as they are when
  * they are one line of JSON, so a replay produces exactly what was refused.
  */
-function eventJson(value: Buffer): string {
-  const text = value.toString('utf8');
+function eventJson(value: string | Buffer): string {
+  const text = typeof value === 'string' ? value : value.toString('utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

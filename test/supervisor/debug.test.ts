@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { until } from '../helpers/until';
-import { Eventgate, freePort, send, TempConfig, testEvent } from './harness';
+import { Eventgate, freeBase, freePort, send, TempConfig, testEvent } from './harness';
 
 function cmdline(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
@@ -25,8 +25,7 @@ describe('debug mode', function () {
   });
 
   it('--debug forks each worker with the inspector on base + worker id and the profiling flags, and V8 writes its log', async () => {
-    // Worker 1 gets base + 1: a port the OS just gave out, so free.
-    const base = (await freePort()) - 1;
+    const base = await freeBase(2, [cfg.port]);
     cfg.write({ num_workers: 2, debug_inspect_port_base: base, debug_dir: 'v8' });
     eg = new Eventgate(cfg.path, ['--debug']);
     const workers = await eg.waitForWorkers(2);
@@ -52,7 +51,7 @@ describe('debug mode', function () {
   });
 
   it('debug_mode: true in the config does the same without --debug', async () => {
-    const base = (await freePort()) - 1;
+    const base = await freeBase(1, [cfg.port]);
     cfg.write({ num_workers: 1, debug_mode: true, debug_inspect_port_base: base, debug_dir: 'v8' });
     eg = new Eventgate(cfg.path);
     const [[id, pid]] = [...(await eg.waitForWorkers(1))];

@@ -36,6 +36,32 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+async function isFree(port: number): Promise<boolean> {
+  const probe = createServer();
+  return new Promise<boolean>((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A base port for `base + worker id` (debug_inspect_port_base): base + 1 to
+ * base + count are free now and none of them is in `avoid`. The OS may hand
+ * out a port it just gave the service again, so a bare freePort() - 1 can
+ * put a worker's inspector on the service's own port.
+ */
+export async function freeBase(count: number, avoid: readonly number[]): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const first = await freePort();
+    const run = Array.from({ length: count }, (_, i) => first + i);
+    if (run.some((p) => p > 65535 || avoid.includes(p))) continue;
+    let free = true;
+    for (const p of run) free = free && (await isFree(p));
+    if (free) return first - 1;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
 /** A temporary folder with a config file in it; `write` replaces the config (YAML is a superset of JSON). */
 export class TempConfig {
   readonly dir = mkdtempSync(join(tmpdir(), 'eventgate-supervisor-'));

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { POOL_CODES, type BatchPool, type PooledBatch, type PoolRequest } from '../../batch/pool';
 import { codeOf, EventGateError, statusOf } from '../../errors';
-import { mayHoldHugeNumber } from '../../gate/fields';
 import type { EventResult } from '../../gate/result';
 import type { RequestInfo } from '../../gate/validate';
 import type { Sink } from '../../sink/sink';
@@ -9,6 +8,9 @@ import { checkContentType, parseEvents, readBody } from '../body';
 import type { AppContext, RequestScope } from '../context';
 import { send, sendError, sendJson } from '../respond';
 import { answerFor } from '../results';
+
+const THREAD_PATH = Object.freeze({ path: 'thread' });
+const INLINE_PATH = Object.freeze({ path: 'inline' });
 
 /** How long a client should wait before retrying events we could not take. */
 const RETRY_AFTER_SECONDS = '5';
@@ -19,27 +21,39 @@ function isHasty(query: URLSearchParams): boolean {
 }
 
 /** POST /v1/events */
-export async function postEvents(app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope): Promise<void> {
-  let body: Buffer;
+export function postEvents(app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope): Promise<void> | void {
   try {
     checkContentType(req);
-    body = await readBody(req, app.limits);
   } catch (err) {
     return refuseBody(app, res, scope, err);
   }
+  // One promise for the request handler to catch failures on; the body is read by callback.
+  return new Promise<void>((resolve, reject) => {
+    readBody(req, app.limits, (body) => {
+      try {
+        resolve(answerBody(app, req, res, scope, body));
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  });
+}
+
+function answerBody(app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope, body: Buffer | EventGateError): Promise<void> | void {
+  if (body instanceof EventGateError) return refuseBody(app, res, scope, body);
+  const request = { headers: req.headers, query: scope.query };
   if (app.pool?.wants(body)) {
-    app.metrics.increment('batch.path', 1, { path: 'thread' });
-    return answerPooled(app, app.pool, res, scope, body, isHasty(scope.query), { headers: req.headers, query: scope.query });
+    app.metrics.increment('batch.path', 1, THREAD_PATH);
+    return answerPooled(app, app.pool, res, scope, body, isHasty(scope.query), request);
   }
-  app.metrics.increment('batch.path', 1, { path: 'inline' });
+  app.metrics.increment('batch.path', 1, INLINE_PATH);
   let events: unknown[];
-  let text: string;
   try {
-    ({ events, text } = parseEvents(body));
+    events = parseEvents(body);
   } catch (err) {
     return refuseBody(app, res, scope, err);
   }
-  await answerEvents(app, res, scope, events, mayHoldHugeNumber(text), isHasty(scope.query), { headers: req.headers, query: scope.query });
+  return answerEvents(app, res, scope, events, isHasty(scope.query), request);
 }
 
 /**
@@ -79,23 +93,21 @@ async function answerPooled(
 }
 
 /** Validates, produces and answers: shared by POST /v1/events and GET /v1/_test/events. */
-export async function answerEvents(
+export function answerEvents(
   app: AppContext,
   res: ServerResponse,
   scope: RequestScope,
   events: unknown[],
-  checkNumbers: boolean,
   hasty: boolean,
   request: RequestInfo,
-): Promise<void> {
+): Promise<void> | void {
   const ctx = { requestId: scope.id };
   if (hasty) {
     send(res, 202, `${events.length} events hastily received.`, scope);
-    app.gate.track(produceHastily(app, scope, events.length, (sink) => app.gate.process(events, sink, ctx, checkNumbers, request)));
+    app.gate.track(produceHastily(app, scope, events.length, (sink) => app.gate.process(events, sink, ctx, request)));
     return;
   }
-  const results = await app.gate.process(events, app.sinks.guaranteed, ctx, checkNumbers, request);
-  answerResults(app, res, scope, events, results);
+  return app.gate.process(events, app.sinks.guaranteed, ctx, request).then((results) => answerResults(app, res, scope, events, results));
 }
 
 function answerResults(app: AppContext, res: ServerResponse, scope: RequestScope, events: readonly unknown[], results: EventResult[]): void {

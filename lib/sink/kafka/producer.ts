@@ -8,7 +8,7 @@ import * as Kafka from 'node-rdkafka';
 import { EventGateError, type ErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
-import { PRODUCED, type OutboundEvent, type ProduceContext, type ProduceOutcome, type Sink } from '../sink';
+import { bytesOf, PRODUCED, type OutboundEvent, type ProduceContext, type ProduceOutcome, type Sink } from '../sink';
 import type { FailedEvent, Spool } from '../spool';
 import type { KafkaConf } from '../../config/schema';
 import { commonDefaults, producerProps, type ProducerName, type ProducerProps, type PropDefault } from './config';
@@ -138,7 +138,7 @@ export class KafkaSink implements Sink {
         const event = events[i];
         const pending: Pending = { delivery, index: i };
         try {
-          this.client.produce(event.topic, null, event.value, event.key ?? null, event.timestamp ?? null, pending, headers);
+          this.client.produce(event.topic, null, bytesOf(event.value), event.key ?? null, event.timestamp ?? null, pending, headers);
         } catch (err) {
           delivery.settle(i, produceFailure(err));
         }
