@@ -12,6 +12,8 @@ import type { BatchReply, Interned, MetricSample, PackedOutbound } from './task'
 
 type ValidatedReply = Extract<BatchReply, { kind: 'validated' }>;
 
+const NEWLINE = 0x0a;
+
 export function intern(values: readonly (string | undefined)[]): Interned {
   const table: string[] = [];
   const idOf = new Map<string, number>();
@@ -32,7 +34,11 @@ export function unintern({ table, ids }: Interned): (string | undefined)[] {
   return out;
 }
 
-/** Copies every value (and key) of `validated.outbound` into one fresh ArrayBuffer. */
+/**
+ * Copies every value and key of `validated.outbound` into one fresh
+ * ArrayBuffer: the values first, each followed by a newline, so that they
+ * are already the NDJSON a file sink writes in one piece; then the keys.
+ */
 function packOutbound(validated: Validated): PackedOutbound {
   const { outbound, outboundIndex } = validated;
   const n = outbound.length;
@@ -45,7 +51,7 @@ function packOutbound(validated: Validated): PackedOutbound {
     const o = outbound[i];
     valueLength[i] = typeof o.value === 'string' ? Buffer.byteLength(o.value) : o.value.length;
     keyLength[i] = o.key ? o.key.length : -1;
-    total += valueLength[i] + (o.key ? o.key.length : 0);
+    total += valueLength[i] + 1 + (o.key ? o.key.length : 0);
     timestamps[i] = o.timestamp ?? NaN;
     topics[i] = o.topic;
   }
@@ -53,15 +59,18 @@ function packOutbound(validated: Validated): PackedOutbound {
   const view = Buffer.from(bytes);
   let at = 0;
   for (let i = 0; i < n; i++) {
-    const o = outbound[i];
+    const value = outbound[i].value;
     // Text is encoded straight into the buffer that is transferred: no Buffer per event.
-    if (typeof o.value === 'string') view.write(o.value, at);
-    else view.set(o.value, at);
+    if (typeof value === 'string') view.write(value, at);
+    else view.set(value, at);
     at += valueLength[i];
-    if (o.key) {
-      view.set(o.key, at);
-      at += o.key.length;
-    }
+    view[at++] = NEWLINE;
+  }
+  for (let i = 0; i < n; i++) {
+    const key = outbound[i].key;
+    if (!key) continue;
+    view.set(key, at);
+    at += key.length;
   }
   return { bytes, valueLength, keyLength, index: Uint32Array.from(outboundIndex), topics: intern(topics), timestamps };
 }
@@ -103,13 +112,15 @@ export function unpackReply(reply: ValidatedReply): Validated {
   const outbound = new Array<OutboundEvent>(n);
   const outboundIndex = new Array<number>(n);
   let at = 0;
+  let keyAt = 0;
+  for (let i = 0; i < n; i++) keyAt += valueLength[i] + 1;
   for (let i = 0; i < n; i++) {
     const value = Buffer.from(bytes, at, valueLength[i]);
-    at += valueLength[i];
+    at += valueLength[i] + 1;
     let key: Buffer | null = null;
     if (keyLength[i] >= 0) {
-      key = Buffer.from(bytes, at, keyLength[i]);
-      at += keyLength[i];
+      key = Buffer.from(bytes, keyAt, keyLength[i]);
+      keyAt += keyLength[i];
     }
     const ts = timestamps[i];
     outbound[i] = { stream: streams[index[i]] as string, topic: topics[i] as string, value, key, timestamp: Number.isNaN(ts) ? undefined : ts };

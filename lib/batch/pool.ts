@@ -126,7 +126,10 @@ export class BatchPool {
       maxQueue: Infinity,
       // Nothing runs past task_timeout_ms; close() waits for what runs.
       closeTimeout: tp.task_timeout_ms,
-      resourceLimits: tp.heap_limit_mb > 0 ? { maxOldGenerationSizeMb: tp.heap_limit_mb } : undefined,
+      resourceLimits: {
+        ...(tp.heap_limit_mb > 0 ? { maxOldGenerationSizeMb: tp.heap_limit_mb } : {}),
+        ...(tp.young_generation_mb > 0 ? { maxYoungGenerationSizeMb: tp.young_generation_mb } : {}),
+      },
       workerData: data,
     });
     // piscina emits workerDestroy while it still lists the thread. A closing

@@ -62,6 +62,12 @@ export const threadPoolSchema = obj(
       default: 0,
       description: "Old-generation heap limit of each thread (V8 resourceLimits); a thread over it dies, its batch gets 500, and it is replaced. 0: V8's default.",
     }),
+    young_generation_mb: int({
+      minimum: 0,
+      default: 128,
+      description:
+        "Young-generation size limit of each thread (V8 resourceLimits). A large batch's parsed events live until it is done: V8's default (~16 MB) scavenges many times per batch and copies them each time. 0: V8's default.",
+    }),
   },
   { defaulted: true },
 );

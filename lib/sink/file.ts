@@ -4,11 +4,30 @@ import { bytesOf, PRODUCED, type OutboundEvent, type ProduceOutcome, type Sink }
 
 const NEWLINE = Buffer.from('\n');
 
+/**
+ * The values as one span of the buffer they are views into, when they sit
+ * there back to back with a newline after each: the thread pool packs them
+ * so (lib/batch/pack.ts), and a large batch is then written without a copy.
+ */
+function packedNdjson(events: readonly OutboundEvent[]): Buffer | undefined {
+  const first = events[0].value;
+  if (typeof first === 'string') return undefined;
+  const all = new Uint8Array(first.buffer);
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < events.length; i++) {
+    const v = events[i].value;
+    if (typeof v === 'string' || v.buffer !== first.buffer || v.byteOffset !== end + 1 || all[end] !== 0x0a) return undefined;
+    end = v.byteOffset + v.length;
+  }
+  if (end >= all.length || all[end] !== 0x0a) return undefined;
+  return Buffer.from(first.buffer, first.byteOffset, end + 1 - first.byteOffset);
+}
+
 /** One request's events as NDJSON: text when every value is text (the in-thread path), else bytes. */
 function ndjson(events: readonly OutboundEvent[]): string | Buffer {
   let text = '';
   for (const e of events) {
-    if (typeof e.value !== 'string') return Buffer.concat(events.flatMap((x) => [bytesOf(x.value), NEWLINE]));
+    if (typeof e.value !== 'string') return packedNdjson(events) ?? Buffer.concat(events.flatMap((x) => [bytesOf(x.value), NEWLINE]));
     text += e.value + '\n';
   }
   return text;
