@@ -51,9 +51,10 @@ export interface Interned {
 }
 
 /**
- * The serialized valid events, back to back in one transferred buffer:
- * valueLength[i] bytes of value, then keyLength[i] bytes of key (-1: no key).
- * `index` is each one's place in the batch; its stream is that event's.
+ * The serialized valid events in one transferred buffer: each value
+ * (valueLength[i] bytes) followed by a newline, then all keys back to back
+ * (keyLength[i] bytes; -1: no key). `index` is each one's place in the
+ * batch; its stream is that event's.
  */
 export interface PackedOutbound {
   readonly bytes: ArrayBuffer;
