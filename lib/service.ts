@@ -8,6 +8,7 @@ import { Gate } from './gate/gate';
 import { buildValidator } from './gate/build';
 import type { AppContext, ServiceInfo } from './http/context';
 import { ConnectionDrain } from './http/drain';
+import { bodyLimits } from './http/body';
 import { headerPolicy } from './http/respond';
 import { createHttpServer, type Serving } from './http/server';
 import type { Logger } from './log';
@@ -152,7 +153,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     sinks,
     streams,
     pool,
-    limits: { maxBytes: parseSize(conf.max_body_size), timeoutMs: conf.request_timeout_ms },
+    limits: bodyLimits(parseSize(conf.max_body_size), conf.request_timeout_ms),
     headers: headerPolicy(conf.cors, conf.csp, deps.servedBy),
     notReadyReason(): string | undefined {
       if (!precached) return precacheFailure ?? 'schemas are being precached';

@@ -5,6 +5,7 @@ import { checkStream, messageKey, topicFor, type Enricher, type QueryParams, typ
 import { errorsText } from './errors-text';
 import { fieldGetter, firstStringGetter, hasNonFiniteNumber } from './fields';
 import { ACCEPTED, type EventResult, type FailedResult } from './result';
+import { timestampOf } from './timestamp';
 
 export interface ValidatorOptions {
   readonly schemas: SchemaRepository;
@@ -181,9 +182,7 @@ export class EventValidator {
 
   private timestampOf(event: Record<string, unknown>): number | undefined {
     const dt = this.dtOf?.(event);
-    if (typeof dt !== 'string') return undefined;
-    const ms = Date.parse(dt);
-    return Number.isNaN(ms) ? undefined : ms;
+    return typeof dt === 'string' ? timestampOf(dt) : undefined;
   }
 
   /** Loads every missing schema of a batch at once; failures are kept per URI. */

@@ -2,12 +2,20 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
 import { EventGateError } from '../errors';
+import { Deadlines } from './deadlines';
 
 export interface BodyLimits {
   /** Largest body, counted after inflating. */
   readonly maxBytes: number;
   /** The whole body must have arrived by then. */
   readonly timeoutMs: number;
+  /** Where the timeouts are kept (one timer for all requests). */
+  readonly deadlines: Deadlines;
+}
+
+/** Body limits for a service: the timeout is checked every tenth of it, at most every second. */
+export function bodyLimits(maxBytes: number, timeoutMs: number): BodyLimits {
+  return { maxBytes, timeoutMs, deadlines: new Deadlines(Math.max(5, Math.min(1000, Math.round(timeoutMs / 10)))) };
 }
 
 const JSON_TYPES = new Set(['application/json', 'text/plain', 'application/reports+json']);
@@ -68,15 +76,14 @@ export function readBody(req: IncomingMessage, limits: BodyLimits, done: (body: 
   const chunks: Buffer[] = [];
   let size = 0;
   let finished = false;
-  const timer = setTimeout(
-    () => finish(new EventGateError('EG_ERR_REQUEST_TIMEOUT', `Request body did not arrive within ${limits.timeoutMs} ms.`)),
-    limits.timeoutMs,
+  const deadline = limits.deadlines.arm(limits.timeoutMs, () =>
+    finish(new EventGateError('EG_ERR_REQUEST_TIMEOUT', `Request body did not arrive within ${limits.timeoutMs} ms.`)),
   );
 
   function finish(err?: EventGateError): void {
     if (finished) return;
     finished = true;
-    clearTimeout(timer);
+    limits.deadlines.cancel(deadline);
     if (!err) return done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     // Stop reading: what is not read is never buffered, and the socket is
     // closed after the answer (the caller sends Connection: close).

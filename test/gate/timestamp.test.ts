@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { timestampOf } from '../../lib/gate/timestamp';
+
+/** A small deterministic generator (mulberry32): the same strings on every run. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const reference = (s: string): number | undefined => {
+  const ms = Date.parse(s);
+  return Number.isNaN(ms) ? undefined : ms;
+};
+
+const PIECES = ['0', '1', '2', '9', '00', '12', '23', '24', '29', '30', '31', '59', '60', '99', '0001', '0099', '2024', '1900', '-', ':', 'T', ' ', '.', '.5', '.123456789', 'Z', 'z', '+01:00', 'x', ''];
+
+describe('event timestamp', () => {
+  it('gives what Date.parse gives for the usual form and its edge cases', () => {
+    const cases = [
+      '2024-01-01T00:00:00Z', '2024-02-29T12:30:45.123Z', '2024-02-29T12:30:45.1Z', '2024-02-29T12:30:45.123456789Z',
+      '2023-02-29T00:00:00Z', '2024-04-31T00:00:00Z', '2024-13-01T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T23:59:60Z',
+      '0050-06-01T00:00:00Z', '0100-01-01T00:00:00Z', '1969-12-31T23:59:59.999Z', '2024-01-01T00:00:00.Z', '2024-01-01T00:00:00+02:00',
+      '2024-01-01 00:00:00Z', '2024-01-01T00:00:00', '2024-01-01', 'yesterday', '',
+    ];
+    for (const c of cases) expect(timestampOf(c), c).to.equal(reference(c));
+  });
+
+  it('gives what Date.parse gives on 200,000 generated near-misses', () => {
+    const next = random(20261122);
+    const mutate = (s: string): string => {
+      const i = Math.floor(next() * (s.length + 1));
+      const piece = PIECES[Math.floor(next() * PIECES.length)];
+      return next() < 0.5 ? s.slice(0, i) + piece + s.slice(i + 1) : s.slice(0, i) + piece + s.slice(i);
+    };
+    const seeds = ['2024-02-29T23:59:59.123Z', '1999-12-31T00:00:00Z', '2000-01-01T12:34:56.7Z'];
+    let fast = 0;
+    for (let n = 0; n < 200000; n++) {
+      let s = seeds[n % seeds.length];
+      for (let k = Math.floor(next() * 3); k > 0; k--) s = mutate(s);
+      const want = reference(s);
+      if (timestampOf(s) !== want) expect(timestampOf(s), JSON.stringify(s)).to.equal(want);
+      if (want !== undefined && s.endsWith('Z')) fast++;
+    }
+    // The generator must reach the hand-read form, not only Date.parse's fallbacks.
+    expect(fast).to.be.greaterThan(50000);
+  });
+});
