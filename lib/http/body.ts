@@ -13,9 +13,8 @@ export interface BodyLimits {
   readonly deadlines: Deadlines;
 }
 
-/** Body limits for a service: the timeout is checked every tenth of it, at most every second. */
 export function bodyLimits(maxBytes: number, timeoutMs: number): BodyLimits {
-  return { maxBytes, timeoutMs, deadlines: new Deadlines(Math.max(5, Math.min(1000, Math.round(timeoutMs / 10)))) };
+  return { maxBytes, timeoutMs, deadlines: new Deadlines(timeoutMs) };
 }
 
 const JSON_TYPES = new Set(['application/json', 'text/plain', 'application/reports+json']);
@@ -76,7 +75,7 @@ export function readBody(req: IncomingMessage, limits: BodyLimits, done: (body: 
   const chunks: Buffer[] = [];
   let size = 0;
   let finished = false;
-  const deadline = limits.deadlines.arm(limits.timeoutMs, () =>
+  const deadline = limits.deadlines.arm(() =>
     finish(new EventGateError('EG_ERR_REQUEST_TIMEOUT', `Request body did not arrive within ${limits.timeoutMs} ms.`)),
   );
 

@@ -1,5 +1,3 @@
-import type { ServerResponse } from 'node:http';
-
 /**
  * Ends keep-alive connections as their requests finish once a drain starts.
  *
@@ -11,29 +9,18 @@ import type { ServerResponse } from 'node:http';
  * reconnect (to another worker during a roll) and lets the server close as
  * soon as the last answer is out.
  *
- * The request handler calls opened/closed; it owns the one 'close' listener
- * per response.
+ * Every answer goes through lib/http/respond.ts, which asks `draining` as it
+ * writes the headers: nothing is tracked per request.
  */
 export class ConnectionDrain {
-  private readonly inflight = new Set<ServerResponse>();
-  private draining = false;
+  private started = false;
 
-  opened(res: ServerResponse): void {
-    if (this.draining) res.setHeader('connection', 'close');
-    else this.inflight.add(res);
+  get draining(): boolean {
+    return this.started;
   }
 
-  closed(res: ServerResponse): void {
-    this.inflight.delete(res);
-  }
-
-  /** From now on every answer closes its connection, including the ones being worked on. */
+  /** From now on every answer closes its connection, including those of requests being worked on. */
   start(): void {
-    if (this.draining) return;
-    this.draining = true;
-    for (const res of this.inflight) {
-      if (!res.headersSent) res.setHeader('connection', 'close');
-    }
-    this.inflight.clear();
+    this.started = true;
   }
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ERRORS, statusOf, type ErrorCode } from '../errors';
+import type { ConnectionDrain } from './drain';
 
 /**
  * Headers computed once per server from `cors` and `csp`, as flat
@@ -16,9 +17,11 @@ export interface HeaderPolicy {
   readonly preflight: readonly string[];
 }
 
-/** One request's answer: its id, its query, and the headers it adds to the policy's. */
+/** One request's answer: the headers it adds to the policy's. */
 export interface AnswerScope {
   readonly policy: HeaderPolicy;
+  /** Once it drains, every answer closes its connection. */
+  readonly drain: ConnectionDrain;
   /** Per-answer headers (x-request-id, retry-after, allow, location, connection, content-type). */
   readonly headers: OutgoingHttpHeaders;
 }
@@ -42,9 +45,10 @@ export function headerPolicy(cors: string | boolean, csp: string, servedBy?: str
   return { bodiless: always, withBody: [...always, ...security], preflight };
 }
 
-/** The policy's headers, then the answer's own, then content-length. */
-function headerList(base: readonly string[], own: OutgoingHttpHeaders, length: number | undefined): string[] {
+/** The policy's headers, then the answer's own, then content-length (and connection: close while draining). */
+function headerList(base: readonly string[], scope: AnswerScope, length: number | undefined): string[] {
   const list = base.slice();
+  const own = scope.headers;
   for (const name in own) {
     const value = own[name];
     if (value === undefined) continue;
@@ -52,6 +56,7 @@ function headerList(base: readonly string[], own: OutgoingHttpHeaders, length: n
     else list.push(name, String(value));
   }
   if (length !== undefined) list.push('content-length', String(length));
+  if (scope.drain.draining && own.connection === undefined) list.push('connection', 'close');
   return list;
 }
 
@@ -62,7 +67,7 @@ export function send(res: ServerResponse, status: number, reason: string | undef
     return;
   }
   const length = body !== undefined ? Buffer.byteLength(body) : status !== 204 && status !== 304 ? 0 : undefined;
-  const headers = headerList(body !== undefined ? scope.policy.withBody : scope.policy.bodiless, scope.headers, length);
+  const headers = headerList(body !== undefined ? scope.policy.withBody : scope.policy.bodiless, scope, length);
   if (reason !== undefined) res.writeHead(status, reason, headers);
   else res.writeHead(status, headers);
   res.end(body);
@@ -70,7 +75,7 @@ export function send(res: ServerResponse, status: number, reason: string | undef
 
 /** A CORS preflight: 204 with the allowed methods and headers. */
 export function sendPreflight(res: ServerResponse, scope: AnswerScope): void {
-  res.writeHead(204, headerList(scope.policy.preflight, scope.headers, undefined));
+  res.writeHead(204, headerList(scope.policy.preflight, scope, undefined));
   res.end();
 }
 

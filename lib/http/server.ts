@@ -89,16 +89,15 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
       id,
       query: q === -1 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1)),
       policy: app.headers,
+      drain,
       headers: { 'x-request-id': id },
     };
     const route = routeOf(path);
     serving.enter();
-    drain.opened(res);
     // The one listener per response. On 'close', not 'finish': aborted requests count too. The
     // metric comes first, so a reload waiting for in-flight requests sees each one counted.
     res.on('close', () => {
       app.metrics.timing('http.request', performance.now() - started, { route, method: req.method ?? 'unknown', status: res.statusCode });
-      drain.closed(res);
       serving.leave();
     });
 

@@ -5,29 +5,33 @@ import { until } from '../helpers/until';
 
 describe('deadlines', () => {
   it('runs an armed deadline once and not before its time, and never a cancelled one', async () => {
-    const deadlines = new Deadlines(5);
+    const deadlines = new Deadlines(50);
     const fired: string[] = [];
     const started = performance.now();
     let firedAfter = 0;
-    const cancelled = deadlines.arm(40, () => fired.push('cancelled'));
-    deadlines.arm(40, () => {
-      fired.push('kept');
+    const first = deadlines.arm(() => fired.push('first, cancelled'));
+    deadlines.arm(() => {
+      fired.push('second');
       firedAfter = performance.now() - started;
     });
-    deadlines.cancel(cancelled);
-    // Armed after the cancelled one, with a later time: once it fires, the cancelled one's time has passed.
-    deadlines.arm(60, () => fired.push('later'));
-    await until(() => fired.includes('later'), 2000, 'the later deadline');
-    expect(fired).to.deep.equal(['kept', 'later']);
-    expect(firedAfter).to.be.at.least(40);
+    const third = deadlines.arm(() => fired.push('third, cancelled'));
+    deadlines.arm(() => fired.push('fourth'));
+    // Cancelled at the head and in the middle of the list; a second cancel changes nothing.
+    deadlines.cancel(first);
+    deadlines.cancel(third);
+    deadlines.cancel(third);
+    // Once the last one armed has fired, every earlier time has passed.
+    await until(() => fired.includes('fourth'), 2000, 'the last deadline');
+    expect(fired).to.deep.equal(['second', 'fourth']);
+    expect(firedAfter).to.be.at.least(50);
   });
 
   it('keeps working after it went idle (its timer stops when nothing is pending)', async () => {
-    const deadlines = new Deadlines(5);
+    const deadlines = new Deadlines(10);
     let n = 0;
-    deadlines.arm(10, () => n++);
+    deadlines.arm(() => n++);
     await until(() => n === 1, 2000, 'the first deadline');
-    deadlines.arm(10, () => n++);
+    deadlines.arm(() => n++);
     await until(() => n === 2, 2000, 'a deadline armed after the timer stopped');
   });
 });
