@@ -137,12 +137,6 @@ export class EventValidator {
         results[i] = failureOf(schema ?? new EventGateError('EG_ERR_INTERNAL', `Schema ${uris[i]} was not loaded.`));
         continue;
       }
-      // JSON.parse reads 1e400 as Infinity, which JSON.stringify writes as null: refuse it rather than change data.
-      // The walk (~0.2 µs for a 1 KB event) is cheaper than any scan of the body text for long exponents.
-      if (hasNonFiniteNumber(record)) {
-        results[i] = failure('EG_ERR_EVENT_NUMBER_RANGE');
-        continue;
-      }
       // Before validation, as EventGate does: a schema may require meta.dt.
       if (enrich) enrich(record, schema.schema, request.headers);
       if (!schema.validate(record)) {
@@ -162,12 +156,19 @@ export class EventValidator {
           continue;
         }
       }
+      const value = JSON.stringify(record);
+      // JSON.parse reads 1e400 as Infinity, which JSON.stringify writes as null: refuse it rather than
+      // change data. Only text with a null in it can hide one, so most events skip the walk.
+      if (value.includes('null') && hasNonFiniteNumber(record)) {
+        results[i] = failure('EG_ERR_EVENT_NUMBER_RANGE');
+        continue;
+      }
       results[i] = ACCEPTED;
       outboundIndex.push(i);
       outbound.push({
         stream,
         topic: settings ? topicFor(stream, settings, this.opts.topicPrefix) : this.opts.topicPrefix + stream,
-        value: JSON.stringify(record),
+        value,
         key: settings ? messageKey(record, settings) : null,
         timestamp: this.timestampOf(record),
       });
