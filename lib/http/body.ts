@@ -26,7 +26,7 @@ const JSON_TYPES = new Set(['application/json', 'text/plain', 'application/repor
  */
 export function checkContentType(req: IncomingMessage): void {
   const header = req.headers['content-type'];
-  if (header === undefined) return;
+  if (header === undefined || header === 'application/json') return;
   const semi = header.indexOf(';');
   const type = (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase();
   if (!JSON_TYPES.has(type)) {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { codeOf } from '../errors';
 import type { AppContext, RequestScope } from './context';
 import type { ConnectionDrain } from './drain';
+import { failRequest } from './fail';
 import { requestIdOf, sendError, sendJson, sendPreflight } from './respond';
 import { answerEvents, postEvents } from './routes/events';
 import { healthz, info, readyz, robots } from './routes/info';
@@ -115,17 +115,10 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
     try {
       pending = handler(app, req, res, scope);
     } catch (err) {
-      return fail(app, res, scope, err);
+      return failRequest(app, res, scope, err);
     }
-    if (pending) pending.catch((err: unknown) => fail(app, res, scope, err));
+    if (pending) pending.catch((err: unknown) => failRequest(app, res, scope, err));
   };
-}
-
-function fail(app: AppContext, res: ServerResponse, scope: RequestScope, err: unknown): void {
-  app.log.error({ err, request_id: scope.id, code: codeOf(err) }, 'request failed');
-  app.metrics.increment('http.internal_error');
-  if (res.headersSent) res.destroy();
-  else sendError(res, scope, 'EG_ERR_INTERNAL', 'Internal error; see the service log for this request id.');
 }
 
 export function createHttpServer(current: () => Serving, drain: ConnectionDrain): Server {

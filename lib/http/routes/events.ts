@@ -6,6 +6,7 @@ import type { RequestInfo } from '../../gate/validate';
 import type { Sink } from '../../sink/sink';
 import { checkContentType, parseEvents, readBody } from '../body';
 import type { AppContext, RequestScope } from '../context';
+import { failRequest } from '../fail';
 import { send, sendError, sendJson } from '../respond';
 import { answerFor } from '../results';
 
@@ -21,21 +22,21 @@ function isHasty(query: URLSearchParams): boolean {
 }
 
 /** POST /v1/events */
-export function postEvents(app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope): Promise<void> | void {
+export function postEvents(app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope): void {
   try {
     checkContentType(req);
   } catch (err) {
     return refuseBody(app, res, scope, err);
   }
-  // One promise for the request handler to catch failures on; the body is read by callback.
-  return new Promise<void>((resolve, reject) => {
-    readBody(req, app.limits, (body) => {
-      try {
-        resolve(answerBody(app, req, res, scope, body));
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
+  // The body is read by callback, so its failures are caught here rather than by the request handler.
+  readBody(req, app.limits, (body) => {
+    let pending: Promise<void> | void;
+    try {
+      pending = answerBody(app, req, res, scope, body);
+    } catch (err) {
+      return failRequest(app, res, scope, err);
+    }
+    if (pending) pending.catch((err: unknown) => failRequest(app, res, scope, err));
   });
 }
 
