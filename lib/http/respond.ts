@@ -4,7 +4,8 @@ import type { ConnectionDrain } from './drain';
 
 /**
  * Headers computed once per server from `cors` and `csp`, as flat
- * [name, value, ...] lists, the shape writeHead takes without copying.
+ * [name, value, ...] lists: writeHead takes them as they are, and an answer
+ * only appends its own few headers to a copy.
  * CORS goes on every answer: a browser that posted cross-origin needs it to
  * read even an empty 201. The security headers (CSP, nosniff, framing,
  * referrer) govern how a browser treats a document, so they go on answers
