@@ -5,6 +5,19 @@ import { performance } from 'node:perf_hooks';
 export interface ConnectionEvents {
   response(status: number, latencyUs: number, raw: Buffer): void;
   error(err: Error): void;
+  /** Whether a new socket may stay on the worker that sent its first answer; false: reconnect. */
+  place?(servedBy: string): boolean;
+  /** A placed socket closed. */
+  unplace?(servedBy: string): void;
+}
+
+/** The x-served-by of a response head, if any. */
+function servedByOf(buf: Buffer, headEnd: number): string | undefined {
+  const head = buf.toString('latin1', 0, headEnd).toLowerCase();
+  const at = head.indexOf('\r\nx-served-by:');
+  if (at === -1) return undefined;
+  const eol = head.indexOf('\r\n', at + 2);
+  return head.slice(at + 15, eol === -1 ? undefined : eol).trim();
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -63,6 +76,9 @@ export class Connection {
   private next: number;
   private stopped = false;
   private busy = false;
+  /** The worker this socket stays on, once placed. */
+  private placedOn: string | undefined;
+  private placed = false;
 
   constructor(
     private readonly port: number,
@@ -79,6 +95,8 @@ export class Connection {
     const socket = connect(this.port, this.host);
     this.socket = socket;
     this.pending = undefined;
+    this.placed = this.on.place === undefined;
+    this.placedOn = undefined;
     socket.setNoDelay(true);
     socket.on('connect', () => this.send());
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -90,6 +108,8 @@ export class Connection {
     socket.on('close', () => {
       if (this.socket !== socket) return;
       this.socket = undefined;
+      if (this.placedOn !== undefined) this.on.unplace?.(this.placedOn);
+      this.placedOn = undefined;
       if (this.busy && !this.stopped) this.on.error(new Error('connection closed by the server'));
       this.busy = false;
       // Reconnect, a little later so that a dead server does not spin us.
@@ -133,7 +153,16 @@ export class Connection {
     this.pending = undefined;
     this.busy = false;
     this.on.response(f.status, (performance.now() - this.sentAt) * 1000, buf);
-    if (f.close) this.socket?.destroy();
-    else this.send();
+    let stay = !f.close;
+    if (!this.placed) {
+      this.placed = true;
+      const who = servedByOf(buf, headEnd);
+      if (who !== undefined) {
+        if (this.on.place?.(who)) this.placedOn = who;
+        else stay = false;
+      }
+    }
+    if (stay) this.send();
+    else this.socket?.destroy();
   }
 }

@@ -5,7 +5,7 @@
  * the clock starts; latencies go to a preallocated histogram.
  */
 import { performance } from 'node:perf_hooks';
-import { Connection } from './connection';
+import { Connection, type ConnectionEvents } from './connection';
 import { Histogram } from './histogram';
 import type { LoadJob, LoadMessage, LoadResult } from './protocol';
 
@@ -17,6 +17,28 @@ function requestsOf(job: LoadJob): Buffer[] {
       `Content-Type: application/json\r\nContent-Length: ${bytes.length}\r\nConnection: keep-alive\r\n\r\n`;
     return Buffer.concat([Buffer.from(head, 'latin1'), bytes]);
   });
+}
+
+/**
+ * Spreads connections evenly over cluster workers: each worker takes its
+ * share, a connection that lands on a full one reconnects. After many
+ * refusals (a worker gone, say) every connection is taken where it lands.
+ */
+function placement(connections: number, workers: number): Pick<ConnectionEvents, 'place' | 'unplace'> {
+  const share = Math.ceil(connections / workers);
+  const placed = new Map<string, number>();
+  let refusals = 0;
+  return {
+    place(who: string): boolean {
+      const n = placed.get(who) ?? 0;
+      if (n >= share && refusals++ < connections * 50) return false;
+      placed.set(who, n + 1);
+      return true;
+    },
+    unplace(who: string): void {
+      placed.set(who, (placed.get(who) ?? 1) - 1);
+    },
+  };
 }
 
 function reply(msg: LoadMessage): void {
@@ -47,6 +69,7 @@ function run(job: LoadJob): void {
       firstError ??= err.message;
     },
   };
+  if (job.spreadOver && job.spreadOver > 1) Object.assign(events, placement(job.connections, job.spreadOver));
   const step = Math.max(1, Math.floor(requests.length / job.connections));
   const conns = Array.from({ length: job.connections }, (_, i) => new Connection(job.port, job.host, requests, i * step, events));
   for (const c of conns) c.start();

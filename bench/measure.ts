@@ -24,6 +24,8 @@ export interface Load {
   readonly spin?: boolean;
   /** Request path and query; /v1/events when not given. */
   readonly path?: string;
+  /** See LoadJob.spreadOver. */
+  readonly spreadOver?: number;
 }
 
 export interface Measurement {
@@ -60,6 +62,7 @@ export async function measure(target: Target, load: Load): Promise<Measurement> 
     warmupMs: load.warmupMs,
     durationMs: load.durationMs,
     spin: load.spin ?? false,
+    spreadOver: load.spreadOver,
   };
   let serverCpuAtStart: number | undefined;
   let busyAtStart: number | undefined;

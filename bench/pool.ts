@@ -229,8 +229,8 @@ interface Row {
   readonly mixedCpu: CpuShare;
 }
 
-function loadOf(bodies: string[], eventsPerBody: number, connections: number, opts: Options): Load {
-  return { bodies, eventsPerBody, connections, warmupMs: opts.warmupS * 1000, durationMs: opts.durationS * 1000, cpu: undefined };
+function loadOf(bodies: string[], eventsPerBody: number, connections: number, opts: Options, workers: number): Load {
+  return { bodies, eventsPerBody, connections, warmupMs: opts.warmupS * 1000, durationMs: opts.durationS * 1000, cpu: undefined, spreadOver: workers };
 }
 
 async function runServer(set: EventSet, workers: number, pool: boolean, opts: Options, tmp: string): Promise<Row[]> {
@@ -243,11 +243,11 @@ async function runServer(set: EventSet, workers: number, pool: boolean, opts: Op
   const rows: Row[] = [];
   try {
     progress(`${name}: single events alone`);
-    // Per worker: the cluster spreads connections over the workers, and with
-    // too few of them one worker can end up with all the batches.
+    // Per worker, and spread over the workers by the generator: the kernel
+    // alone can hand one worker every connection (SCHED_NONE).
     const batchConns = opts.batchConnections * workers;
     const singleConns = opts.singleConnections * workers;
-    const [singleAlone] = await measured(opts, server.pid, () => measure(target, loadOf(singles, 1, singleConns, opts)));
+    const [singleAlone] = await measured(opts, server.pid, () => measure(target, loadOf(singles, 1, singleConns, opts, workers)));
     for (const size of opts.sizes) {
       const batches = makeBodies(example, 'batch', size, opts.bodies);
       let batch: [Measurement, CpuShare] | undefined;
@@ -255,11 +255,11 @@ async function runServer(set: EventSet, workers: number, pool: boolean, opts: Op
       for (let i = 1; i <= opts.repeat; i++) {
         const of = opts.repeat > 1 ? ` (run ${i}/${opts.repeat})` : '';
         progress(`${name}: ${size}-event batches${of}`);
-        const b = await measured(opts, server.pid, () => measure(target, loadOf(batches, size, batchConns, opts)));
+        const b = await measured(opts, server.pid, () => measure(target, loadOf(batches, size, batchConns, opts, workers)));
         if (!batch || b[0].eventsPerS > batch[0].eventsPerS) batch = b;
         progress(`${name}: ${size}-event batches with single events alongside${of}`);
         const m = await measured(opts, server.pid, () =>
-          Promise.all([measure(target, loadOf(batches, size, batchConns, opts)), measure(target, loadOf(singles, 1, singleConns, opts))]),
+          Promise.all([measure(target, loadOf(batches, size, batchConns, opts, workers)), measure(target, loadOf(singles, 1, singleConns, opts, workers))]),
         );
         if (!mixed || m[0][1].p99Ms < mixed[0][1].p99Ms) mixed = m;
       }

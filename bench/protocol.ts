@@ -13,6 +13,13 @@ export interface LoadJob {
   readonly durationMs: number;
   /** Keep the generator's event loop polling instead of sleeping (see README, "Spinning"). */
   readonly spin: boolean;
+  /**
+   * Cluster workers behind the port: connections are spread evenly over them
+   * by the x-served-by of their first answer (a connection that lands on a
+   * worker with its share already reconnects, during the warm-up). The kernel
+   * alone can hand one worker every connection.
+   */
+  readonly spreadOver?: number;
 }
 
 /** Generator -> runner: the warm-up is over and counting starts now. */
