@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { until } from '../helpers/until';
-import { Eventgate, freeBase, freePort, send, TempConfig, testEvent } from './harness';
+import { cleanUp, Eventgate, freeBase, send, TempConfig, testEvent } from './harness';
 
 function cmdline(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
@@ -14,14 +14,13 @@ describe('debug mode', function () {
   let eg: Eventgate | undefined;
 
   beforeEach(async () => {
-    cfg = new TempConfig(await freePort());
+    cfg = await TempConfig.onFreePort();
   });
   afterEach(async () => {
-    await eg?.kill();
+    await cleanUp();
     // --perf-basic-prof writes /tmp/perf-<pid>.map, always in /tmp.
     for (const pid of eg?.forked() ?? []) rmSync(`/tmp/perf-${pid}.map`, { force: true });
     eg = undefined;
-    cfg.remove();
   });
 
   it('--debug forks each worker with the inspector on base + worker id and the profiling flags, and V8 writes its log', async () => {

@@ -62,13 +62,38 @@ export async function freeBase(count: number, avoid: readonly number[]): Promise
   throw new Error(`no ${count} consecutive free ports found`);
 }
 
+/**
+ * What tests started and cleanUp() has not yet stopped. Each test file's
+ * afterEach is cleanUp: it stops the loads, kills the processes (masters and
+ * their workers) and removes the folders, so a test leaves nothing behind
+ * even when it starts several or fails halfway.
+ */
+const started = { loads: new Set<Load>(), processes: new Set<Eventgate>(), configs: new Set<TempConfig>() };
+
+export async function cleanUp(): Promise<void> {
+  const { loads, processes, configs } = started;
+  await Promise.all([...loads].map((l) => l.stop()));
+  await Promise.all([...processes].map((e) => e.kill()));
+  for (const c of configs) c.remove();
+  loads.clear();
+  processes.clear();
+  configs.clear();
+}
+
 /** A temporary folder with a config file in it; `write` replaces the config (YAML is a superset of JSON). */
 export class TempConfig {
   readonly dir = mkdtempSync(join(tmpdir(), 'eventgate-supervisor-'));
   readonly path = join(this.dir, 'config.yaml');
   readonly output = join(this.dir, 'events.ndjson');
 
-  constructor(readonly port: number) {}
+  constructor(readonly port: number) {
+    started.configs.add(this);
+  }
+
+  /** A config for a service on a port that is free now. */
+  static async onFreePort(): Promise<TempConfig> {
+    return new TempConfig(await freePort());
+  }
 
   /** A config on `port` with the file sink; `top` merges at the top level, `conf` into services[0].conf. */
   write(top: Record<string, unknown> = {}, conf: Record<string, unknown> = {}): this {
@@ -127,6 +152,7 @@ export class Eventgate {
   private readonly workerPids = new Set<number>();
 
   constructor(configPath: string, args: string[] = []) {
+    started.processes.add(this);
     this.child = spawn(process.execPath, [join(ROOT, 'bin/eventgate'), '-c', configPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code, signal) => {
@@ -306,6 +332,7 @@ export class Load {
     private readonly port: number,
     concurrency = 4,
   ) {
+    started.loads.add(this);
     this.loops = Array.from({ length: concurrency }, () => this.loop());
   }
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { until } from '../helpers/until';
-import { Eventgate, freePort, isGone, Load, send, TempConfig, testEvent } from './harness';
+import { cleanUp, Eventgate, isGone, Load, send, TempConfig, testEvent } from './harness';
 
 describe('master and workers', function () {
   this.timeout(30000);
@@ -8,13 +8,9 @@ describe('master and workers', function () {
   let eg: Eventgate | undefined;
 
   beforeEach(async () => {
-    cfg = new TempConfig(await freePort());
+    cfg = await TempConfig.onFreePort();
   });
-  afterEach(async () => {
-    await eg?.kill();
-    eg = undefined;
-    cfg.remove();
-  });
+  afterEach(cleanUp);
 
   it('starts one worker when -n 1 overrides num_workers, and it serves', async () => {
     cfg.write({ num_workers: 2 });

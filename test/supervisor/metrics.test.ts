@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
 import { StatsdSink } from '../metrics/statsd-sink';
-import { Eventgate, freePort, send, TempConfig, testEvent } from './harness';
+import { cleanUp, Eventgate, send, TempConfig, testEvent } from './harness';
 
 /** The names docs/metrics.md lists, as patterns for statsd names (one `[^.]+` per tag). */
 function documentedPatterns(prefix: string): RegExp[] {
@@ -22,13 +22,11 @@ describe('statsd from master and workers', function () {
   const sinks: StatsdSink[] = [];
 
   beforeEach(async () => {
-    cfg = new TempConfig(await freePort());
+    cfg = await TempConfig.onFreePort();
   });
   afterEach(async () => {
-    await eg?.kill();
-    eg = undefined;
+    await cleanUp();
     await Promise.all(sinks.splice(0).map((s) => s.close()));
-    cfg.remove();
   });
 
   it('sends the documented metric names with sane values to every configured target', async () => {

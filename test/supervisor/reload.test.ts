@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
 import { consumeAll, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import { Eventgate, freePort, Load, send, TempConfig, testEvent, type LoadResult } from './harness';
+import { cleanUp, Eventgate, Load, send, TempConfig, testEvent, type LoadResult } from './harness';
 
 /** A schema only the extra base has: 400 (not found) before it is configured, 201 after. */
 function writeExtraBase(dir: string): string {
@@ -30,15 +30,9 @@ describe('SIGHUP with workers', function () {
   let load: Load | undefined;
 
   beforeEach(async () => {
-    cfg = new TempConfig(await freePort());
+    cfg = await TempConfig.onFreePort();
   });
-  afterEach(async () => {
-    await load?.stop();
-    load = undefined;
-    await eg?.kill();
-    eg = undefined;
-    cfg.remove();
-  });
+  afterEach(cleanUp);
 
   it('rolls every worker onto the new config under load without a failed request, and the new config takes effect', async () => {
     const base = [join(ROOT, 'schemas')];
@@ -145,15 +139,9 @@ describe('SIGHUP with workers producing to Kafka', function () {
 
   // The broker comes from the mocha fixture (test/kafka/fixture.ts): without it kafkaBootstrap() fails the test.
   beforeEach(async () => {
-    cfg = new TempConfig(await freePort());
+    cfg = await TempConfig.onFreePort();
   });
-  afterEach(async () => {
-    await load?.stop();
-    load = undefined;
-    await eg?.kill();
-    eg = undefined;
-    cfg.remove();
-  });
+  afterEach(cleanUp);
 
   it('rolls under load without a failed request: new workers take traffic only once their producers are connected', async () => {
     const prefix = `${uniqueTopic('supervisor')}.`;

@@ -4,7 +4,7 @@ import { Agent, request, type ClientRequest } from 'node:http';
 import { join } from 'node:path';
 import { until } from '../helpers/until';
 import { consumeAll, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import { Eventgate, freePort, Load, send, TempConfig, testEvent, type LoadResult } from './harness';
+import { cleanUp, Eventgate, Load, send, TempConfig, testEvent, type LoadResult } from './harness';
 
 /**
  * A request that is in flight at a worker for sure: the worker has read its
@@ -59,15 +59,9 @@ for (const workers of [2, 0]) {
     let load: Load | undefined;
 
     beforeEach(async () => {
-      cfg = new TempConfig(await freePort());
+      cfg = await TempConfig.onFreePort();
     });
-    afterEach(async () => {
-      await load?.stop();
-      load = undefined;
-      await eg?.kill();
-      eg = undefined;
-      cfg.remove();
-    });
+    afterEach(cleanUp);
 
     it('finishes the requests in flight, exits 0, and every event answered 201 is in the sink', async () => {
       cfg.write({ num_workers: workers });
@@ -158,15 +152,9 @@ describe('SIGTERM with workers producing to Kafka', function () {
 
   // The broker comes from the mocha fixture (test/kafka/fixture.ts): without it kafkaBootstrap() fails the test.
   beforeEach(async () => {
-    cfg = new TempConfig(await freePort());
+    cfg = await TempConfig.onFreePort();
   });
-  afterEach(async () => {
-    await load?.stop();
-    load = undefined;
-    await eg?.kill();
-    eg = undefined;
-    cfg.remove();
-  });
+  afterEach(cleanUp);
 
   it('flushes the producers on the way out: every event answered 201 is in the topic', async () => {
     const prefix = `${uniqueTopic('supervisor')}.`;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { until } from '../helpers/until';
-import { Eventgate, freePort, Load, send, TempConfig, testEvent } from './harness';
+import { cleanUp, Eventgate, Load, send, TempConfig, testEvent } from './harness';
 
 describe('one process (num_workers 0)', function () {
   this.timeout(30000);
@@ -9,15 +9,9 @@ describe('one process (num_workers 0)', function () {
   let load: Load | undefined;
 
   beforeEach(async () => {
-    cfg = new TempConfig(await freePort());
+    cfg = await TempConfig.onFreePort();
   });
-  afterEach(async () => {
-    await load?.stop();
-    load = undefined;
-    await eg?.kill();
-    eg = undefined;
-    cfg.remove();
-  });
+  afterEach(cleanUp);
 
   it('serves from the process itself: no workers are forked', async () => {
     cfg.write({ num_workers: 2 });
