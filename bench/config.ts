@@ -30,6 +30,8 @@ export function writeConfig(
   threadPool: boolean,
   /** Further service conf keys (e.g. `kafka`, `topic_prefix`), merged over the defaults above. */
   extraConf: Readonly<Record<string, unknown>> = {},
+  /** Further top-level keys (bench/pool.ts: `num_workers`), merged over the defaults above. */
+  extraTop: Readonly<Record<string, unknown>> = {},
 ): BenchConfig {
   const sinkFile = join(dir, `${set.name}-events.ndjson`);
   const config = {
@@ -53,6 +55,7 @@ export function writeConfig(
         },
       },
     ],
+    ...extraTop,
   };
   const path = join(dir, `${set.name}.config.yaml`);
   writeFileSync(path, JSON.stringify(config, null, 2) + '\n');

@@ -16,7 +16,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { eventSets, exampleEvent, makeBodies, schemaFileOf, type EventSet } from './events';
 import { measure, type Load, type Measurement } from './measure';
-import { cpuTimeMs, freePort, launch, machineBusyMs, stop, waitForQuiet, waitReady } from './procs';
+import { cpuTimeMs, machineBusyMs, waitForQuiet } from './procs';
+import { startEventgate, type Server } from './servers';
 
 /** The compiled file is dist/bench/pool.js. */
 const REPO = resolve(__dirname, '..', '..');
@@ -107,53 +108,16 @@ async function quiet(opts: Options): Promise<void> {
   if ((await waitForQuiet(opts.quietWaitS * 1000)) < 0) progress(`the machine did not get quiet within ${opts.quietWaitS} s; measuring anyway`);
 }
 
-interface Server {
-  readonly port: number;
-  readonly pid: number | undefined;
-  stop(): Promise<void>;
-}
-
 /** eventgate with the pool on or off, `workers` cluster workers (1: num_workers 0, one process). */
-async function startEventgate(tmp: string, set: EventSet, workers: number, pool: boolean): Promise<Server> {
-  const port = await freePort();
-  const config = {
-    num_workers: workers === 1 ? 0 : workers,
-    logging: { name: 'eventgate-bench-pool', level: 'warn' },
-    services: [
-      {
-        name: 'eventgate',
-        conf: {
-          port,
-          interface: '127.0.0.1',
-          schema_base_uris: [set.schemaBase],
-          schema_file_extension: '.yaml',
-          schema_precache_uris: [set.schemaUri],
-          allow_insecure_schemas: set.allowInsecure,
-          // The sink is not what is measured here.
-          output_path: '/dev/null',
-          max_body_size: '64mb',
-          batch: { thread_pool: { enabled: pool } },
-        },
-      },
-    ],
-  };
-  const path = join(tmp, `${set.name}-${workers}-${pool ? 'pool' : 'nopool'}.yaml`);
-  writeFileSync(path, JSON.stringify(config, null, 2));
-  const child = launch('eventgate', { script: join(REPO, 'bin', 'eventgate'), args: ['-c', path], cwd: REPO });
-  try {
-    await waitReady(child, port, '/readyz', 60000);
-  } catch (err) {
-    await stop(child, 2000);
-    throw err;
-  }
-  return {
-    port,
-    pid: child.proc.pid,
-    async stop() {
-      const code = await stop(child);
-      if (code !== 0 && code !== null) process.stderr.write(`bench:pool: eventgate exited with ${code}:\n${child.output()}\n`);
-    },
-  };
+function startPoolEventgate(tmp: string, set: EventSet, workers: number, pool: boolean): Promise<Server> {
+  return startEventgate(REPO, tmp, set, {
+    cpu: undefined,
+    nodeArgs: [],
+    threadPool: pool,
+    // The sink is not what is measured here.
+    conf: { output_path: '/dev/null', max_body_size: '64mb' },
+    top: { num_workers: workers === 1 ? 0 : workers },
+  });
 }
 
 /** CPU time of a process and all its descendants (cluster workers, and their threads), in ms. */
@@ -238,7 +202,7 @@ async function runServer(set: EventSet, workers: number, pool: boolean, opts: Op
   const singles = makeBodies(example, 'single', 1, 64);
   const name = `${set.name}, ${workers} worker(s), pool ${pool ? 'on' : 'off'}`;
   progress(`${name}: starting eventgate`);
-  const server = await startEventgate(tmp, set, workers, pool);
+  const server = await startPoolEventgate(tmp, set, workers, pool);
   const target = { server: 'eventgate', port: server.port, pid: server.pid };
   const rows: Row[] = [];
   try {

@@ -33,12 +33,14 @@ export interface EventgateOptions {
   readonly threadPool: boolean;
   /** Further service conf keys for writeConfig (bench/kafka.ts: `kafka`, `topic_prefix`). */
   readonly conf?: Readonly<Record<string, unknown>>;
+  /** Further top-level keys for writeConfig (bench/pool.ts: `num_workers`). */
+  readonly top?: Readonly<Record<string, unknown>>;
 }
 
 export async function startEventgate(repo: string, tmp: string, set: EventSet, opts: EventgateOptions): Promise<Eventgate> {
   const { cpu, nodeArgs } = opts;
   const port = await freePort();
-  const config = writeConfig(tmp, set, port, opts.threadPool, opts.conf);
+  const config = writeConfig(tmp, set, port, opts.threadPool, opts.conf, opts.top);
   const child = launch('eventgate', { script: join(repo, 'bin', 'eventgate'), args: ['-c', config.path], nodeArgs, cpu, cwd: repo });
   try {
     await waitReady(child, port, '/readyz', READY_TIMEOUT_MS);
