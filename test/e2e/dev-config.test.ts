@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call } from '../helpers/http';
 import { until } from '../helpers/until';
-import { closedPort, eventgate, postEvents, TEST_SCHEMA, type Child } from './support';
+import { freePort } from '../helpers/ports';
+import { eventgate, postEvents, TEST_SCHEMA, type Child } from './support';
 
 describe('config.dev.yaml', function () {
   this.timeout(30000);
@@ -25,7 +26,7 @@ describe('config.dev.yaml', function () {
   it('runs without a broker, writes a posted event to EVENTGATE_OUTPUT and exits 0 on SIGTERM', async function () {
     dir = mkdtempSync(join(tmpdir(), 'eventgate-e2e-dev-'));
     const output = join(dir, 'events.ndjson');
-    const port = await closedPort();
+    const port = await freePort();
     const running = eventgate(['-c', 'config.dev.yaml'], { PORT: String(port), EVENTGATE_OUTPUT: output });
     child = running;
     await until(

@@ -12,9 +12,9 @@ import type { Reply } from '../helpers/http';
 import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
 import { haltBroker, resumeBroker, startBroker, stopBroker } from '../kafka/fixture';
+import { freePort } from '../helpers/ports';
 import { consumeAll } from '../kafka/helpers';
 import {
-  closedPort,
   eventgate,
   makeEvents,
   parse,
@@ -219,7 +219,7 @@ describe('A Kafka broker that was never started', function () {
   let svc: KafkaService | undefined;
 
   before(async function () {
-    const port = await closedPort();
+    const port = await freePort();
     svc = await startKafkaService({
       bootstrap: `127.0.0.1:${port}`,
       ready: false,

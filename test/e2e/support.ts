@@ -6,7 +6,6 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSpool, type SpoolEntry } from '../../lib/sink/spool';
@@ -109,17 +108,6 @@ export function postEvents(port: number, events: unknown, requestId: string, opt
 
 export const USER_AGENT = 'eventgate-e2e/1.0';
 
-/** A port on 127.0.0.1 that nothing listens on (free when chosen). */
-export function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export type TestEvent = {
   $schema: string;

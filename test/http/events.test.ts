@@ -1,7 +1,6 @@
 import { expect } from 'chai';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { post } from '../helpers/http';
+import { freePort } from '../helpers/ports';
 import { startTestService, type TestService } from '../helpers/service';
 import { until } from '../helpers/until';
 
@@ -28,10 +27,7 @@ describe('POST /v1/events', () => {
   let deadBase: string;
 
   before(async () => {
-    const probe: Server = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-    deadBase = `http://127.0.0.1:${(probe.address() as AddressInfo).port}/`;
-    await new Promise<void>((r) => probe.close(() => r()));
+    deadBase = `http://127.0.0.1:${await freePort()}/`;
     svc = await startTestService({ schema_base_uris: ['./schemas', deadBase], schema_negative_cache_ttl_ms: 0 });
   });
   after(() => svc.close());

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fetchSchemaText } from '../../lib/schema/fetch';
 import type { SchemaLocation } from '../../lib/schema/resolve';
-import { closedPort, FIXTURES, rejection, startSchemaServer, type SchemaServer } from './helpers';
+import { freePort } from '../helpers/ports';
+import { FIXTURES, rejection, startSchemaServer, type SchemaServer } from './helpers';
 
 function file(path: string): SchemaLocation {
   return { kind: 'file', path, href: pathToFileURL(path).href };
@@ -94,7 +95,7 @@ describe('schema fetch', () => {
   });
 
   it('fails with EG_ERR_SCHEMA_FETCH when the connection is refused', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const err = await rejection(fetchSchemaText(http(`http://127.0.0.1:${port}/x.yaml`), 1000), 'EG_ERR_SCHEMA_FETCH');
     expect(err.message).to.contain('ECONNREFUSED');
   });

@@ -105,11 +105,3 @@ export async function startSchemaServer(dir: string): Promise<SchemaServer> {
   };
 }
 
-/** A local port nothing listens on: connections to it are refused. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((ok) => server.close(() => ok()));
-  return port;
-}

@@ -7,7 +7,8 @@ import type { EventGateError } from '../../lib/errors';
 import { MemoryMetrics } from '../../lib/metrics/memory';
 import { SchemaRepository } from '../../lib/schema';
 import { until } from '../helpers/until';
-import { closedPort, FIXTURES, rejection, repoOptions, ROOT, startSchemaServer, thrown, type SchemaServer } from './helpers';
+import { freePort } from '../helpers/ports';
+import { FIXTURES, rejection, repoOptions, ROOT, startSchemaServer, thrown, type SchemaServer } from './helpers';
 
 const CHAIN = '/ref/chain/1.0.0';
 
@@ -68,20 +69,20 @@ describe('schema repository', () => {
     });
 
     it('answers EG_ERR_SCHEMA_FETCH for a base that refuses connections', async () => {
-      const port = await closedPort();
+      const port = await freePort();
       const repo = new SchemaRepository(repoOptions({ baseUris: [`http://127.0.0.1:${port}/`] }));
       const err = await rejection(repo.get(CHAIN), 'EG_ERR_SCHEMA_FETCH');
       expect(err.message).to.contain(CHAIN).and.to.contain('ECONNREFUSED');
     });
 
     it('answers EG_ERR_SCHEMA_FETCH, not NOT_FOUND, when one base failed and no other had the schema', async () => {
-      const port = await closedPort();
+      const port = await freePort();
       const repo = new SchemaRepository(repoOptions({ baseUris: [FIXTURES, `http://127.0.0.1:${port}/`] }));
       await rejection(repo.get('/nope/1.0.0'), 'EG_ERR_SCHEMA_FETCH');
     });
 
     it('still finds a schema in a working base when another base is unreachable', async () => {
-      const port = await closedPort();
+      const port = await freePort();
       const repo = new SchemaRepository(repoOptions({ baseUris: [`http://127.0.0.1:${port}/`, FIXTURES] }));
       await repo.get(CHAIN);
     });

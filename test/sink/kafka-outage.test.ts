@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { codeOf } from '../../lib/errors';
@@ -8,22 +7,12 @@ import { silentLogger } from '../../lib/log';
 import { MemoryMetrics } from '../../lib/metrics/memory';
 import { createKafkaSinks, type KafkaSinks } from '../../lib/sink/kafka';
 import { FileSpool, readSpool, type SpoolEntry } from '../../lib/sink/spool';
+import { freePort } from '../helpers/ports';
 import { until } from '../helpers/until';
 import { haltBroker, resumeBroker, startBroker, stopBroker } from '../kafka/fixture';
 import { consumeAll, uniqueTopic } from '../kafka/helpers';
 import { kafkaConf, makeEvents } from './kafka-support';
 
-/** A port on 127.0.0.1 that nothing listens on (free when chosen). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 async function spooled(path: string): Promise<SpoolEntry[]> {
   const entries: SpoolEntry[] = [];
@@ -49,7 +38,7 @@ describe('Kafka sinks without a broker', function () {
   beforeEach(async function () {
     dir = mkdtempSync(join(tmpdir(), 'eventgate-kafka-test-'));
     spool = new FileSpool(join(dir, 'failed.ndjson'));
-    const conf = kafkaConf(`127.0.0.1:${await closedPort()}`, { connect_timeout_ms: 1000, produce_timeout_ms: 1000, flush_timeout_ms: 500 });
+    const conf = kafkaConf(`127.0.0.1:${await freePort()}`, { connect_timeout_ms: 1000, produce_timeout_ms: 1000, flush_timeout_ms: 500 });
     sinks = createKafkaSinks(conf, { log: silentLogger(), metrics: new MemoryMetrics(), spool });
   });
 
@@ -113,7 +102,7 @@ describe('Kafka sinks when the broker comes, goes and comes back', function () {
   });
 
   it('connects once a broker appears, times out and spools while it is down, and recovers when it is back', async function () {
-    const port = await closedPort();
+    const port = await freePort();
     const bootstrap = `127.0.0.1:${port}`;
     const produceTimeoutMs = 3000;
     sinks = createKafkaSinks(kafkaConf(bootstrap, { connect_timeout_ms: 1000, produce_timeout_ms: produceTimeoutMs, flush_timeout_ms: 1000 }), {

@@ -8,9 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../helpers/ports';
 import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
 
@@ -27,14 +28,6 @@ export interface Exit {
   readonly signal: NodeJS.Signals | null;
 }
 
-/** A port nothing listens on right now (the OS picks it; cluster workers then share it). */
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 async function isFree(port: number): Promise<boolean> {
   const probe = createServer();
