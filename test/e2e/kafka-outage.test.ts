@@ -16,6 +16,7 @@ import { freePort } from '../helpers/ports';
 import { consumeAll } from '../kafka/helpers';
 import {
   eventgate,
+  replayReport,
   makeEvents,
   parse,
   postEvents,
@@ -176,12 +177,7 @@ describe('A Kafka broker stopped while the service runs', function () {
     const replay = eventgate(['replay', live.spoolPath, '-c', config]);
     const exit = await replay.exited(45000);
     expect(exit.code, exit.stderr + exit.stdout).to.equal(0);
-    const reportLine = exit.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{') && l.includes('"produced"'))
-      .pop();
-    expect(reportLine, `a JSON report on stdout:\n${exit.stdout}`).to.be.a('string');
-    const report = JSON.parse(reportLine as string) as Record<string, unknown>;
+    const report = replayReport(exit);
     expect(report).to.deep.equal({ file: live.spoolPath, read: lost.length, produced: lost.length, invalid: 0, failed: 0, skipped_lines: 0 });
 
     // The spool was only read, and no file of failures was written.

@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { formatSpoolLines, readSpool, type SpoolEntry } from '../../lib/sink/spool';
 import { ROOT } from '../helpers/service';
 import { consumeAll, kafkaBootstrap } from '../kafka/helpers';
-import { eventgate, makeEvents, parse, postEvents, startKafkaService, TEST_SCHEMA, type KafkaService, type TestEvent } from './support';
+import { eventgate, makeEvents, parse, postEvents, replayReport, startKafkaService, TEST_SCHEMA, type KafkaService, type TestEvent } from './support';
 
 const STREAM = 'test.event';
 
@@ -67,12 +67,7 @@ describe('eventgate replay', function () {
 
     const exit = await eventgate(['replay', spool, '-c', config]).exited(45000);
     expect(exit.code, exit.stderr + exit.stdout).to.equal(1);
-    const reportLine = exit.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{') && l.includes('"produced"'))
-      .pop();
-    expect(reportLine, `a JSON report on stdout:\n${exit.stdout}`).to.be.a('string');
-    const report = JSON.parse(reportLine as string) as Record<string, unknown>;
+    const report = replayReport(exit);
     expect(report).to.deep.include({ file: spool, read: 5, produced: 3, invalid: 1, failed: 1, skipped_lines: 1 });
     expect(report.failed_file).to.be.a('string').that.matches(/failed-events\.replay-failed-\d+\.ndjson$/);
 

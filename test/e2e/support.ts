@@ -224,6 +224,16 @@ export interface Exited {
   readonly stderr: string;
 }
 
+/** The JSON report `eventgate replay` prints last on stdout; fails the test when there is none. */
+export function replayReport(exit: Exited): Record<string, unknown> {
+  const reportLine = exit.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{') && l.includes('"produced"'))
+    .pop();
+  expect(reportLine, `a JSON report on stdout:\n${exit.stdout}`).to.be.a('string');
+  return JSON.parse(reportLine as string) as Record<string, unknown>;
+}
+
 /** A child process of this test run, its output collected. */
 export interface Child {
   readonly process: ChildProcess;
