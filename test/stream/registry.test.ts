@@ -226,9 +226,14 @@ describe('stream registry', () => {
       await until(() => server.requests.length >= 3, 3000, 'background refreshes');
       registry.close();
       registry.close();
-      // A refresh in flight at close may still land; after that, nothing.
+      // A refresh in flight at close may still land; after that, nothing. The window is measured
+      // by an open registry with the same TTL: once it has refreshed five times, so would this one have.
       const settled = server.requests.length;
-      await new Promise((r) => setTimeout(r, 150));
+      const witnessServer = await serve({ body: STREAMS });
+      const witness = await start(options(witnessServer.url, { ttlSeconds: 0.02 }));
+      const from = witnessServer.requests.length;
+      await until(() => witnessServer.requests.length >= from + 5, 3000, 'the open registry refreshing');
+      witness.close();
       expect(server.requests.length).to.be.at.most(settled + 1);
     });
   });
