@@ -121,3 +121,8 @@ export function codeOf(err: unknown): ErrorCode {
   const code = (err as { code?: unknown } | null)?.code;
   return isErrorCode(code) ? code : 'EG_ERR_INTERNAL';
 }
+
+/** The message of any thrown value: an Error's message, else its string form (a throw can carry anything). */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
