@@ -1,5 +1,5 @@
 import yargs from 'yargs';
-import { EventGateError } from './errors';
+import { EventGateError, messageOf } from './errors';
 import { loadConfigFile, type LoadedConfig } from './config/load';
 import { createLogger } from './log';
 import { ReloadableMetrics } from './metrics/factory';
@@ -24,7 +24,7 @@ async function checkConfig(path: string): Promise<void> {
     process.stdout.write(`${path}: config is valid\n`);
     process.exitCode = 0;
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
+    process.stderr.write(`${messageOf(err)}\n`);
     process.exitCode = 1;
   }
 }
@@ -41,7 +41,7 @@ async function run(args: RunArgs): Promise<void> {
     loaded = await loadConfigFile(args.config);
   } catch (err) {
     // No logger config yet: the problem goes to stderr as plain text.
-    process.stderr.write(`eventgate: ${(err as Error).message}\n`);
+    process.stderr.write(`eventgate: ${messageOf(err)}\n`);
     process.exit(1);
   }
   // worker_id 0: the master, or the one process; workers log with their own id.
@@ -62,7 +62,7 @@ async function replay(file: string, configPath: string): Promise<void> {
   try {
     loaded = await loadConfigFile(configPath);
   } catch (err) {
-    process.stderr.write(`eventgate: ${(err as Error).message}\n`);
+    process.stderr.write(`eventgate: ${messageOf(err)}\n`);
     process.exit(1);
   }
   const log = createLogger(loaded.config.logging, { worker_id: 0, command: 'replay' });

@@ -1,4 +1,4 @@
-import { codeOf, eventOutcomeOf, EventGateError, ERRORS, type ErrorCode } from '../errors';
+import { codeOf, eventOutcomeOf, EventGateError, ERRORS, messageOf, type ErrorCode } from '../errors';
 import type { CompiledSchema, SchemaRepository } from '../schema';
 import type { OutboundEvent } from '../sink/sink';
 import { checkStream, messageKey, topicFor, type Enricher, type QueryParams, type RequestHeaders, type StreamSettings } from '../stream';
@@ -192,7 +192,7 @@ export class EventValidator {
     const settled = await Promise.allSettled(list.map((u) => this.opts.schemas.get(u)));
     const out = new Map<string, CompiledSchema | Error>();
     settled.forEach((s, i) => {
-      out.set(list[i], s.status === 'fulfilled' ? s.value : s.reason instanceof Error ? s.reason : new Error(String(s.reason)));
+      out.set(list[i], s.status === 'fulfilled' ? s.value : s.reason instanceof Error ? s.reason : new EventGateError('EG_ERR_INTERNAL', messageOf(s.reason), { cause: s.reason }));
     });
     return out;
   }

@@ -12,7 +12,7 @@
 import type { Logger as AjvLogger, ValidateFunction } from 'ajv';
 import AjvCore from 'ajv/dist/core';
 import type Logger from 'bunyan';
-import { EventGateError, type ErrorCode } from '../errors';
+import { EventGateError, messageOf, type ErrorCode } from '../errors';
 import { createAjv, defaultDraftOf, draftOf, familyOf, idKeywordOf, type Family } from './drafts';
 import { jsonEqual } from './json-equal';
 import type { LocatedSchema } from './locate';
@@ -124,7 +124,7 @@ export class SchemaCompiler {
       register(engine, prepareSchema(doc, draft, engine.family, ref), ref);
     } catch (err) {
       const code = err instanceof EventGateError && REF_CODES_KEPT.has(err.code) ? err.code : 'EG_ERR_SCHEMA_COMPILE';
-      throw new EventGateError(code, `$ref ${ref}: ${(err as Error).message}`, { cause: err });
+      throw new EventGateError(code, `$ref ${ref}: ${messageOf(err)}`, { cause: err });
     }
   }
 }
@@ -187,7 +187,7 @@ function schemaError(uri: string, err: unknown): EventGateError {
   if (err instanceof EventGateError) {
     return new EventGateError(err.code, `Schema ${uri}: ${err.message}`, { cause: err, details: err.details });
   }
-  return new EventGateError('EG_ERR_SCHEMA_COMPILE', `Schema ${uri} could not be compiled: ${(err as Error).message}.`, { cause: err });
+  return new EventGateError('EG_ERR_SCHEMA_COMPILE', `Schema ${uri} could not be compiled: ${messageOf(err)}.`, { cause: err });
 }
 
 /** ajv's warnings (unknown formats and the like) go to our log; its error output is the generated code, too big to log. */

@@ -5,7 +5,7 @@
  * because the two mean different things to the client: invalid vs retry.
  */
 import { readFile } from 'node:fs/promises';
-import { EventGateError } from '../errors';
+import { EventGateError, messageOf } from '../errors';
 import { httpGet } from '../net/get';
 import type { SchemaLocation } from './resolve';
 
@@ -32,7 +32,7 @@ export async function fetchSchemaText(loc: SchemaLocation, timeoutMs: number): P
     return ABSENT_STATUS.has(answer.status) ? undefined : answer.body.toString('utf8');
   } catch (err) {
     if (err instanceof EventGateError) throw err;
-    const reason = signal.aborted ? `timed out after ${timeoutMs} ms` : (err as Error).message;
+    const reason = signal.aborted ? `timed out after ${timeoutMs} ms` : messageOf(err);
     throw new EventGateError('EG_ERR_SCHEMA_FETCH', `${loc.href}: ${reason}`, { cause: err });
   }
 }
@@ -43,6 +43,6 @@ async function readSchemaFile(path: string, href: string): Promise<string | unde
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== undefined && ABSENT_FILE.has(code)) return undefined;
-    throw new EventGateError('EG_ERR_SCHEMA_FETCH', `${href}: ${code ?? (err as Error).message}`, { cause: err });
+    throw new EventGateError('EG_ERR_SCHEMA_FETCH', `${href}: ${code ?? messageOf(err)}`, { cause: err });
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { ValidateFunction } from 'ajv';
 import type Logger from 'bunyan';
-import { codeOf, EventGateError, type ErrorCode } from '../errors';
+import { codeOf, EventGateError, messageOf, type ErrorCode } from '../errors';
 import { nullMetrics, type Metrics } from '../metrics/metrics';
 import { SchemaCache } from './cache';
 import { SchemaCompiler } from './compile';
@@ -136,7 +136,7 @@ export class SchemaRepository {
       return compiled;
     } catch (caught) {
       const err =
-        caught instanceof EventGateError ? caught : new EventGateError('EG_ERR_INTERNAL', `Schema ${uri}: ${(caught as Error).message}`, { cause: caught });
+        caught instanceof EventGateError ? caught : new EventGateError('EG_ERR_INTERNAL', `Schema ${uri}: ${messageOf(caught)}`, { cause: caught });
       if (generation === this.generation && NEGATIVE_CODES.has(err.code) && uri.length <= MAX_SCHEMA_URI_LENGTH) this.cache.setFailed(uri, err);
       this.metrics.increment('schema.load.failed', 1, { code: err.code });
       // Clients choose URIs: their typos are no operator's concern, and must not flood the log.

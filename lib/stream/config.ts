@@ -4,7 +4,7 @@
  * the same table from the same (structured-cloned) object and answer exactly
  * as the HTTP worker does.
  */
-import { EventGateError } from '../errors';
+import { EventGateError, messageOf } from '../errors';
 
 /** One stream's settings, as EventStreamConfig gives them; unknown keys are kept as they are. */
 export interface StreamSettings {
@@ -68,7 +68,7 @@ export class StreamTable {
       try {
         this.patterns.push({ re: new RegExp(body), settings: settings as StreamSettings });
       } catch (err) {
-        problems.push(`${key}: not a valid regular expression (${(err as Error).message})`);
+        problems.push(`${key}: not a valid regular expression (${messageOf(err)})`);
       }
     }
     if (problems.length) {

@@ -5,7 +5,7 @@
  * swaps in a new table when it is complete, and a failed one keeps the last
  * good table.
  */
-import { codeOf, EventGateError } from '../errors';
+import { codeOf, EventGateError, messageOf } from '../errors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import { StreamTable, type StreamConfigObject, type StreamSettings } from './config';
@@ -61,7 +61,7 @@ export class StreamRegistry {
         const code = codeOf(err);
         opts.metrics.increment('stream_config.load.failed', 1, { code });
         if (attempt >= opts.retries) {
-          const message = `Stream config could not be loaded after ${attempt + 1} attempt(s): ${(err as Error).message}`;
+          const message = `Stream config could not be loaded after ${attempt + 1} attempt(s): ${messageOf(err)}`;
           throw new EventGateError(code === 'EG_ERR_STREAM_CONFIG_INVALID' ? code : 'EG_ERR_STREAM_CONFIG_FETCH', message, { cause: err });
         }
         // Jitter: the workers of one host start together and should not hit

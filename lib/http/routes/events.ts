@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { POOL_CODES, type BatchPool, type PooledBatch, type PoolRequest } from '../../batch/pool';
-import { codeOf, EventGateError, statusOf } from '../../errors';
+import { codeOf, EventGateError, messageOf, statusOf } from '../../errors';
 import type { EventResult } from '../../gate/result';
 import type { RequestInfo } from '../../gate/validate';
 import type { Sink } from '../../sink/sink';
@@ -79,9 +79,9 @@ async function answerPooled(
     const code = codeOf(err);
     // The body's own faults (empty, malformed) are answered as in-thread parsing answers them.
     if (!POOL_CODES.has(code)) return refuseBody(app, res, scope, err);
-    app.log.warn({ request_id: scope.id, code, msg_detail: (err as Error).message }, 'thread pool could not take the batch');
+    app.log.warn({ request_id: scope.id, code, msg_detail: messageOf(err) }, 'thread pool could not take the batch');
     if (statusOf(code) === 503) scope.headers['retry-after'] = RETRY_AFTER_SECONDS;
-    return sendError(res, scope, code, (err as Error).message);
+    return sendError(res, scope, code, messageOf(err));
   }
   const ctx = { requestId: scope.id };
   if (hasty) {
