@@ -14,6 +14,8 @@ type Handler = (app: AppContext, req: IncomingMessage, res: ServerResponse, scop
 
 interface Route {
   readonly methods: Readonly<Partial<Record<string, Handler>>>;
+  /** A GET with side effects (it processes events): HEAD must not run it, so HEAD is not allowed there. */
+  readonly unsafeGet?: true;
 }
 
 const EMPTY_QUERY = new URLSearchParams();
@@ -27,7 +29,7 @@ const testEvents: Handler = (app, req, res, scope) => {
 
 export const ROUTES: Readonly<Record<string, Route>> = {
   '/v1/events': { methods: { POST: postEvents } },
-  '/v1/_test/events': { methods: { GET: testEvents } },
+  '/v1/_test/events': { methods: { GET: testEvents }, unsafeGet: true },
   [STREAM_CONFIGS_PATH]: { methods: { GET: (app, _q, res, scope) => streamConfigs(app, res, scope, undefined) } },
   [`${STREAM_CONFIGS_PATH}/:streams`]: {
     methods: { GET: (app, req, res, scope) => streamConfigs(app, res, scope, pathOf(req).slice(STREAM_CONFIGS_PATH.length + 1)) },
@@ -85,6 +87,9 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const id = requestIdOf(req, randomUUID);
+    // Enrichment (here or in a pool thread) reads meta.request_id from the request's headers: the
+    // events carry the id the answer carries, also when we made it or refused the client's.
+    if (req.headers['x-request-id'] !== id) req.headers['x-request-id'] = id;
     const scope: RequestScope = {
       id,
       query: q === -1 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1)),
@@ -97,7 +102,9 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
     // The one listener per response. On 'close', not 'finish': aborted requests count too. The
     // metric comes first, so a reload waiting for in-flight requests sees each one counted.
     res.on('close', () => {
-      app.metrics.timing('http.request', performance.now() - started, { route, method: req.method ?? 'unknown', status: res.statusCode });
+      // A response that did not finish was never sent as its statusCode says: the client went away.
+      const status = res.writableFinished ? res.statusCode : 'aborted';
+      app.metrics.timing('http.request', performance.now() - started, { route, method: req.method ?? 'unknown', status });
       serving.leave();
     });
 
@@ -106,9 +113,11 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
     if (!entry) return sendError(res, scope, 'EG_ERR_NOT_FOUND', `No such route: ${method} ${path}`);
     // CORS preflight: browsers ask before posting events cross-origin.
     if (method === 'OPTIONS') return sendPreflight(res, scope);
-    const handler = entry.methods[method] ?? (method === 'HEAD' ? entry.methods.GET : undefined);
+    const handler = entry.methods[method] ?? (method === 'HEAD' && !entry.unsafeGet ? entry.methods.GET : undefined);
     if (!handler) {
-      scope.headers['allow'] = [...Object.keys(entry.methods), 'OPTIONS'].join(', ');
+      const allowed = Object.keys(entry.methods);
+      if (entry.methods.GET && !entry.unsafeGet) allowed.push('HEAD');
+      scope.headers['allow'] = [...allowed, 'OPTIONS'].join(', ');
       return sendError(res, scope, 'EG_ERR_METHOD_NOT_ALLOWED', `Method ${method} is not allowed on ${path}.`);
     }
     let pending: void | Promise<void>;
@@ -122,7 +131,17 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
 }
 
 export function createHttpServer(current: () => Serving, drain: ConnectionDrain): Server {
-  const server = createServer(requestHandler(current, drain));
+  const handler = requestHandler(current, drain);
+  const server = createServer(handler);
+  // Expect: 100-continue. Node would send 100 to every such request; an unencoded body declared
+  // over max_body_size is refused unread (readBody), so its client gets the 413 without a 100 and
+  // never uploads it. An encoded body's limit is on its inflated size, known only while reading.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const encoding = (req.headers['content-encoding'] ?? '').trim().toLowerCase();
+    const refusedUnread = (encoding === '' || encoding === 'identity') && Number(req.headers['content-length']) > current().app.limits.maxBytes;
+    if (!refusedUnread) res.writeContinue();
+    handler(req, res);
+  });
   const { timeoutMs } = current().app.limits;
   // Node's own request timeout is a backstop behind ours (which answers 408 with a body).
   server.requestTimeout = timeoutMs + 5000;

@@ -83,9 +83,19 @@ describe('enrichment over HTTP', () => {
 
   it('cuts header values to 400 characters', async () => {
     // e2e/traced allows 1000 characters in both fields: the cut is eventgate's, not the schema's.
-    const [e] = await accepted({ $schema: '/e2e/traced/1.0.0', meta: { stream: 'e2e.traced' } }, { 'user-agent': 'u'.repeat(500), 'x-request-id': 'r'.repeat(500) });
+    const [e] = await accepted({ $schema: '/e2e/traced/1.0.0', meta: { stream: 'e2e.traced' } }, { 'user-agent': 'u'.repeat(500) });
     expect(e.http?.request_headers?.['user-agent']).to.equal('u'.repeat(400));
-    expect(e.meta?.request_id).to.equal('r'.repeat(400));
+  });
+
+  it("fills meta.request_id with the id the answer carries when it made the id: the client sent none, or one over 200 characters", async () => {
+    for (const headers of [{ 'x-request-id': 'r'.repeat(500) }, {}] as Record<string, string>[]) {
+      const before = svc.written().length;
+      const r = await post(svc.port, { $schema: '/e2e/traced/1.0.0', meta: { stream: 'e2e.traced' } }, undefined, headers);
+      expect(r.status, r.text).to.equal(201);
+      const [e] = svc.written().slice(before) as Written[];
+      expect(r.headers['x-request-id']).to.match(UUID);
+      expect(e.meta?.request_id).to.equal(r.headers['x-request-id']);
+    }
   });
 
   it('fills only the fields the schema declares: request headers for e2e/traced, no meta.id or meta.dt', async () => {

@@ -152,8 +152,9 @@ describe('POST /v1/events file sink output', () => {
     const written = svc.written() as Record<string, unknown>[];
     expect(written.map((e) => e.n)).to.deep.equal([1, 3, 4]);
     for (const [i, n] of [1, 3, 4].entries()) {
-      // The bundled schema gives `test` a default.
-      expect(written[i]).to.deep.equal({ ...event(n), test: 'default value' });
+      // The bundled schema gives `test` a default; meta.request_id is the id the answer carries.
+      const e = event(n);
+      expect(written[i]).to.deep.equal({ ...e, meta: { ...(e.meta as object), request_id: r.headers['x-request-id'] }, test: 'default value' });
     }
   });
 });
