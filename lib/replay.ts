@@ -65,7 +65,8 @@ export async function replaySpool(file: string, loaded: LoadedConfig, deps: { lo
     await until(() => app.notReadyReason(), opts.readyTimeoutMs ?? 30000);
     const flush = async (batch: SpoolEntry[]): Promise<void> => {
       const events = batch.map((e) => e.event);
-      const results = await app.gate.process(events, app.sinks.guaranteed, { requestId: `replay-${basename(source)}` });
+      const timestamps = batch.map((e) => e.timestamp);
+      const results = await app.gate.reprocess(events, timestamps, app.sinks.guaranteed, { requestId: `replay-${basename(source)}` });
       const nowInvalid: FailedEvent[] = [];
       results.forEach((r, i) => {
         if (r.status === 'accepted') produced++;

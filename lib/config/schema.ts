@@ -119,6 +119,18 @@ export const serviceConfSchema = obj(
     stream_query_param: str({ description: 'Query parameter whose value fills an absent stream field.' }),
     id_field: str({ default: 'meta.id', description: "Set to a new UUID when absent and declared by the schema; '' turns it off." }),
     dt_field: str({ default: 'meta.dt', description: "Set to the time of receipt (ISO 8601) when absent and declared by the schema; '' turns it off." }),
+    timestamp_max_past_ms: int({
+      minimum: 0,
+      default: 86400000,
+      description:
+        'An event time (dt_field) up to this long before its receipt is its Kafka message timestamp; an older one gets the time of receipt (time-based retention would delete it early).',
+    }),
+    timestamp_max_future_ms: int({
+      minimum: 0,
+      default: 600000,
+      description:
+        "An event time up to this long after its receipt is its Kafka message timestamp; a later one gets the time of receipt (brokers refuse a record batch past log.message.timestamp.after.max.ms, 1 h by default, failing its other events). Keep it below the brokers' limit.",
+    }),
     error_stream: str({ description: 'Stream that gets an error event for each invalid event.' }),
     error_schema_uri: str({ default: '/error/1.0.0', description: 'Schema URI error events are given.' }),
     test_events: arr(json(), { description: 'Events GET /v1/_test/events processes.' }),

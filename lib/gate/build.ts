@@ -40,6 +40,7 @@ export function buildValidator(conf: ServiceConf, configDir: string, deps: Valid
     streamField: conf.stream_field,
     topicPrefix: conf.topic_prefix,
     dtField: conf.dt_field || undefined,
+    timestampWindow: { pastMs: conf.timestamp_max_past_ms, futureMs: conf.timestamp_max_future_ms },
     streams: deps.streams,
     enrich: makeEnricher({ idField: conf.id_field, dtField: conf.dt_field, headersToFields: conf.http_request_headers_to_fields }),
     enrichFromQuery: makeQueryEnricher({

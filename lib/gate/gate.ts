@@ -60,6 +60,17 @@ export class Gate {
     return validated instanceof Promise ? validated.then((v) => this.produce(events, v, sink, ctx)) : this.produce(events, validated, sink, ctx);
   }
 
+  /**
+   * Produces spooled events again (eventgate replay), each with the Kafka timestamp it was given
+   * at receipt (null: the time of producing), not one taken anew from its event time: the window
+   * of timestamp_max_past_ms is around the receipt, which may be long before the replay.
+   */
+  async reprocess(events: readonly unknown[], timestamps: readonly (number | null)[], sink: Sink, ctx: ProduceContext): Promise<EventResult[]> {
+    const v = await this.deps.validator.validate(events);
+    const outbound = v.outbound.map((o, j) => ({ ...o, timestamp: timestamps[v.outboundIndex[j]] ?? undefined }));
+    return this.produce(events, { ...v, outbound }, sink, ctx);
+  }
+
   /** Produces already validated events (also what the thread pool hands back). */
   produce(events: readonly unknown[], validated: Validated, sink: Sink, ctx: ProduceContext): Promise<EventResult[]> {
     const { results, outbound, outboundIndex } = validated;

@@ -12,8 +12,15 @@ export interface ValidatorOptions {
   readonly schemaUriField: string | readonly string[];
   readonly streamField: string;
   readonly topicPrefix: string;
-  /** Path of the event time, used as the Kafka message timestamp. */
+  /** Path of the event time, used as the Kafka message timestamp inside `timestampWindow`. */
   readonly dtField?: string;
+  /**
+   * How far before and after the time of receipt an event time may be and still be the Kafka
+   * timestamp. Outside it the timestamp is the time of receipt: a broker refuses a whole record
+   * batch over one far-future timestamp (log.message.timestamp.after.max.ms), failing other
+   * clients' events in it, and time-based retention may delete a far-past one at once.
+   */
+  readonly timestampWindow?: { readonly pastMs: number; readonly futureMs: number };
   /** Stream config; absent: any schema may go to any stream. */
   readonly streams?: StreamLookup;
   /** Fills absent, declared fields (meta.id, meta.dt, request headers). */
@@ -119,6 +126,7 @@ export class EventValidator {
     const outbound: OutboundEvent[] = [];
     const outboundIndex: number[] = [];
     const streamNames: (string | undefined)[] = new Array<string | undefined>(n);
+    const received = Date.now();
     for (let i = 0; i < n; i++) {
       const event = events[i];
       if (event === null || typeof event !== 'object' || Array.isArray(event)) {
@@ -170,7 +178,7 @@ export class EventValidator {
         topic: settings ? topicFor(stream, settings, this.opts.topicPrefix) : this.opts.topicPrefix + stream,
         value,
         key: settings ? messageKey(record, settings) : null,
-        timestamp: this.timestampOf(record),
+        timestamp: this.timestampOf(record, received),
       });
     }
     return { results, outbound, outboundIndex, streams: streamNames, uris };
@@ -181,9 +189,12 @@ export class EventValidator {
     return typeof f === 'string' ? f : f.join(' or ');
   }
 
-  private timestampOf(event: Record<string, unknown>): number | undefined {
+  private timestampOf(event: Record<string, unknown>, received: number): number | undefined {
     const dt = this.dtOf?.(event);
-    return typeof dt === 'string' ? timestampOf(dt) : undefined;
+    const ms = typeof dt === 'string' ? timestampOf(dt) : undefined;
+    const window = this.opts.timestampWindow;
+    if (ms === undefined || !window) return ms;
+    return ms >= received - window.pastMs && ms <= received + window.futureMs ? ms : received;
   }
 
   /** Loads every missing schema of a batch at once; failures are kept per URI. */

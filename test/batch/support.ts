@@ -18,7 +18,8 @@ export const COMMON_CONF: Record<string, unknown> = {
 export const POOL_ALWAYS = { batch: { thread_pool: { min_bytes: 1, min_events: 1 } } };
 export const POOL_OFF = { batch: { thread_pool: { enabled: false } } };
 
-const DT = '2026-03-04T05:06:07.000Z';
+/** An hour before the run: inside timestamp_max_past_ms, so meta.dt is the Kafka timestamp on both paths. */
+const DT = new Date(Date.now() - 3_600_000).toISOString();
 
 /** Valid for /test/event/1.0.0, with meta.id and meta.dt given so enrichment adds nothing random. */
 export function testEvent(n: number, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -123,11 +123,15 @@ export type TestEvent = {
  * enriched), every third has only meta.dt, the rest have both; every other
  * one leaves `test` to the schema default.
  */
+/** An hour before the run: event times of makeEvents start here, a tenth of a second apart. */
+const DT_BASE = Date.now() - 3_600_000;
+
 export function makeEvents(stream: string, n: number, from = 0): TestEvent[] {
   return Array.from({ length: n }, (_, k) => {
     const i = from + k;
     const meta: TestEvent['meta'] = { stream };
-    if (i % 3 !== 0) meta.dt = new Date(Date.UTC(2024, 0, 2, 3, 4, 5) + i * 1000).toISOString();
+    // Recent times: only inside timestamp_max_past_ms is meta.dt the Kafka timestamp.
+    if (i % 3 !== 0) meta.dt = new Date(DT_BASE + i * 100).toISOString();
     if (i % 3 === 2) meta.id = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
     const event: TestEvent = { $schema: TEST_SCHEMA, meta, test_int: i, test_map: { i: String(i), text: 'h\u00e9llo \u2603' } };
     if (i % 2 === 0) event.test = `value ${i}`;
