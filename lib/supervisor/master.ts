@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import type { LoadedConfig } from '../config/load';
 import type { Logger } from '../log';
 import type { ReloadableMetrics } from '../metrics/factory';
+import { codeOf, messageOf } from '../errors';
 import { Backoff } from './backoff';
 import { isWorkerMessage, type WorkerMessage } from './ipc';
 import { debugEnabled, debugFlags, desiredWorkers, inspectPort, type RunOptions } from './options';
@@ -91,9 +92,8 @@ class Master {
       await this.startWithRetries(this.active, 'startup');
     } catch (err) {
       if (this.stopping) return;
-      const failure = err as StartupFailure;
       this.log.fatal(
-        { attempts: this.config.startup_attempts, code: failure.code, reason: failure.message },
+        { attempts: this.config.startup_attempts, code: codeOf(err), reason: messageOf(err) },
         'eventgate could not start: the first worker failed to start startup_attempts times in a row; giving up',
       );
       this.killAll('shutdown');
@@ -148,7 +148,7 @@ class Master {
   private onMessage(w: WorkerRecord, msg: WorkerMessage): void {
     switch (msg.type) {
       case 'ready':
-        w.lastBeatAt = Date.now();
+        w.markAlive();
         if (w.state === 'draining') return w.send({ type: 'drain' });
         return w.send({
           type: 'start',
@@ -166,18 +166,16 @@ class Master {
         this.log.info({ worker: w.id, worker_pid: w.pid, port: msg.port, generation: w.generation }, 'worker listening');
         return this.reportStates();
       case 'heartbeat':
-        w.lastBeatAt = Date.now();
-        w.heapUsedBytes = msg.heapUsedBytes;
+        w.markAlive(msg.heapUsedBytes);
         this.metrics.gauge('supervisor.worker.heap_used_bytes', msg.heapUsedBytes, { worker: w.id });
         return this.watchHeap(w);
       case 'startup_failed':
-        w.startupError = { code: msg.code, message: msg.message };
+        w.markStartupFailed(codeOf(msg), msg.message);
         return;
       case 'draining':
         // The worker got SIGTERM on its own: not a crash, but it needs a successor.
         if (w.state !== 'listening') return;
-        w.state = 'draining';
-        w.drainStartedAt = Date.now();
+        w.markDraining();
         this.log.warn({ worker: w.id, worker_pid: w.pid, reason: msg.reason }, 'worker drains on its own; replacing it');
         this.reportStates();
         // After the usual restart delay: a SIGTERM sent to the whole process group
@@ -243,7 +241,7 @@ class Master {
         await this.startWithRetries(this.active, 'heap replacement');
       } catch (err) {
         w.heapReplacement = false;
-        if (!this.stopping) this.log.error({ worker: w.id, reason: (err as Error).message }, 'no successor for the worker over its heap limit; it keeps serving');
+        if (!this.stopping) this.log.error({ worker: w.id, reason: messageOf(err) }, 'no successor for the worker over its heap limit; it keeps serving');
         return;
       }
       await this.retire(w);
@@ -254,7 +252,7 @@ class Master {
 
   /** Forks a worker and waits until it listens; rejects with a StartupFailure. */
   private async startWorker(loaded: LoadedConfig): Promise<WorkerRecord> {
-    if (this.stopping) throw new StartupFailure('stopping', 'the master is stopping');
+    if (this.stopping) throw new StartupFailure('EG_ERR_MASTER_STOPPING', 'the master is stopping');
     const w = this.spawn(loaded);
     await w.listening;
     return w;
@@ -268,11 +266,10 @@ class Master {
       try {
         return await this.startWorker(loaded);
       } catch (err) {
-        const failure = err as StartupFailure;
-        if (this.stopping || attempt >= attempts) throw failure;
+        if (this.stopping || attempt >= attempts) throw err;
         const delay = backoff.next();
-        this.log.warn({ purpose, attempt, attempts, code: failure.code, reason: failure.message, retry_in_ms: delay }, 'worker failed to start; retrying');
-        if (!(await this.sleep(delay))) throw failure;
+        this.log.warn({ purpose, attempt, attempts, code: codeOf(err), reason: messageOf(err), retry_in_ms: delay }, 'worker failed to start; retrying');
+        if (!(await this.sleep(delay))) throw err;
       }
     }
   }
@@ -300,7 +297,7 @@ class Master {
       } catch (err) {
         if (this.stopping) return;
         delay = this.crashBackoff.next();
-        this.log.warn({ reason: (err as Error).message, retry_in_ms: delay }, 'replacement worker failed to start; retrying');
+        this.log.warn({ reason: messageOf(err), retry_in_ms: delay }, 'replacement worker failed to start; retrying');
       }
     }
   }
@@ -359,7 +356,7 @@ class Master {
           this.desired = previous.desired;
           this.metrics.increment('supervisor.rolls', 1, { outcome: 'abandoned' });
           this.log.error(
-            { generation, rolled, kept: old.length - rolled, reason: (err as Error).message },
+            { generation, rolled, kept: old.length - rolled, reason: messageOf(err) },
             'roll abandoned: the new workers failed to start; the old workers keep serving on the old config',
           );
           return;
