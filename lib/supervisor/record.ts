@@ -42,8 +42,6 @@ export class WorkerRecord {
   private killedFor: KillReason | undefined;
   /** What the worker said before it gave up starting. */
   private failedWith: { code: ErrorCode; message: string } | undefined;
-  /** A graceful replacement for the heap watch is queued or running. */
-  heapReplacement = false;
   exitCode: number | null = null;
 
   /** Resolves when the worker listens; rejects with a StartupFailure if it dies first. */
