@@ -29,8 +29,9 @@ export class StartupFailure extends EventGateError {
 }
 
 /**
- * One worker as the master sees it. Its state changes only through the
- * mark*, drain and kill methods below, so the diagram above is the whole story.
+ * One worker as the master sees it. What the master knows of it changes only
+ * through the methods below (mark*, drain, kill): the diagram above is the
+ * whole story of its state.
  */
 export class WorkerRecord {
   private current: WorkerState = 'starting';
@@ -42,7 +43,6 @@ export class WorkerRecord {
   private killedFor: KillReason | undefined;
   /** What the worker said before it gave up starting. */
   private failedWith: { code: ErrorCode; message: string } | undefined;
-  exitCode: number | null = null;
 
   /** Resolves when the worker listens; rejects with a StartupFailure if it dies first. */
   readonly listening: Promise<void>;
@@ -114,7 +114,6 @@ export class WorkerRecord {
 
   markDead(code: number | null, signal: string | null): void {
     this.current = 'dead';
-    this.exitCode = code;
     const failure: { code: ErrorCode; message: string } =
       this.failedWith ??
       (this.killedFor === 'startup_timeout'
