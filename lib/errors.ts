@@ -81,6 +81,11 @@ export const ERRORS = {
   EG_ERR_SPOOL_READ: { message: 'A failed-events spool file could not be read.' },
   EG_ERR_STREAM_CONFIG_FETCH: { message: 'Stream config could not be read from stream_config_uri.' },
   EG_ERR_STREAM_CONFIG_INVALID: { message: 'Stream config was read but is not usable (syntax, an error in the body, or its shape).' },
+  EG_ERR_WORKER_COUNT: { message: 'Not a worker count: use a number, ncpu or ncpu*K.' },
+  EG_ERR_WORKER_ENTRY: { message: 'The worker entry runs only in a cluster worker the master forks; run eventgate instead.' },
+  EG_ERR_WORKER_EXITED: { message: 'A worker exited before it listened.' },
+  EG_ERR_WORKER_STARTUP_TIMEOUT: { message: 'A worker did not listen within worker_startup_timeout_ms.' },
+  EG_ERR_MASTER_STOPPING: { message: 'The master is stopping: it starts no more workers.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -48,6 +48,7 @@ export interface HeartbeatMessage {
 /** Worker -> master, just before exiting: the service could not start, and why. */
 export interface StartupFailedMessage {
   readonly type: 'startup_failed';
+  /** A catalogue code (lib/errors.ts), kept a string on the wire: a worker rolled onto newer code may know codes its master does not. */
   readonly code: string;
   readonly message: string;
 }

@@ -8,6 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { LoadedConfig } from '../config/load';
 import type { Config } from '../config/schema';
+import { EventGateError } from '../errors';
 
 export interface RunOptions {
   /** `-n`: a worker count spec (`4`, `ncpu`, `ncpu*2`) that replaces `num_workers`. */
@@ -27,7 +28,7 @@ export function isWorkerCountSpec(spec: string): boolean {
 export function workerCount(spec: number | string, ncpu = availableParallelism()): number {
   if (typeof spec === 'number') return spec;
   const m = SPEC.exec(spec);
-  if (!m) throw new Error(`not a worker count: ${JSON.stringify(spec)} (use a number, ncpu or ncpu*K)`);
+  if (!m) throw new EventGateError('EG_ERR_WORKER_COUNT', `not a worker count: ${JSON.stringify(spec)} (use a number, ncpu or ncpu*K)`);
   if (m[1] !== undefined) return Number(m[1]);
   return ncpu * (m[2] === undefined ? 1 : Number(m[2]));
 }

@@ -1,5 +1,6 @@
 import type { Worker } from 'node:cluster';
 import type { LoadedConfig } from '../config/load';
+import { EventGateError, type ErrorCode } from '../errors';
 import type { MasterMessage } from './ipc';
 
 /**
@@ -19,30 +20,29 @@ export type KillReason = 'heartbeat' | 'startup_timeout' | 'drain_timeout' | 'sh
 /** Why a worker that was listening is replaced. */
 export type RestartCause = 'crash' | 'heartbeat' | 'heap' | 'signal';
 
-/** A worker exited (or was killed) before it listened. */
-export class StartupFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+/** A worker exited (or was killed) before it listened, or the master would not start one. */
+export class StartupFailure extends EventGateError {
+  constructor(code: ErrorCode, message: string) {
+    super(code, message);
     this.name = 'StartupFailure';
   }
 }
 
+/**
+ * One worker as the master sees it. What the master knows of it changes only
+ * through the methods below (mark*, drain, kill): the diagram above is the
+ * whole story of its state.
+ */
 export class WorkerRecord {
-  state: WorkerState = 'starting';
+  private current: WorkerState = 'starting';
   readonly forkedAt = Date.now();
   /** Last sign of life: `ready`, then each heartbeat. Undefined while node loads the entry. */
-  lastBeatAt: number | undefined;
-  drainStartedAt = 0;
-  heapUsedBytes = 0;
-  killReason: KillReason | undefined;
+  private beatAt: number | undefined;
+  private drainAt = 0;
+  private heapBytes = 0;
+  private killedFor: KillReason | undefined;
   /** What the worker said before it gave up starting. */
-  startupError: { code: string; message: string } | undefined;
-  /** A graceful replacement for the heap watch is queued or running. */
-  heapReplacement = false;
-  exitCode: number | null = null;
+  private failedWith: { code: ErrorCode; message: string } | undefined;
 
   /** Resolves when the worker listens; rejects with a StartupFailure if it dies first. */
   readonly listening: Promise<void>;
@@ -66,36 +66,79 @@ export class WorkerRecord {
     return this.worker.process.pid;
   }
 
+  get state(): WorkerState {
+    return this.current;
+  }
+
+  get lastBeatAt(): number | undefined {
+    return this.beatAt;
+  }
+
+  get drainStartedAt(): number {
+    return this.drainAt;
+  }
+
+  get heapUsedBytes(): number {
+    return this.heapBytes;
+  }
+
+  get killReason(): KillReason | undefined {
+    return this.killedFor;
+  }
+
+  get startupError(): { readonly code: ErrorCode; readonly message: string } | undefined {
+    return this.failedWith;
+  }
+
   /** Starting or listening: counts toward the wanted number of workers. */
   get live(): boolean {
-    return this.state === 'starting' || this.state === 'listening';
+    return this.current === 'starting' || this.current === 'listening';
+  }
+
+  /** A sign of life: `ready` (no heap figure yet) or a heartbeat. */
+  markAlive(heapUsedBytes?: number): void {
+    this.beatAt = Date.now();
+    if (heapUsedBytes !== undefined) this.heapBytes = heapUsedBytes;
+  }
+
+  /** The worker said why it could not start; its exit follows and rejects `listening` with this. */
+  markStartupFailed(code: ErrorCode, message: string): void {
+    this.failedWith = { code, message };
   }
 
   markListening(): void {
-    this.state = 'listening';
+    this.current = 'listening';
     this.settleListening?.resolve();
     this.settleListening = undefined;
   }
 
   markDead(code: number | null, signal: string | null): void {
-    this.state = 'dead';
-    this.exitCode = code;
-    const failure =
-      this.startupError ??
-      (this.killReason === 'startup_timeout'
-        ? { code: 'startup_timeout', message: 'the worker did not listen within worker_startup_timeout_ms' }
-        : { code: signal ?? `exit_${code}`, message: `the worker exited before listening (${signal ?? `code ${code}`})` });
+    this.current = 'dead';
+    const failure: { code: ErrorCode; message: string } =
+      this.failedWith ??
+      (this.killedFor === 'startup_timeout'
+        ? { code: 'EG_ERR_WORKER_STARTUP_TIMEOUT', message: 'the worker did not listen within worker_startup_timeout_ms' }
+        : { code: 'EG_ERR_WORKER_EXITED', message: `the worker exited before listening (${signal ?? `code ${code}`})` });
     this.settleListening?.reject(new StartupFailure(failure.code, failure.message));
     this.settleListening = undefined;
     this.resolveExited();
   }
 
+  /**
+   * From now on its exit is planned and the drain deadline runs. False when
+   * it is draining already or dead. On its own this tells the worker nothing:
+   * for a worker that drains by itself (it got SIGTERM).
+   */
+  markDraining(): boolean {
+    if (this.current === 'dead' || this.current === 'draining') return false;
+    this.current = 'draining';
+    this.drainAt = Date.now();
+    return true;
+  }
+
   /** Asks for a graceful stop; the worker exits 0 once its in-flight requests are answered. */
   drain(): void {
-    if (this.state === 'dead' || this.state === 'draining') return;
-    this.state = 'draining';
-    this.drainStartedAt = Date.now();
-    this.send({ type: 'drain' });
+    if (this.markDraining()) this.send({ type: 'drain' });
   }
 
   /** A worker that is dying cannot be told anything; its exit is handled on its own. */
@@ -104,8 +147,8 @@ export class WorkerRecord {
   }
 
   kill(reason: KillReason): boolean {
-    if (this.state === 'dead' || this.killReason) return false;
-    this.killReason = reason;
+    if (this.current === 'dead' || this.killedFor) return false;
+    this.killedFor = reason;
     this.worker.process.kill('SIGKILL');
     return true;
   }

@@ -1,5 +1,5 @@
 import { loadConfigFile, type LoadedConfig } from '../config/load';
-import { codeOf } from '../errors';
+import { codeOf, messageOf } from '../errors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 
@@ -19,7 +19,7 @@ export async function rereadConfig(current: LoadedConfig, log: Logger, metrics: 
     return next;
   } catch (err) {
     const details = (err as { details?: unknown }).details;
-    const problems = Array.isArray(details) ? (details as unknown[]).map(String) : [(err as Error).message];
+    const problems = Array.isArray(details) ? (details as unknown[]).map(String) : [messageOf(err)];
     metrics.increment('supervisor.config.reloads', 1, { outcome: 'refused' });
     log.error({ code: codeOf(err), path: current.path, problems }, 'SIGHUP: new config refused; still running on the old one');
     return undefined;

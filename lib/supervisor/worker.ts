@@ -10,7 +10,7 @@
  */
 import cluster from 'node:cluster';
 import { validateConfig, type LoadedConfig } from '../config/load';
-import { codeOf } from '../errors';
+import { codeOf, EventGateError, messageOf } from '../errors';
 import { createLogger, type Logger } from '../log';
 import { createMetrics } from '../metrics/factory';
 import type { Metrics } from '../metrics/metrics';
@@ -28,7 +28,7 @@ interface Running {
 
 function main(): void {
   const self = cluster.worker;
-  if (!self) throw new Error('lib/supervisor/worker is the entry of a cluster worker; run `eventgate` instead');
+  if (!self) throw new EventGateError('EG_ERR_WORKER_ENTRY', 'lib/supervisor/worker is the entry of a cluster worker; run `eventgate` instead');
   const send = (msg: WorkerMessage) => {
     // A send after the master is gone fails; the process is about to exit anyway.
     if (self.isConnected()) self.send(msg);
@@ -51,7 +51,7 @@ function main(): void {
       loaded = { config: validateConfig(msg.config), path: msg.path, dir: msg.dir };
     } catch (err) {
       // No logger without a config: the master logs the reason it gets here.
-      return sendAndExit({ type: 'startup_failed', code: codeOf(err), message: (err as Error).message }, 1);
+      return sendAndExit({ type: 'startup_failed', code: codeOf(err), message: messageOf(err) }, 1);
     }
     const log = createLogger(loaded.config.logging, { worker_id: msg.workerId });
     const metrics = createMetrics(loaded.config.metrics, log);
@@ -76,7 +76,7 @@ function main(): void {
       const code = codeOf(err);
       log.fatal({ err, code }, 'worker could not start');
       await metrics.close();
-      return sendAndExit({ type: 'startup_failed', code, message: (err as Error).message }, 1);
+      return sendAndExit({ type: 'startup_failed', code, message: messageOf(err) }, 1);
     }
     running.service = service;
     phase = 'listening';

@@ -21,6 +21,10 @@ describe('worker count', () => {
     }
   });
 
+  it('refuses with the EG_ERR_WORKER_COUNT code', () => {
+    expect(() => workerCount('two')).to.throw().with.property('code', 'EG_ERR_WORKER_COUNT');
+  });
+
   it('lets -n win over num_workers', () => {
     const config = validateConfig({ num_workers: 4 });
     expect(desiredWorkers(config, {})).to.equal(4);

@@ -1,0 +1,117 @@
+/**
+ * The master's set of workers: forks them (entry, flags, debug mode), keeps
+ * their records by id until they exit, and answers "which, how many, in
+ * what state". What a worker's messages and exit mean is the master's call:
+ * the set only hands them on.
+ */
+import cluster from 'node:cluster';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { LoadedConfig } from '../config/load';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics/metrics';
+import { isWorkerMessage, type WorkerMessage } from './ipc';
+import { debugEnabled, debugFlags, inspectPort, type RunOptions } from './options';
+import { WorkerRecord, type KillReason, type WorkerState } from './record';
+
+const WORKER_ENTRY = join(__dirname, 'worker.js');
+
+export interface WorkerEvents {
+  message(w: WorkerRecord, msg: WorkerMessage): void;
+  /** The worker is marked dead and out of the set; `was` is the state it died in. */
+  exit(w: WorkerRecord, was: WorkerState, code: number | null, signal: string | null): void;
+}
+
+export class WorkerSet implements Iterable<WorkerRecord> {
+  private readonly byId = new Map<number, WorkerRecord>();
+  private lastId = 0;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    private readonly options: RunOptions,
+    private readonly events: WorkerEvents,
+  ) {
+    // Workers accept from the shared listening socket themselves. With node's
+    // default round robin the master accepts and hands each connection over
+    // IPC; a connection handed to a worker that exits or is killed before it
+    // replies is neither served nor closed (node:cluster keeps it forever), so
+    // every crash, heartbeat kill or drain could strand clients. Here a worker
+    // that stops accepting leaves waiting connections in the kernel queue for
+    // the others, and the master is out of the data path.
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
+  }
+
+  fork(loaded: LoadedConfig, generation: number): WorkerRecord {
+    const id = ++this.lastId;
+    const debug = debugEnabled(loaded.config, this.options);
+    const execArgv = [...process.execArgv];
+    if (debug) {
+      const flags = debugFlags(loaded, id);
+      const logfile = flags.find((f) => f.startsWith('--logfile='));
+      if (logfile) mkdirSync(dirname(logfile.slice('--logfile='.length)), { recursive: true });
+      execArgv.push(...flags);
+    }
+    // cluster appends its own --inspect-port to a worker with inspector flags: give it ours.
+    // No args: the worker takes its config over IPC, not from the master's command line.
+    cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv, ...(debug ? { inspectPort: inspectPort(loaded.config, id) } : {}) });
+    const record = new WorkerRecord(id, cluster.fork(), loaded, generation);
+    this.byId.set(id, record);
+    record.worker.on('message', (msg: unknown) => {
+      if (isWorkerMessage(msg)) this.events.message(record, msg);
+    });
+    record.worker.on('exit', (code: number | null, signal: string | null) => {
+      const was = record.state;
+      record.markDead(code, signal);
+      this.byId.delete(id);
+      this.events.exit(record, was, code, signal);
+      this.reportStates();
+    });
+    // IPC errors (a send racing an exit) are followed by the exit itself.
+    record.worker.on('error', (err: Error) => this.log.debug({ err, worker: id }, 'worker IPC error'));
+    this.log.info({ worker: id, worker_pid: record.pid, generation, debug }, 'worker forked');
+    this.reportStates();
+    return record;
+  }
+
+  /** Drains a worker and waits for its exit (the health check kills it past shutdown_timeout_ms). */
+  async retire(w: WorkerRecord): Promise<void> {
+    w.drain();
+    this.reportStates();
+    await w.exited;
+  }
+
+  killAll(reason: KillReason): void {
+    for (const w of this.byId.values()) w.kill(reason);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  [Symbol.iterator](): Iterator<WorkerRecord> {
+    return this.byId.values();
+  }
+
+  /** Starting or listening workers, oldest first. */
+  live(): WorkerRecord[] {
+    return [...this.byId.values()].filter((w) => w.live).sort((a, b) => a.id - b.id);
+  }
+
+  liveCount(): number {
+    let n = 0;
+    for (const w of this.byId.values()) if (w.live) n++;
+    return n;
+  }
+
+  /** Workers in `state`, oldest first. */
+  inState(state: WorkerState): WorkerRecord[] {
+    return [...this.byId.values()].filter((w) => w.state === state).sort((a, b) => a.id - b.id);
+  }
+
+  reportStates(): void {
+    const counts = { starting: 0, listening: 0, draining: 0 };
+    for (const w of this.byId.values()) if (w.state !== 'dead') counts[w.state]++;
+    for (const [state, n] of Object.entries(counts)) this.metrics.gauge('supervisor.workers', n, { state });
+  }
+}
