@@ -17,7 +17,9 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
     log.warn('debug mode sets the node flags of cluster workers; with num_workers 0, start node with them yourself (docs/profiling.md)');
   }
   // A reload swaps in the new config once its producers are connected (or ready_timeout_ms passed).
-  const service = await startService(loaded, { log, metrics, workers: 0, readyTimeoutMs: loaded.config.ready_timeout_ms });
+  // The signal handlers go in before the service listens: a SIGHUP the moment it says so would
+  // otherwise hit node's default action and end the process. Until then they wait for the start.
+  const starting = startService(loaded, { log, metrics, workers: 0, readyTimeoutMs: loaded.config.ready_timeout_ms });
   let current = loaded;
   let stopping = false;
   let reloading: Promise<void> = Promise.resolve();
@@ -27,7 +29,7 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
     if (!next || stopping) return;
     if (desiredWorkers(next.config, options) !== 0) log.warn('num_workers above 0 takes a restart; staying one process');
     try {
-      await service.reload(next);
+      await (await starting).reload(next);
     } catch (err) {
       log.error({ err }, 'SIGHUP: the new config could not be applied; still running on the old one');
       return;
@@ -50,10 +52,12 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
       log.error({ timeout_ms: timeoutMs }, 'shutdown timed out: exiting now');
       process.exit(1);
     }, timeoutMs).unref();
-    service.drainConnections();
     // A reload under way finishes first: it owns the app it is swapping in.
-    reloading
-      .then(() => service.close())
+    starting
+      .then((service) => {
+        service.drainConnections();
+        return reloading.then(() => service.close());
+      })
       .then(() => metrics.close())
       .then(
         () => {
@@ -75,4 +79,5 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
   });
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  await starting;
 }
