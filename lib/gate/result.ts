@@ -23,11 +23,11 @@ export type EventResult =
 
 export type FailedResult = Exclude<EventResult, { status: 'accepted' }>;
 
-/** One element of the `invalid` or `error` array of a response body. */
+/** One element of the `invalid` or `error` array of a response body; its context carries the catalogue code. */
 export interface ResultItem {
   readonly status: 'invalid' | 'error';
   readonly event: unknown;
-  readonly context: InvalidContext | ErrorContext;
+  readonly context: (InvalidContext | ErrorContext) & { readonly code: ErrorCode };
 }
 
 export const ACCEPTED: EventResult = Object.freeze({ status: 'accepted' });

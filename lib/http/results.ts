@@ -25,7 +25,9 @@ export function answerFor(events: readonly unknown[], results: readonly EventRes
   for (let i = 0; i < n; i++) {
     const r = results[i];
     if (r.status === 'accepted') continue;
-    const item: ResultItem = { status: r.status, event: events[i], context: r.context };
+    // The code goes into the context (EventGate's item shape, one field added): a client tells a
+    // retriable failure from a permanent one without reading text.
+    const item: ResultItem = { status: r.status, event: events[i], context: { ...r.context, code: r.code } };
     if (r.status === 'invalid') invalid.push(item);
     else {
       error.push(item);
@@ -48,7 +50,9 @@ export function answerFor(events: readonly unknown[], results: readonly EventRes
       retryable: false,
     };
   }
-  const retryable = unavailable === e && i === 0;
+  // Nothing went in and every errored event failed for want of Kafka: a retry later can take them
+  // (the invalid ones stay invalid, and say so by their code).
+  const retryable = unavailable === e;
   return {
     status: retryable ? 503 : 500,
     reason: `${f} out of ${n} events had failures and were not accepted. (${i} invalid and ${e} errored).`,

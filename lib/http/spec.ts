@@ -113,7 +113,17 @@ export function openApiSpec(info: ServiceInfo): Record<string, unknown> {
           properties: {
             status: { type: 'string', enum: ['invalid', 'error'] },
             event: {},
-            context: { type: 'object' },
+            context: {
+              type: 'object',
+              description: 'invalid: {errors, errorsText, code}; error: {message, code}. The code is in docs/errors.md.',
+              required: ['code'],
+              properties: {
+                code: { type: 'string', pattern: '^EG_ERR_[A-Z0-9_]+$' },
+                errors: { type: 'array' },
+                errorsText: { type: 'string' },
+                message: { type: 'string' },
+              },
+            },
           },
         },
         EventResults: {

@@ -259,15 +259,18 @@ describe('A Kafka broker that was never started', function () {
     expect(entries.map((e) => e.topic)).to.deep.equal(Array(11).fill(live.topic(STREAM)));
   });
 
-  it('answers 500 without Retry-After when some events are invalid, and spools only the valid ones', async function () {
+  it('answers 503 with Retry-After when nothing went in for want of Kafka, invalid events beside, each item with its code, and spools only the valid ones', async function () {
     const live = svc as KafkaService;
     const earlier = (await spooled(live.spoolPath)).length;
     const valid = makeEvents(STREAM, 1, 100)[0];
     const invalid = { $schema: TEST_SCHEMA, meta: { stream: STREAM }, test_int: 'x' };
     const { reply } = await postTimed(live, [valid, invalid], 'never-mixed');
-    expect(reply.status, reply.text).to.equal(500);
+    expect(reply.status, reply.text).to.equal(503);
     expect(reply.reason).to.equal('2 out of 2 events had failures and were not accepted. (1 invalid and 1 errored).');
-    expect(reply.headers['retry-after']).to.equal(undefined);
+    expect(reply.headers['retry-after']).to.equal('5');
+    const body = reply.json as { invalid: { context: { code: string } }[]; error: { context: { code: string } }[] };
+    expect(body.invalid.map((i) => i.context.code)).to.deep.equal(['EG_ERR_EVENT_INVALID']);
+    expect(body.error.map((i) => i.context.code)).to.deep.equal(['EG_ERR_KAFKA_UNAVAILABLE']);
     const entries = await spoolHolding(live.spoolPath, earlier + 1, 5000);
     expect(entries.slice(earlier).map((e) => (e.event as TestEvent).test_int)).to.deep.equal([100]);
   });
