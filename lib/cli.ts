@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { EventGateError, messageOf } from './errors';
 import { loadConfigFile, type LoadedConfig } from './config/load';
 import { createLogger } from './log';
+import { preflightProblems } from './preflight';
 import { ReloadableMetrics } from './metrics/factory';
 import { replaySpool } from './replay';
 import { SERVICE_INFO } from './service';
@@ -20,7 +21,12 @@ interface RunArgs {
 /** Prints every problem of a config and sets the exit code; no service is started. */
 async function checkConfig(path: string): Promise<void> {
   try {
-    await loadConfigFile(path);
+    const problems = await preflightProblems(await loadConfigFile(path));
+    if (problems.length > 0) {
+      process.stderr.write(`${path}: start would refuse this config:\n${problems.map((p) => `  ${p}\n`).join('')}`);
+      process.exitCode = 1;
+      return;
+    }
     process.stdout.write(`${path}: config is valid\n`);
     process.exitCode = 0;
   } catch (err) {
