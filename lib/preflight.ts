@@ -3,11 +3,12 @@
  * starting anything: `eventgate --check-config` runs it, so that systemd's
  * ExecStartPre is a real gate. Each check is the code start itself runs
  * (base URI parsing, librdkafka's own property check, the schema
- * precache), never a copy of its rules.
+ * precache, the CORS origin rules), never a copy of its rules.
  */
 import type { LoadedConfig } from './config/load';
 import { messageOf } from './errors';
 import { buildValidator } from './gate/build';
+import { originRule } from './http/cors';
 import { silentLogger } from './log';
 import { nullMetrics } from './metrics/metrics';
 import { kafkaConfProblems } from './sink/kafka/check';
@@ -18,6 +19,11 @@ export async function preflightProblems(loaded: LoadedConfig): Promise<string[]>
   const problems: string[] = [];
   // The same test as createSinks: Kafka only when kafka.conf has settings.
   if (conf.kafka?.conf && Object.keys(conf.kafka.conf).length > 0) problems.push(...kafkaConfProblems(conf.kafka));
+  try {
+    originRule({ origins: conf.cors, credentials: conf.cors_credentials, allowHeaders: conf.cors_allow_headers });
+  } catch (err) {
+    problems.push(messageOf(err));
+  }
   let built: ReturnType<typeof buildValidator>;
   try {
     // Parses schema_base_uris (an unsupported scheme is refused here) and builds the schema repository.

@@ -154,7 +154,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     streams,
     pool,
     limits: bodyLimits(parseSize(conf.max_body_size), conf.request_timeout_ms),
-    headers: headerPolicy(conf.cors, conf.csp, deps.servedBy),
+    headers: headerPolicy({ origins: conf.cors, credentials: conf.cors_credentials, allowHeaders: conf.cors_allow_headers }, conf.csp, deps.servedBy),
     notReadyReason(): string | undefined {
       if (!precached) return precacheFailure ?? 'schemas are being precached';
       return sinks.guaranteed.notReadyReason() ?? sinks.hasty.notReadyReason();

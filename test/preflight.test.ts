@@ -24,6 +24,7 @@ const REFUSED: readonly { readonly name: string; readonly conf: Record<string, u
     conf: { kafka: { conf: { 'metadata.broker.list': '127.0.0.1:9' }, topic_conf: { acks: 'banana' } } },
     problem: /Invalid value for configuration property/,
   },
+  { name: 'a cors /regex/ that does not compile', conf: { cors: ['https://a.example', '/https://(.*\\.example$/'] }, problem: /is not a valid regular expression/ },
   { name: 'a schema in schema_precache_uris that cannot be loaded', conf: { schema_precache_uris: ['/test/event/1.0.0', '/no/such/1.0.0'] }, problem: /\/no\/such\/1\.0\.0/ },
 ];
 

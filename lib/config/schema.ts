@@ -82,7 +82,16 @@ export const serviceConfSchema = obj(
       description: 'Largest accepted body, after inflating: bytes, or a size such as 1mb.',
     }),
     request_timeout_ms: int({ minimum: 1, default: 30000, description: 'A body not fully arrived by then gets 408.' }),
-    cors: anyOf(str(), bool(), { default: '*', description: 'Access-Control-Allow-Origin value; false turns CORS off, true is *.' }),
+    cors: anyOf(anyOf(str(), bool()), arr(str()), {
+      default: '*',
+      description:
+        "Origins that may read answers: '*' or true (any), false (off), one origin, or a list of origins, each exact or a /regex/ matched against the whole Origin (reflected, with Vary: Origin).",
+    }),
+    cors_credentials: bool({
+      default: false,
+      description: 'Send Access-Control-Allow-Credentials: true (the origin is then reflected, never *), for credentialed fetch and JSON-Blob sendBeacon.',
+    }),
+    cors_allow_headers: arr(str(), { default: [], description: 'Request headers a CORS preflight allows besides the usual ones (e.g. traceparent).' }),
     csp: str({
       default: "default-src 'none'; frame-ancestors 'none'",
       description: 'Content-Security-Policy header on every answer.',

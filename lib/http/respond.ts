@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ERRORS, statusOf, type ErrorCode } from '../errors';
+import { DEFAULT_ALLOW_HEADERS, originRule, type CorsSettings } from './cors';
 import type { ConnectionDrain } from './drain';
 
 /**
@@ -16,6 +17,10 @@ export interface HeaderPolicy {
   readonly bodiless: readonly string[];
   readonly withBody: readonly string[];
   readonly preflight: readonly string[];
+  /** Set when the allowed origin depends on the request's Origin: reflected when this allows it. */
+  readonly reflect?: (origin: string) => boolean;
+  /** With `reflect`: a reflected origin also gets Access-Control-Allow-Credentials. */
+  readonly credentials: boolean;
 }
 
 /** One request's answer: the headers it adds to the policy's. */
@@ -25,30 +30,40 @@ export interface AnswerScope {
   readonly drain: ConnectionDrain;
   /** Per-answer headers (x-request-id, retry-after, allow, location, connection, content-type). */
   readonly headers: OutgoingHttpHeaders;
+  /** The request's Origin header, for a policy that reflects it. */
+  readonly origin?: string;
 }
 
-const ALLOWED_HEADERS =
-  'accept, accept-encoding, accept-language, cache-control, content-encoding, content-length, content-type, dnt, x-request-id, api-user-agent';
-
-export function headerPolicy(cors: string | boolean, csp: string, servedBy?: string): HeaderPolicy {
+export function headerPolicy(cors: CorsSettings, csp: string, servedBy?: string): HeaderPolicy {
   const always: string[] = servedBy === undefined ? [] : ['x-served-by', servedBy];
-  const origin = cors === true ? '*' : cors === false ? undefined : cors;
-  const corsOn = origin !== undefined && origin !== '';
-  if (corsOn) {
-    always.push('access-control-allow-origin', origin, 'access-control-expose-headers', 'x-request-id');
-    if (origin !== '*') always.push('vary', 'Origin');
-  }
+  const rule = originRule(cors);
+  if (rule.kind !== 'off') always.push('access-control-expose-headers', 'x-request-id');
+  if (rule.kind === 'fixed') always.push('access-control-allow-origin', rule.value);
+  // A cache must not give one origin's answer to another whenever the answer depends on the Origin.
+  if (rule.kind === 'reflect' || (rule.kind === 'fixed' && rule.value !== '*')) always.push('vary', 'Origin');
   const security = ['content-security-policy', csp, 'x-content-type-options', 'nosniff', 'x-frame-options', 'DENY', 'referrer-policy', 'no-referrer'];
   const preflight = [...always, ...security];
-  if (corsOn) {
-    preflight.push('access-control-allow-methods', 'GET, POST, OPTIONS', 'access-control-allow-headers', ALLOWED_HEADERS, 'access-control-max-age', '86400');
+  if (rule.kind !== 'off') {
+    const allowHeaders = [...new Set([...DEFAULT_ALLOW_HEADERS, ...cors.allowHeaders.map((h) => h.toLowerCase())])].join(', ');
+    preflight.push('access-control-allow-methods', 'GET, POST, OPTIONS', 'access-control-allow-headers', allowHeaders, 'access-control-max-age', '86400');
   }
-  return { bodiless: always, withBody: [...always, ...security], preflight };
+  return {
+    bodiless: always,
+    withBody: [...always, ...security],
+    preflight,
+    reflect: rule.kind === 'reflect' ? rule.allow : undefined,
+    credentials: rule.kind === 'reflect' && cors.credentials,
+  };
 }
 
 /** The policy's headers, then the answer's own, then content-length (and connection: close while draining). */
 function headerList(base: readonly string[], scope: AnswerScope, length: number | undefined): string[] {
   const list = base.slice();
+  const { reflect } = scope.policy;
+  if (reflect && scope.origin !== undefined && reflect(scope.origin)) {
+    list.push('access-control-allow-origin', scope.origin);
+    if (scope.policy.credentials) list.push('access-control-allow-credentials', 'true');
+  }
   const own = scope.headers;
   for (const name in own) {
     const value = own[name];

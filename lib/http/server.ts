@@ -96,6 +96,7 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
       policy: app.headers,
       drain,
       headers: { 'x-request-id': id },
+      origin: req.headers.origin,
     };
     const route = routeOf(path);
     serving.enter();
