@@ -146,7 +146,7 @@ export class EventValidator {
         continue;
       }
       // Before validation, as EventGate does: a schema may require meta.dt.
-      if (enrich) enrich(record, schema.schema, request.headers);
+      if (enrich) enrich(record, schema.schema, request.headers, undefined, schema.lookup);
       if (!schema.validate(record)) {
         const errors = schema.validate.errors ?? [];
         results[i] = { status: 'invalid', code: 'EG_ERR_EVENT_INVALID', context: { errors, errorsText: errorsText(errors) } };

@@ -24,6 +24,8 @@ export interface CompiledDoc {
   readonly validate: ValidateFunction;
   /** What ajv compiled: the fetched schema as prepareSchema left it. */
   readonly schema: SchemaObject;
+  /** The documents this schema's `$ref`s name, by absolute id, as ajv holds them (enrichment follows them). */
+  readonly lookup: (id: string) => SchemaObject | undefined;
 }
 
 export interface CompilerOptions {
@@ -63,7 +65,7 @@ export class SchemaCompiler {
       throw schemaError(uri, err);
     }
     try {
-      return { validate: await this.compileLoadingRefs(engine, schema), schema };
+      return { validate: await this.compileLoadingRefs(engine, schema), schema, lookup: (id) => documentHeld(engine, id) };
     } catch (err) {
       // A schema that did not compile must not keep its id: a later, fixed
       // version would otherwise be refused as "already exists".
@@ -127,6 +129,13 @@ export class SchemaCompiler {
       throw new EventGateError(code, `$ref ${ref}: ${messageOf(err)}`, { cause: err });
     }
   }
+}
+
+/** The whole document ajv holds under `id` (not a name inside another schema). */
+function documentHeld(engine: Engine, id: string): SchemaObject | undefined {
+  const h = held(engine, id.endsWith('#') ? id.slice(0, -1) : id);
+  const schema = h !== undefined && typeof h === 'object' ? h.schema : undefined;
+  return schema !== null && typeof schema === 'object' ? schema : undefined;
 }
 
 /** What ajv holds under `key`: a schema, a name inside another schema (`string`), or nothing. */

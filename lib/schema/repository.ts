@@ -33,6 +33,8 @@ export interface CompiledSchema {
   readonly validate: ValidateFunction;
   readonly title?: string;
   readonly schema: Record<string, unknown>;
+  /** Documents the schema's `$ref`s name, by absolute id (see CompiledDoc.lookup). */
+  readonly lookup?: (id: string) => Record<string, unknown> | undefined;
 }
 
 // Failures worth remembering: asking again within the TTL would give the
@@ -128,9 +130,9 @@ export class SchemaRepository {
     const started = performance.now();
     try {
       const { doc, href } = await this.locate(uri);
-      const { validate, schema } = await compiler.compile(uri, doc);
+      const { validate, schema, lookup } = await compiler.compile(uri, doc);
       const title = typeof schema.title === 'string' ? schema.title : undefined;
-      const compiled: CompiledSchema = Object.freeze({ uri, validate, title, schema });
+      const compiled: CompiledSchema = Object.freeze({ uri, validate, title, schema, lookup });
       if (generation === this.generation) this.cache.setOk(uri, compiled);
       this.opts.log?.info({ uri, href, ms: Math.round(performance.now() - started) }, 'schema loaded');
       return compiled;

@@ -36,7 +36,7 @@ export interface EnricherOptions {
 }
 
 /** Fills the absent, declared fields of one event in place. */
-export type Enricher = (event: Record<string, unknown>, schema: Schema, headers: RequestHeaders, now?: () => Date) => void;
+export type Enricher = (event: Record<string, unknown>, schema: Schema, headers: RequestHeaders, now?: () => Date, lookup?: SchemaLookup) => void;
 
 type Field =
   | { readonly kind: 'id'; readonly keys: readonly string[] }
@@ -57,12 +57,12 @@ export function makeEnricher(opts: EnricherOptions): Enricher {
   // Per schema: the fields it declares, each with the longest value it takes,
   // so that enrichment never makes a valid event invalid.
   const plans = new WeakMap<Schema, readonly { field: Field; max: number }[]>();
-  const planOf = (schema: Schema): readonly { field: Field; max: number }[] => {
+  const planOf = (schema: Schema, lookup: SchemaLookup | undefined): readonly { field: Field; max: number }[] => {
     let plan = plans.get(schema);
     if (plan === undefined) {
       plan = fields
-        .filter((f) => schemaDeclares(schema, f.keys))
-        .map((field) => ({ field, max: Math.min(field.kind === 'header' ? maxHeader : Infinity, declaredMaxLength(schema, field.keys)) }))
+        .filter((f) => schemaDeclares(schema, f.keys, lookup))
+        .map((field) => ({ field, max: Math.min(field.kind === 'header' ? maxHeader : Infinity, declaredMaxLength(schema, field.keys, lookup)) }))
         // A uuid is 36 characters and an ISO 8601 time 24: a field too short for them is left alone.
         .filter(({ field, max }) => (field.kind === 'id' ? max >= 36 : field.kind === 'dt' ? max >= 24 : max > 0));
       plans.set(schema, plan);
@@ -70,8 +70,8 @@ export function makeEnricher(opts: EnricherOptions): Enricher {
     return plan;
   };
 
-  return (event, schema, headers, now = systemNow) => {
-    const plan = planOf(schema);
+  return (event, schema, headers, now = systemNow, lookup) => {
+    const plan = planOf(schema, lookup);
     let dt: string | undefined;
     for (const { field: f, max } of plan) {
       if (f.kind === 'id') {
@@ -120,73 +120,111 @@ export function makeQueryEnricher(opts: QueryEnricherOptions): ((event: Record<s
   };
 }
 
+/**
+ * The documents a schema's `$ref`s to other schemas name, by absolute id
+ * (the schema repository holds them: they were loaded for validation).
+ * Without one, a `$ref` to another document declares nothing.
+ */
+export type SchemaLookup = (id: string) => Schema | undefined;
+
+/** A schema node and the document it is in: a `$ref` resolves against that document. */
+interface Node {
+  readonly doc: Schema;
+  readonly s: Schema;
+}
+
 /** Whether `schema` declares the dotted path as a string field (the rule at the top of this file). */
-export function schemaDeclares(schema: Schema, keys: readonly string[]): boolean {
-  let level: Schema | undefined = schema;
-  for (const key of keys) {
-    level = declaredChild(schema, level, key);
-    if (level === undefined) return false;
-  }
-  return levelNodes(schema, level).every((n) => typeAllows(n, 'string'));
+export function schemaDeclares(schema: Schema, keys: readonly string[], lookup?: SchemaLookup): boolean {
+  const level = levelAt(schema, keys, lookup);
+  return level !== undefined && levelNodes(level, lookup).every((n) => typeAllows(n.s, 'string'));
 }
 
 /** The smallest maxLength the schema puts on the dotted path (Infinity when none); call after schemaDeclares. */
-function declaredMaxLength(schema: Schema, keys: readonly string[]): number {
-  let level: Schema | undefined = schema;
-  for (const key of keys) {
-    level = declaredChild(schema, level, key);
-    if (level === undefined) return 0;
-  }
+function declaredMaxLength(schema: Schema, keys: readonly string[], lookup?: SchemaLookup): number {
+  const level = levelAt(schema, keys, lookup);
+  if (level === undefined) return 0;
   let max = Infinity;
-  for (const n of levelNodes(schema, level)) if (typeof n.maxLength === 'number') max = Math.min(max, n.maxLength);
+  for (const n of levelNodes(level, lookup)) if (typeof n.s.maxLength === 'number') max = Math.min(max, n.s.maxLength);
   return max;
 }
 
-// Guards against $ref cycles and absurd nesting in a schema.
+function levelAt(schema: Schema, keys: readonly string[], lookup: SchemaLookup | undefined): Node | undefined {
+  let level: Node | undefined = { doc: schema, s: schema };
+  for (const key of keys) {
+    level = declaredChild(level, key, lookup);
+    if (level === undefined) return undefined;
+  }
+  return level;
+}
+
 const MAX_REF_HOPS = 32;
 const MAX_ALLOF_DEPTH = 8;
 const ANY: Schema = Object.freeze({});
 
-function declaredChild(root: Schema, schema: Schema, key: string): Schema | undefined {
-  const nodes = levelNodes(root, schema);
+function declaredChild(at: Node, key: string, lookup: SchemaLookup | undefined): Node | undefined {
+  const nodes = levelNodes(at, lookup);
   if (nodes.length === 0) return undefined;
-  for (const n of nodes) {
+  for (const { s: n } of nodes) {
     if (!typeAllows(n, 'object')) return undefined;
     if (n.additionalProperties === false && !ownProperty(n.properties, key) && matchingPattern(n, key) === undefined) return undefined;
   }
-  for (const n of nodes) {
-    if (ownProperty(n.properties, key)) return deref(root, (n.properties as Record<string, unknown>)[key]);
+  for (const { doc, s: n } of nodes) {
+    if (ownProperty(n.properties, key)) return deref(doc, (n.properties as Record<string, unknown>)[key], lookup);
   }
-  for (const n of nodes) {
+  for (const { doc, s: n } of nodes) {
     const sub = matchingPattern(n, key);
-    if (sub !== undefined) return deref(root, sub);
+    if (sub !== undefined) return deref(doc, sub, lookup);
   }
-  for (const n of nodes) {
-    if (n.additionalProperties !== null && typeof n.additionalProperties === 'object') return deref(root, n.additionalProperties);
+  for (const { doc, s: n } of nodes) {
+    if (n.additionalProperties !== null && typeof n.additionalProperties === 'object') return deref(doc, n.additionalProperties, lookup);
   }
   return undefined;
 }
 
 /** A schema and its allOf branches, dereferenced: all of them apply at one level. */
-function levelNodes(root: Schema, schema: Schema, depth = 0, out: Schema[] = []): Schema[] {
-  const s = deref(root, schema);
-  if (s === undefined || depth > MAX_ALLOF_DEPTH) return out;
-  out.push(s);
-  if (Array.isArray(s.allOf)) for (const branch of s.allOf as unknown[]) levelNodes(root, branch as Schema, depth + 1, out);
+function levelNodes(at: Node, lookup: SchemaLookup | undefined, depth = 0, out: Node[] = []): Node[] {
+  const n = deref(at.doc, at.s, lookup);
+  if (n === undefined || depth > MAX_ALLOF_DEPTH) return out;
+  out.push(n);
+  if (Array.isArray(n.s.allOf)) for (const branch of n.s.allOf as unknown[]) levelNodes({ doc: n.doc, s: branch as Schema }, lookup, depth + 1, out);
   return out;
 }
 
-/** Follows local `$ref`s; `true` is any value, `false` and anything unresolvable are undefined. */
-function deref(root: Schema, value: unknown): Schema | undefined {
+/** Follows `$ref`s (local ones, and others through `lookup`); `true` is any value, `false` and anything unresolvable are undefined. */
+function deref(doc: Schema, value: unknown, lookup: SchemaLookup | undefined): Node | undefined {
   let s = value;
+  let at = doc;
   for (let hops = 0; hops <= MAX_REF_HOPS; hops++) {
-    if (s === true) return ANY;
+    if (s === true) return { doc: at, s: ANY };
     if (s === null || typeof s !== 'object' || Array.isArray(s)) return undefined;
     const ref = (s as Schema).$ref;
-    if (typeof ref !== 'string') return s as Schema;
-    s = pointer(root, ref);
+    if (typeof ref !== 'string') return { doc: at, s: s as Schema };
+    const hash = ref.indexOf('#');
+    const target = hash === -1 ? ref : ref.slice(0, hash);
+    if (target !== '') {
+      const id = resolveId(at, target);
+      const other = id === undefined ? undefined : lookup?.(id);
+      if (other === undefined) return undefined;
+      at = other;
+    }
+    s = pointer(at, hash === -1 ? '#' : ref.slice(hash));
   }
   return undefined;
+}
+
+// Relative ids (/test/event/1.0.0) have no scheme for URL to resolve against: lend them one.
+const RELATIVE_BASE = 'eventgate-relative:';
+
+/** `ref` resolved against the id of `doc`, as ajv resolves it; undefined when it is no URI. */
+function resolveId(doc: Schema, ref: string): string | undefined {
+  const own = typeof doc.$id === 'string' ? doc.$id : typeof doc.id === 'string' ? doc.id : '';
+  const base = /^[a-z][a-z0-9+.-]*:/i.test(own) ? own : RELATIVE_BASE + (own.startsWith('/') ? own : `/${own}`);
+  try {
+    const href = new URL(ref, base).href.replace(/#.*$/, '');
+    return href.startsWith(RELATIVE_BASE) ? href.slice(RELATIVE_BASE.length) : href;
+  } catch {
+    return undefined;
+  }
 }
 
 function pointer(root: Schema, ref: string): unknown {

@@ -187,8 +187,17 @@ describe('what a schema declares', () => {
     expect(schemaDeclares({ properties: { a: false } }, ['a'])).to.equal(false);
   });
 
-  it('does not follow $refs to other documents', () => {
+  it('does not follow $refs to other documents without a lookup of them', () => {
     expect(schemaDeclares({ properties: { meta: { $ref: '/fragment/common/1.0.0#/properties/meta' } } }, ['meta', 'id'])).to.equal(false);
+  });
+
+  it('follows $refs to other documents through the lookup, resolved against the referring id, and their local $refs in their own document', () => {
+    const common = { $id: '/fragment/common/1.0.0', definitions: { s: { type: 'string' } }, properties: { meta: { properties: { id: { $ref: '#/definitions/s' } } } } };
+    const docs: Record<string, Record<string, unknown>> = { '/fragment/common/1.0.0': common };
+    const lookup = (id: string) => docs[id];
+    expect(schemaDeclares({ $id: '/a/b/1.0.0', properties: { meta: { $ref: '/fragment/common/1.0.0#/properties/meta' } } }, ['meta', 'id'], lookup)).to.equal(true);
+    expect(schemaDeclares({ $id: '/fragment/x/1.0.0', allOf: [{ $ref: '../common/1.0.0#' }] }, ['meta', 'id'], lookup)).to.equal(true);
+    expect(schemaDeclares({ $id: '/a/b/1.0.0', allOf: [{ $ref: '/fragment/other/1.0.0#' }] }, ['meta', 'id'], lookup)).to.equal(false);
   });
 
   it('survives a $ref cycle', () => {
