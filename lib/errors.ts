@@ -27,6 +27,7 @@ export const ERRORS = {
   EG_ERR_BODY_MALFORMED: { status: 400, message: 'Request body is not valid JSON.' },
   EG_ERR_BODY_NOT_EVENTS: { status: 400, message: 'Request body must be a JSON object or an array of JSON objects.' },
   EG_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body is larger than the configured max_body_size.' },
+  EG_ERR_TOO_MANY_EVENTS: { status: 413, message: 'Request holds more events than the configured max_events_per_request.' },
   EG_ERR_BODY_ABORTED: { status: 400, message: 'Request body was not received completely.' },
   EG_ERR_CONTENT_TYPE: { status: 415, message: 'Unsupported content type: use application/json.' },
   EG_ERR_CONTENT_ENCODING: { status: 415, message: 'Unsupported content encoding: use identity, gzip or deflate.' },
@@ -50,6 +51,7 @@ export const ERRORS = {
   // Per event: the client's fault.
   EG_ERR_EVENT_NOT_OBJECT: { event: 'invalid', message: 'Event must be a JSON object.' },
   EG_ERR_EVENT_INVALID: { event: 'invalid', message: 'Event failed schema validation.' },
+  EG_ERR_EVENT_TOO_DEEP: { event: 'invalid', message: 'Event is nested deeper than the configured max_event_depth.' },
   EG_ERR_EVENT_NUMBER_RANGE: { event: 'invalid', message: 'Event holds a number that does not fit a double.' },
   EG_ERR_SCHEMA_URI_MISSING: { event: 'invalid', message: 'Event has no schema URI field.' },
   EG_ERR_SCHEMA_URI_INVALID: { event: 'invalid', message: 'Schema URI is not a valid URI.' },

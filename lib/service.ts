@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { BatchPool } from './batch/pool';
 import { workersOf } from './batch/size';
 import { parseSize, type LoadedConfig } from './config/load';
+import { eventLimitsOf } from './event/scan';
 import { Gate } from './gate/gate';
 import { buildValidator } from './gate/build';
 import type { AppContext, ServiceInfo } from './http/context';
@@ -154,6 +155,8 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     streams,
     pool,
     limits: bodyLimits(parseSize(conf.max_body_size), conf.request_timeout_ms),
+    eventLimits: eventLimitsOf(conf),
+    maxAnswerBytes: conf.max_answer_bytes,
     headers: headerPolicy({ origins: conf.cors, credentials: conf.cors_credentials, allowHeaders: conf.cors_allow_headers }, conf.csp, deps.servedBy),
     notReadyReason(): string | undefined {
       if (!precached) return precacheFailure ?? 'schemas are being precached';

@@ -8,10 +8,11 @@
 import bunyan from 'bunyan';
 import { deserialize } from 'node:v8';
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
-import { codeOf } from '../errors';
+import { codeOf, messageOf } from '../errors';
 import { buildValidator, type BuiltValidator } from '../gate/build';
 import type { RequestInfo, StreamLookup } from '../gate/validate';
-import { parseEvents } from '../http/body';
+import { eventLimitsOf, type EventLimits } from '../event/scan';
+import { parseEvents, type ParsedEvents } from '../http/body';
 import type { Logger } from '../log';
 import { StreamTable, type StreamSettings } from '../stream';
 import { ThreadMetrics } from './metrics';
@@ -40,6 +41,7 @@ interface ThreadState {
   readonly metrics: ThreadMetrics;
   readonly streams: SnapshotStreams;
   readonly log: Logger;
+  readonly limits: EventLimits;
 }
 
 async function start(data: ThreadData): Promise<ThreadState> {
@@ -59,7 +61,7 @@ async function start(data: ThreadData): Promise<ThreadState> {
   }
   // Precache metrics are the worker's business, not the first batch's.
   metrics.take();
-  return { built, metrics, streams, log };
+  return { built, metrics, streams, log, limits: eventLimitsOf(conf) };
 }
 
 const state = start(workerData as ThreadData);
@@ -78,22 +80,23 @@ function reply(value: BatchReply, transfer: ArrayBuffer[] = []) {
 }
 
 export default async function runBatch(task: BatchTask): Promise<unknown> {
-  const { built, metrics, streams, log } = await state;
+  const { built, metrics, streams, log, limits } = await state;
   const started = performance.now();
-  let events: unknown[];
+  let parsed: ParsedEvents;
   try {
-    events = parseEvents(Buffer.from(task.body));
+    parsed = parseEvents(Buffer.from(task.body), limits);
   } catch (err) {
-    return reply({ kind: 'refused', code: codeOf(err), message: (err as Error).message, metrics: metrics.take() });
+    return reply({ kind: 'refused', code: codeOf(err), message: messageOf(err), metrics: metrics.take() });
   }
   try {
     if (task.streams) streams.use(task.streams);
-    const request: RequestInfo = { headers: task.headers, query: new URLSearchParams(task.query) };
+    const { events, tooDeep } = parsed;
+    const request: RequestInfo = { headers: task.headers, query: new URLSearchParams(task.query), tooDeep };
     const validated = await built.validator.validate(events, request);
     const packed = packReply(events, validated, metrics.take(), performance.now() - started);
     return reply(packed, [packed.outbound.bytes]);
   } catch (err) {
     log.error({ err }, 'pool thread could not validate a batch');
-    return reply({ kind: 'failed', code: codeOf(err), message: (err as Error).message, metrics: metrics.take() });
+    return reply({ kind: 'failed', code: codeOf(err), message: messageOf(err), metrics: metrics.take() });
   }
 }

@@ -82,6 +82,22 @@ export const serviceConfSchema = obj(
       description: 'Largest accepted body, after inflating: bytes, or a size such as 1mb.',
     }),
     request_timeout_ms: int({ minimum: 1, default: 30000, description: 'A body not fully arrived by then gets 408.' }),
+    max_event_depth: int({
+      minimum: 1,
+      default: 64,
+      description: 'Deepest nesting of objects and arrays in one event (the event is 1); a deeper event is invalid (EG_ERR_EVENT_TOO_DEEP), its neighbours are answered as usual.',
+    }),
+    max_events_per_request: int({
+      minimum: 1,
+      default: 10000,
+      description: 'Most events in one request; more is 413 EG_ERR_TOO_MANY_EVENTS, decided while reading the body, before any is validated.',
+    }),
+    max_answer_bytes: int({
+      minimum: 1024,
+      default: 1048576,
+      description:
+        "Budget of an answer's invalid/error items: items past it keep status, code and index but not the event and the ajv errors, so an answer stays near this size.",
+    }),
     cors: anyOf(anyOf(str(), bool()), arr(str()), {
       default: '*',
       description:

@@ -38,6 +38,8 @@ export interface StreamLookup {
 export interface RequestInfo {
   readonly headers: RequestHeaders;
   readonly query?: QueryParams;
+  /** Events the body scan found nested deeper than max_event_depth (lib/event/scan.ts); each is null here. */
+  readonly tooDeep?: ReadonlySet<number>;
 }
 
 const NO_REQUEST: RequestInfo = { headers: {} };
@@ -127,8 +129,13 @@ export class EventValidator {
     const outboundIndex: number[] = [];
     const streamNames: (string | undefined)[] = new Array<string | undefined>(n);
     const received = Date.now();
+    const { tooDeep } = request;
     for (let i = 0; i < n; i++) {
       const event = events[i];
+      if (tooDeep?.has(i)) {
+        results[i] = failure('EG_ERR_EVENT_TOO_DEEP');
+        continue;
+      }
       if (event === null || typeof event !== 'object' || Array.isArray(event)) {
         results[i] = failure('EG_ERR_EVENT_NOT_OBJECT');
         continue;

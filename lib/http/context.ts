@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import type { Sinks } from '../sink/create';
 import type { StreamRegistry } from '../stream';
+import type { EventLimits } from '../event/scan';
 import type { BodyLimits } from './body';
 import type { AnswerScope, HeaderPolicy } from './respond';
 
@@ -30,6 +31,10 @@ export interface AppContext {
   /** Large batches go here; absent when batch.thread_pool.enabled is false. */
   readonly pool?: BatchPool;
   readonly limits: BodyLimits;
+  /** Events per request and nesting depth (lib/event/scan.ts). */
+  readonly eventLimits: EventLimits;
+  /** Budget of the invalid/error items of one answer (max_answer_bytes). */
+  readonly maxAnswerBytes: number;
   readonly headers: HeaderPolicy;
   /** Undefined when ready to take events, else why not. */
   notReadyReason(): string | undefined;

@@ -15,6 +15,8 @@ const HANGING_EVENT = { $schema: '/insecure/event/1.0.0', meta: { stream: 'test.
 const CONF = {
   schema_base_uris: ['./schemas', './test/fixtures/schemas'],
   allow_insecure_schemas: true,
+  // Batches big enough to keep a thread busy, past the default per-request limit.
+  max_events_per_request: 100000,
 };
 
 function valid(n: number): unknown[] {

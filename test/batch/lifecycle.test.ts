@@ -12,6 +12,9 @@ import { until } from '../helpers/until';
 import { POOL_ALWAYS, testEvent } from './support';
 
 /** Big enough that its thread is still busy when the test closes or reloads. */
+/** Batches big enough to keep a thread busy, past the default per-request limit. */
+const MANY = { max_events_per_request: 100000 };
+
 function bigBody(n = 20000): string {
   return JSON.stringify(Array.from({ length: n }, (_, i) => testEvent(i)));
 }
@@ -19,7 +22,7 @@ function bigBody(n = 20000): string {
 describe('thread pool lifecycle', () => {
   it('lets a batch a thread is working on finish when the app closes, then ends every thread', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eventgate-batch-close-'));
-    const config = validateConfig({ services: [{ conf: { schema_file_extension: '.yaml', output_path: join(dir, 'out.ndjson'), ...POOL_ALWAYS } }] });
+    const config = validateConfig({ services: [{ conf: { schema_file_extension: '.yaml', output_path: join(dir, 'out.ndjson'), ...POOL_ALWAYS, ...MANY } }] });
     const app = await buildApp({ config, dir: ROOT }, { log: silentLogger(), metrics: new MemoryMetrics(), workers: 1 });
     try {
       const pool = app.pool;
@@ -41,7 +44,7 @@ describe('thread pool lifecycle', () => {
   describe('on reload', () => {
     let svc: TestService;
     before(async () => {
-      svc = await startTestService(POOL_ALWAYS);
+      svc = await startTestService({ ...POOL_ALWAYS, ...MANY });
     });
     after(() => svc?.close());
 
@@ -58,6 +61,7 @@ describe('thread pool lifecycle', () => {
               schema_file_extension: '.yaml',
               output_path: join(tmpdir(), `eventgate-batch-reload-${process.pid}.ndjson`),
               ...POOL_ALWAYS,
+              ...MANY,
             },
           },
         ],

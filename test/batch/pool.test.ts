@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BatchPool, PoolRequest } from '../../lib/batch/pool';
 import { validateConfig } from '../../lib/config/load';
+import { eventLimitsOf } from '../../lib/event/scan';
 import { buildValidator } from '../../lib/gate/build';
 import type { Validated } from '../../lib/gate/validate';
 import { parseEvents } from '../../lib/http/body';
@@ -49,7 +50,7 @@ describe('BatchPool', () => {
   it('gives the results, values, keys, topics and timestamps the in-thread validator gives', async () => {
     const { validator } = buildValidator(app.conf, ROOT, { log: silentLogger(), metrics: new MemoryMetrics(), streams: app.streams });
     for (const body of [mixedBody(80), mixedBody(500, true)]) {
-      const events = parseEvents(Buffer.from(body));
+      const { events } = parseEvents(Buffer.from(body), eventLimitsOf(app.conf));
       const inline = await validator.validate(events, REQUEST);
       const pooled = await poolOf(app).validate(Buffer.from(body), REQUEST);
       expect(plain(pooled.validated)).to.deep.equal(plain(inline));

@@ -4,10 +4,10 @@ import { codeOf, EventGateError, messageOf, statusOf } from '../../errors';
 import type { EventResult } from '../../gate/result';
 import type { RequestInfo } from '../../gate/validate';
 import type { Sink } from '../../sink/sink';
-import { checkContentType, parseEvents, readBody } from '../body';
+import { checkContentType, parseEvents, readBody, type ParsedEvents } from '../body';
 import type { AppContext, RequestScope } from '../context';
 import { failRequest } from '../fail';
-import { send, sendError, sendJson } from '../respond';
+import { send, sendError } from '../respond';
 import { answerFor } from '../results';
 
 const THREAD_PATH = Object.freeze({ path: 'thread' });
@@ -48,13 +48,13 @@ function answerBody(app: AppContext, req: IncomingMessage, res: ServerResponse, 
     return answerPooled(app, app.pool, res, scope, body, isHasty(scope.query), request);
   }
   app.metrics.increment('batch.path', 1, INLINE_PATH);
-  let events: unknown[];
+  let parsed: ParsedEvents;
   try {
-    events = parseEvents(body);
+    parsed = parseEvents(body, app.eventLimits);
   } catch (err) {
     return refuseBody(app, res, scope, err);
   }
-  return answerEvents(app, res, scope, events, isHasty(scope.query), request);
+  return answerEvents(app, res, scope, parsed.events, isHasty(scope.query), parsed.tooDeep ? { ...request, tooDeep: parsed.tooDeep } : request);
 }
 
 /**
@@ -112,13 +112,13 @@ export function answerEvents(
 }
 
 function answerResults(app: AppContext, res: ServerResponse, scope: RequestScope, events: readonly unknown[], results: EventResult[]): void {
-  const answer = answerFor(events, results);
+  const answer = answerFor(events, results, app.maxAnswerBytes);
   if (answer.status !== 201) {
     app.log.info({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'events not accepted');
   }
   if (answer.retryable) scope.headers['retry-after'] = RETRY_AFTER_SECONDS;
-  if (answer.body) sendJson(res, answer.status, answer.reason, scope, answer.body);
-  else send(res, answer.status, answer.reason, scope);
+  if (answer.body !== undefined) scope.headers['content-type'] = 'application/json; charset=utf-8';
+  send(res, answer.status, answer.reason, scope, answer.body);
 }
 
 /** The client has its 202: failures can only be logged and counted. */
