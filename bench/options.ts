@@ -45,7 +45,7 @@ export const USAGE = `npm run bench -- [flags]          (flags also as env varia
   --server-node-args=S node flags for eventgate (note the =)  BENCH_SERVER_NODE_ARGS
                        e.g. "--server-node-args=--cpu-prof --cpu-prof-dir=bench/results/prof"
   --ceiling-node-args=S the same for the ceiling server       BENCH_CEILING_NODE_ARGS
-  --wmf-schemas DIR    Wikimedia schema fixtures             BENCH_WMF_SCHEMAS ../shared/fixtures/wmf-schemas
+  --wmf-schemas DIR    Wikimedia schema fixtures             BENCH_WMF_SCHEMAS test/fixtures/wmf-schemas
   -h, --help`;
 
 function num(name: string, raw: string | undefined, fallback: number, min: number): number {
@@ -108,7 +108,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, repo: strin
     spin: v.spin ?? flag(env.BENCH_SPIN),
     serverNodeArgs: words(v['server-node-args'] ?? env.BENCH_SERVER_NODE_ARGS),
     ceilingNodeArgs: words(v['ceiling-node-args'] ?? env.BENCH_CEILING_NODE_ARGS),
-    wmfSchemas: resolve(repo, v['wmf-schemas'] ?? env.BENCH_WMF_SCHEMAS ?? '../shared/fixtures/wmf-schemas'),
+    wmfSchemas: resolve(repo, v['wmf-schemas'] ?? env.BENCH_WMF_SCHEMAS ?? 'test/fixtures/wmf-schemas'),
     help: v.help ?? false,
   };
 }

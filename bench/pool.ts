@@ -300,7 +300,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const sets = eventSets(REPO, resolve(REPO, '../shared/fixtures/wmf-schemas')).filter((s) => opts.sets.includes(s.name));
+  const sets = eventSets(REPO, resolve(REPO, 'test/fixtures/wmf-schemas')).filter((s) => opts.sets.includes(s.name));
   for (const s of sets) if (!schemaFileOf(s)) throw new Error(`no schema for ${s.name}`);
   process.stdout.write(
     `eventgate thread pool bench: node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'} (${availableParallelism()} usable)\n` +

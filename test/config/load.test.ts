@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadConfigFile, parseConfigText, parseSize, substituteEnv } from '../../lib/config/load';
 import { EventGateError } from '../../lib/errors';
+import { ROOT } from '../helpers/paths';
 
-const ROOT = resolve(__dirname, '../../..');
 
 function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
   try {

@@ -15,6 +15,10 @@ export interface Call {
   headers?: Record<string, string | number>;
   /** A string or Buffer is sent as is; anything else as JSON. */
   body?: unknown;
+  /** A fresh connection, closed after the answer (no keep-alive agent). */
+  fresh?: boolean;
+  /** A request unanswered this long fails (code TEST_TIMEOUT) instead of hanging the test. */
+  timeoutMs?: number;
 }
 
 /** One HTTP request to a local server; resolves with the whole answer. */
@@ -23,7 +27,8 @@ export function call(port: number, c: Call): Promise<Reply> {
     c.body === undefined ? undefined : typeof c.body === 'string' || Buffer.isBuffer(c.body) ? c.body : JSON.stringify(c.body);
   const headers: Record<string, string | number> = { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...c.headers };
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method: c.method ?? (body === undefined ? 'GET' : 'POST'), path: c.path, headers }, (res) => {
+    const options = { host: '127.0.0.1', port, method: c.method ?? (body === undefined ? 'GET' : 'POST'), path: c.path, headers, ...(c.fresh ? { agent: false } : {}) };
+    const req = httpRequest(options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
       res.on('end', () => {
@@ -38,6 +43,10 @@ export function call(port: number, c: Call): Promise<Reply> {
       });
       res.on('error', reject);
     });
+    if (c.timeoutMs !== undefined) {
+      const ms = c.timeoutMs;
+      req.setTimeout(ms, () => req.destroy(Object.assign(new Error(`request unanswered after ${ms} ms`), { code: 'TEST_TIMEOUT' })));
+    }
     req.on('error', reject);
     req.end(body);
   });

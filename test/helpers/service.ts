@@ -1,13 +1,15 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ROOT } from './paths';
 import { validateConfig } from '../../lib/config/load';
 import { silentLogger } from '../../lib/log';
 import { MemoryMetrics } from '../../lib/metrics/memory';
 import { startService, type RunningService } from '../../lib/service';
 
-export const ROOT = resolve(__dirname, '../../..');
-export const WMF_SCHEMAS = resolve(ROOT, '../shared/fixtures/wmf-schemas');
+export { ROOT };
+/** Wikimedia's production schemas, copied into the repository (see its README). */
+export const WMF_SCHEMAS = resolve(ROOT, 'test/fixtures/wmf-schemas');
 
 export interface TestService {
   readonly port: number;

@@ -1,20 +1,16 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, normalize, resolve } from 'node:path';
+import { join, normalize, resolve } from 'node:path';
+import { ROOT } from '../helpers/paths';
+import { codedRejection } from '../helpers/rejection';
 import { EventGateError, type ErrorCode } from '../../lib/errors';
 import type { SchemaRepositoryOptions } from '../../lib/schema';
 
-/** The repository root, whether tests run compiled from dist/ or not. */
-export const ROOT = ((): string => {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('dist')) dir = dirname(dir);
-  return dir;
-})();
+export { ROOT };
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'schemas');
 export const BUNDLED = join(ROOT, 'schemas');
-export const WMF = resolve(ROOT, '..', 'shared', 'fixtures', 'wmf-schemas');
+export const WMF = resolve(ROOT, 'test', 'fixtures', 'wmf-schemas');
 
 export function repoOptions(overrides: Partial<SchemaRepositoryOptions> = {}): SchemaRepositoryOptions {
   return {
@@ -30,17 +26,7 @@ export function repoOptions(overrides: Partial<SchemaRepositoryOptions> = {}): S
 }
 
 /** Resolves with the EventGateError `p` rejects with; fails if it fulfills or rejects with anything else. */
-export async function rejection(p: Promise<unknown>, code: ErrorCode): Promise<EventGateError> {
-  let err: unknown;
-  try {
-    await p;
-  } catch (e) {
-    err = e;
-  }
-  if (!(err instanceof EventGateError)) throw new Error(`expected a rejection with ${code}, got ${String(err)}`);
-  if (err.code !== code) throw new Error(`expected ${code}, got ${err.code}: ${err.message}`);
-  return err;
-}
+export const rejection = codedRejection;
 
 /** Calls `fn` and returns the EventGateError it throws, checking its code. */
 export function thrown(fn: () => unknown, code: ErrorCode): EventGateError {

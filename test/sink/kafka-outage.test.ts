@@ -12,21 +12,13 @@ import { until } from '../helpers/until';
 import { haltBroker, resumeBroker, startBroker, stopBroker } from '../kafka/fixture';
 import { consumeAll, uniqueTopic } from '../kafka/helpers';
 import { kafkaConf, makeEvents } from './kafka-support';
+import { rejection } from '../helpers/rejection';
 
 
 async function spooled(path: string): Promise<SpoolEntry[]> {
   const entries: SpoolEntry[] = [];
   for await (const entry of readSpool(path)) entries.push(entry);
   return entries;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('Kafka sinks without a broker', function () {

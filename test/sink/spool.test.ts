@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { codeOf } from '../../lib/errors';
 import type { OutboundEvent } from '../../lib/sink/sink';
 import { FileSpool, formatSpoolLines, readSpool, type FailedEvent, type SpoolEntry } from '../../lib/sink/spool';
+import { rejection } from '../helpers/rejection';
 
 function failedEvent(i: number, overrides: Partial<OutboundEvent> = {}): FailedEvent {
   return {
@@ -24,15 +25,6 @@ async function readAll(path: string, onInvalidLine?: (line: number, text: string
   const entries: SpoolEntry[] = [];
   for await (const entry of readSpool(path, { onInvalidLine })) entries.push(entry);
   return entries;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('failed-events spool', function () {

@@ -7,13 +7,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports';
 import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
+import { call } from '../helpers/http';
 
 export interface LogLine {
   readonly msg: string;
@@ -277,25 +278,10 @@ export interface Answer {
 }
 
 /** One request on a fresh connection (no keep-alive: each request is routed anew by the master). */
-export function send(port: number, method: string, path: string, body?: unknown): Promise<Answer> {
-  const data = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, method, path, agent: false, headers: data ? { 'content-type': 'application/json' } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, reason: res.statusMessage ?? '', headers: res.headers, body: Buffer.concat(chunks).toString() }),
-        );
-        res.on('error', reject);
-      },
-    );
-    // A hung request fails the test instead of hanging it (and mocha after it).
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('request timed out'), { code: 'TEST_TIMEOUT' })));
-    req.on('error', reject);
-    req.end(data);
-  });
+/** One request on a fresh connection, bounded by REQUEST_TIMEOUT_MS (the shared client of test/helpers/http.ts). */
+export async function send(port: number, method: string, path: string, body?: unknown): Promise<Answer> {
+  const r = await call(port, { method, path, body, fresh: true, timeoutMs: REQUEST_TIMEOUT_MS });
+  return { status: r.status, reason: r.reason, headers: r.headers, body: r.text };
 }
 
 export function testEvent(id: string = randomUUID()): Record<string, unknown> {
