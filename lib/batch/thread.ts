@@ -12,7 +12,7 @@ import { codeOf, messageOf } from '../errors';
 import { buildValidator, type BuiltValidator } from '../gate/build';
 import type { RequestInfo, StreamLookup } from '../gate/validate';
 import { eventLimitsOf, type EventLimits } from '../event/scan';
-import { parseEvents, type ParsedEvents } from '../http/body';
+import { parseEvents, type ParsedEvents } from '../event/parse';
 import type { Logger } from '../log';
 import { StreamTable, type StreamSettings } from '../stream';
 import { ThreadMetrics } from './metrics';

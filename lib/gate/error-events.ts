@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorCode } from '../errors';
 import type { InvalidContext } from './result';
-import { setField } from './fields';
+import { setField } from '../event/fields';
 
 export interface ErrorEventOptions {
   /** Stream the error events go to (`error_stream`). */

@@ -3,7 +3,7 @@ import type { CompiledSchema, SchemaRepository } from '../schema';
 import type { OutboundEvent } from '../sink/sink';
 import { checkStream, messageKey, topicFor, type Enricher, type QueryParams, type RequestHeaders, type StreamSettings } from '../stream';
 import { errorsText } from './errors-text';
-import { fieldGetter, firstStringGetter, hasNonFiniteNumber } from './fields';
+import { fieldGetter, firstStringGetter, hasNonFiniteNumber } from '../event/fields';
 import { ACCEPTED, type EventResult, type FailedResult } from './result';
 import { timestampOf } from './timestamp';
 

@@ -4,7 +4,7 @@
  * same in a worker thread); what is worth compiling is compiled once per
  * settings object.
  */
-import { fieldGetter, type FieldGetter } from '../gate/fields';
+import { fieldGetter, type FieldGetter } from '../event/fields';
 import type { StreamSettings } from './config';
 
 export interface StreamRefusal {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { CORE_SCHEMA, load } from 'js-yaml';
 import { EventGateError } from '../errors';
-import { fieldGetter } from '../gate/fields';
+import { fieldGetter } from '../event/fields';
 import { httpGet } from '../net/get';
 
 export interface StreamSourceOptions {

@@ -7,7 +7,7 @@ import { validateConfig } from '../../lib/config/load';
 import { eventLimitsOf } from '../../lib/event/scan';
 import { buildValidator } from '../../lib/gate/build';
 import type { Validated } from '../../lib/gate/validate';
-import { parseEvents } from '../../lib/http/body';
+import { parseEvents } from '../../lib/event/parse';
 import { silentLogger } from '../../lib/log';
 import { MemoryMetrics } from '../../lib/metrics/memory';
 import { buildApp } from '../../lib/service';
