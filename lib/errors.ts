@@ -77,6 +77,7 @@ export const ERRORS = {
   // Startup and operations: never reach a client.
   EG_ERR_CONFIG_READ: { message: 'Config file could not be read.' },
   EG_ERR_CONFIG_INVALID: { message: 'Config file is invalid.' },
+  EG_ERR_SERVICE_CLOSING: { message: 'The service is closing: a reload was refused.' },
   EG_ERR_SCHEMA_PRECACHE: { message: 'A schema in schema_precache_uris could not be loaded.' },
   EG_ERR_KAFKA_CONNECT: { message: 'A Kafka producer could not connect within its timeout.' },
   EG_ERR_SPOOL_WRITE: { message: 'Failed events could not be appended to failed_events_path.' },

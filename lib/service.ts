@@ -12,6 +12,7 @@ import { ConnectionDrain } from './http/drain';
 import { bodyLimits } from './http/body';
 import { headerPolicy } from './http/respond';
 import { createHttpServer, type Serving } from './http/server';
+import { EventGateError, messageOf } from './errors';
 import type { Logger } from './log';
 import type { Metrics } from './metrics/metrics';
 import { createSinks } from './sink/create';
@@ -175,7 +176,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     precached = true;
     sinks.start(log);
   } catch (err) {
-    precacheFailure = (err as Error).message;
+    precacheFailure = messageOf(err);
     streams?.close();
     await app.close();
     throw err;
@@ -216,7 +217,7 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
     server,
     port,
     async reload(next: LoadedConfig) {
-      if (closing) throw new Error('service is closing');
+      if (closing) throw new EventGateError('EG_ERR_SERVICE_CLOSING');
       const fresh = new Tracked(await buildApp(next, deps));
       await whenReady(fresh.app, deps);
       const old = current;

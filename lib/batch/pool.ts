@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import type { ServiceConf } from '../config/schema';
-import { EventGateError, isErrorCode, type ErrorCode } from '../errors';
+import { EventGateError, isErrorCode, messageOf, type ErrorCode } from '../errors';
 import type { EventResult } from '../gate/result';
 import type { Validated } from '../gate/validate';
 import type { Logger } from '../log';
@@ -192,7 +192,7 @@ export class BatchPool {
       }
       metrics.increment('batch.pool.tasks', 1, { outcome: 'crashed' });
       log.error({ err, bytes: body.length }, 'pool thread failed on a batch; it is replaced');
-      throw new EventGateError('EG_ERR_POOL_TASK', `The thread processing this batch failed (${(err as Error).message}); the batch was not accepted.`, {
+      throw new EventGateError('EG_ERR_POOL_TASK', `The thread processing this batch failed (${messageOf(err)}); the batch was not accepted.`, {
         cause: err,
       });
     } finally {
@@ -203,7 +203,12 @@ export class BatchPool {
     if (reply.kind === 'refused') {
       throw new EventGateError(isErrorCode(reply.code) ? reply.code : 'EG_ERR_INTERNAL', reply.message);
     }
-    if (reply.kind === 'failed') throw new Error(`pool thread: ${reply.message}`);
+    if (reply.kind === 'failed') {
+      // A fault in the thread (not the body's): the batch fails as a whole, the thread's own code kept.
+      throw new EventGateError('EG_ERR_POOL_TASK', `The thread processing this batch failed (${reply.code}: ${reply.message}); the batch was not accepted.`, {
+        details: { thread_code: reply.code },
+      });
+    }
     metrics.timing('batch.pool.thread_time', reply.threadMs);
     return pooledBatch(reply);
   }
@@ -249,7 +254,8 @@ export class BatchPool {
       job.expired = true;
       this.waiting.splice(this.waiting.indexOf(job), 1);
       this.gaugeQueue();
-      settle.reject(new Error('no thread was free'));
+      // Turned into EG_ERR_POOL_FULL with the whole story where the job is awaited.
+      settle.reject(new EventGateError('EG_ERR_POOL_FULL'));
     }, this.taskTimeoutMs);
     this.waiting.push(job);
     this.pump();

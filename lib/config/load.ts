@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import yaml from 'js-yaml';
-import { EventGateError } from '../errors';
+import { EventGateError, messageOf } from '../errors';
 import { configSchema, type Config } from './schema';
 
 /** A validated, defaulted, frozen config and where it came from. */
@@ -107,7 +107,7 @@ function semanticProblems(config: Config): string[] {
   try {
     parseSize(conf.max_body_size);
   } catch (err) {
-    problems.push(`services[0].conf.max_body_size: ${(err as Error).message}`);
+    problems.push(`services[0].conf.max_body_size: ${messageOf(err)}`);
   }
   return problems;
 }
@@ -119,7 +119,7 @@ export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.e
   try {
     raw = yaml.load(substituted);
   } catch (err) {
-    problems.push(`not valid YAML: ${(err as Error).message}`);
+    problems.push(`not valid YAML: ${messageOf(err)}`);
     throw new EventGateError('EG_ERR_CONFIG_INVALID', `Config is invalid:\n  ${problems.join('\n  ')}`, { details: problems });
   }
   return validateConfig(raw, problems);
@@ -131,7 +131,7 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = proc
   try {
     text = await readFile(absolute, 'utf8');
   } catch (err) {
-    throw new EventGateError('EG_ERR_CONFIG_READ', `Config file ${absolute} could not be read: ${(err as Error).message}`, {
+    throw new EventGateError('EG_ERR_CONFIG_READ', `Config file ${absolute} could not be read: ${messageOf(err)}`, {
       cause: err,
     });
   }
@@ -151,8 +151,8 @@ const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 
 export function parseSize(size: number | string): number {
   if (typeof size === 'number') return size;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(size);
-  if (!m) throw new Error(`not a size: ${JSON.stringify(size)}`);
+  if (!m) throw new EventGateError('EG_ERR_CONFIG_INVALID', `not a size: ${JSON.stringify(size)}`);
   const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]);
-  if (bytes < 1) throw new Error(`must be at least 1 byte: ${JSON.stringify(size)}`);
+  if (bytes < 1) throw new EventGateError('EG_ERR_CONFIG_INVALID', `must be at least 1 byte: ${JSON.stringify(size)}`);
   return bytes;
 }

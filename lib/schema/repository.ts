@@ -100,7 +100,7 @@ export class SchemaRepository {
   async precache(uris: readonly string[]): Promise<void> {
     const settled = await Promise.allSettled(uris.map((uri) => this.get(uri)));
     const failed = settled.flatMap((s, i) =>
-      s.status === 'rejected' ? [{ uri: uris[i], code: codeOf(s.reason), message: (s.reason as Error).message }] : [],
+      s.status === 'rejected' ? [{ uri: uris[i], code: codeOf(s.reason), message: messageOf(s.reason) }] : [],
     );
     if (failed.length === 0) return;
     const list = failed.map((f) => `${f.uri} (${f.code}: ${f.message})`).join('; ');

@@ -81,21 +81,20 @@ export class FileSink implements Sink {
 
   produce(events: readonly OutboundEvent[]): Promise<ProduceOutcome[]> {
     if (events.length === 0) return Promise.resolve([]);
-    const failed = (err: Error): ProduceOutcome[] =>
-      events.map(() => ({ ok: false, code: 'EG_ERR_SINK_WRITE', message: `${this.kind} sink: ${err.message}` }));
-    if (this.failure) return Promise.resolve(failed(this.failure));
-    if (this.closing) return Promise.resolve(failed(new Error('sink is closed')));
+    const failed = (why: string): ProduceOutcome[] => events.map(() => ({ ok: false, code: 'EG_ERR_SINK_WRITE', message: `${this.kind} sink: ${why}` }));
+    if (this.failure) return Promise.resolve(failed(this.failure.message));
+    if (this.closing) return Promise.resolve(failed('sink is closed'));
     const chunk = ndjson(events);
     if (this.fd === undefined) {
       return new Promise((resolve) => {
-        process.stdout.write(chunk, (err) => resolve(err ? failed(err) : events.map(() => PRODUCED)));
+        process.stdout.write(chunk, (err) => resolve(err ? failed(err.message) : events.map(() => PRODUCED)));
       });
     }
     try {
       writeAll(this.fd, chunk);
     } catch (err) {
       this.failure = err as Error;
-      return Promise.resolve(failed(this.failure));
+      return Promise.resolve(failed(this.failure.message));
     }
     return Promise.resolve(events.map(() => PRODUCED));
   }

@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { codeOf, EventGateError, type ErrorCode } from '../errors';
+import { codeOf, EventGateError, messageOf, type ErrorCode } from '../errors';
 import type { OutboundEvent } from './sink';
 
 export interface SpoolError {
@@ -107,7 +107,7 @@ export class FileSpool implements Spool {
         }
         await this.handle.appendFile(text);
       } catch (err) {
-        throw new EventGateError('EG_ERR_SPOOL_WRITE', `spool ${this.path}: ${(err as Error).message}`, { cause: err });
+        throw new EventGateError('EG_ERR_SPOOL_WRITE', `spool ${this.path}: ${messageOf(err)}`, { cause: err });
       }
     });
     this.tail = write.catch(() => undefined);
@@ -130,7 +130,7 @@ function parseEntry(text: string): SpoolEntry | string {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    return (err as Error).message;
+    return messageOf(err);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'not a JSON object';
   const e = parsed as Record<string, unknown>;
@@ -177,7 +177,7 @@ export async function* readSpool(path: string, options: ReadSpoolOptions = {}): 
     }
   } catch (err) {
     if (codeOf(err) === 'EG_ERR_SPOOL_READ') throw err;
-    throw new EventGateError('EG_ERR_SPOOL_READ', `${path}: ${(err as Error).message}`, { cause: err });
+    throw new EventGateError('EG_ERR_SPOOL_READ', `${path}: ${messageOf(err)}`, { cause: err });
   } finally {
     lines.close();
     input.destroy();

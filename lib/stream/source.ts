@@ -13,7 +13,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { CORE_SCHEMA, load } from 'js-yaml';
-import { EventGateError } from '../errors';
+import { EventGateError, messageOf } from '../errors';
 import { fieldGetter } from '../event/fields';
 import { httpGet } from '../net/get';
 
@@ -81,7 +81,7 @@ async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const reason = (err as NodeJS.ErrnoException).code ?? messageOf(err);
     throw new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${path}: ${reason}`, { cause: err });
   }
 }
@@ -100,7 +100,7 @@ async function fetchText(url: URL, opts: StreamSourceOptions): Promise<string> {
     return decode(answer.body, answer.headers['content-encoding'], url);
   } catch (err) {
     if (err instanceof EventGateError) throw err;
-    const reason = timeout.aborted ? `timed out after ${opts.timeoutMs} ms` : signal.aborted ? 'aborted' : (err as Error).message;
+    const reason = timeout.aborted ? `timed out after ${opts.timeoutMs} ms` : signal.aborted ? 'aborted' : messageOf(err);
     throw new EventGateError('EG_ERR_STREAM_CONFIG_FETCH', `${url.href}: ${reason}`, { cause: err });
   }
 }
@@ -133,7 +133,7 @@ function parse(text: string, href: string): unknown {
     return load(text, { schema: CORE_SCHEMA });
   } catch (err) {
     const { reason, mark } = err as { reason?: string; mark?: { line: number; column: number } };
-    const where = reason && mark ? `${reason} (line ${mark.line + 1}, column ${mark.column + 1})` : (err as Error).message;
+    const where = reason && mark ? `${reason} (line ${mark.line + 1}, column ${mark.column + 1})` : messageOf(err);
     throw new EventGateError('EG_ERR_STREAM_CONFIG_INVALID', `${href}: not valid YAML or JSON: ${where}`, { cause: err });
   }
 }

@@ -5,7 +5,7 @@
  * the failed-events spool. guaranteed.ts and hasty.ts differ only in settings.
  */
 import * as Kafka from 'node-rdkafka';
-import { EventGateError, type ErrorCode } from '../../errors';
+import { EventGateError, messageOf, type ErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
 import { bytesOf, PRODUCED, type OutboundEvent, type ProduceContext, type ProduceOutcome, type Sink } from '../sink';
@@ -90,7 +90,7 @@ export class KafkaSink implements Sink {
     try {
       this.client = new Kafka.Producer({ ...opts.props.global, dr_cb: true }, { ...opts.props.topic });
     } catch (err) {
-      throw new EventGateError('EG_ERR_CONFIG_INVALID', `kafka ${opts.name} producer: ${(err as Error).message}`, { cause: err });
+      throw new EventGateError('EG_ERR_CONFIG_INVALID', `kafka ${opts.name} producer: ${messageOf(err)}`, { cause: err });
     }
     this.client.on('delivery-report', (err, report) => this.onDeliveryReport(err, report));
     this.client.on('event.log', (entry: RdkafkaLog) => logRdkafka(this.log, entry));
