@@ -14,7 +14,7 @@ import type { LoadedConfig } from '../config/load';
 import { codeOf, messageOf } from '../errors';
 import type { Logger } from '../log';
 import type { ReloadableMetrics } from '../metrics/factory';
-import { Backoff } from './backoff';
+import { Backoff } from '../backoff';
 import { beatIntervalMs, Health, type HealthHost } from './health';
 import type { WorkerMessage } from './ipc';
 import { desiredWorkers, type RunOptions } from './options';

@@ -3,7 +3,7 @@ import { commonDefaults, producerProps } from '../../lib/sink/kafka/config';
 import { GUARANTEED_DEFAULTS } from '../../lib/sink/kafka/guaranteed';
 import { HASTY_DEFAULTS } from '../../lib/sink/kafka/hasty';
 import { logLevelOf, recordStats } from '../../lib/sink/kafka/observe';
-import { errorKind } from '../../lib/sink/kafka/producer';
+import { errorKind } from '../../lib/sink/kafka/observe';
 import { codeOf } from '../../lib/errors';
 import { silentLogger } from '../../lib/log';
 import { MemoryMetrics } from '../../lib/metrics/memory';

@@ -1,8 +1,9 @@
 /**
  * What librdkafka reports on its own, turned into eventgate's logs and
- * metrics: log lines (syslog levels) and statistics (a JSON document every
- * statistics.interval.ms).
+ * metrics: log lines (syslog levels), error events (their kind) and
+ * statistics (a JSON document every statistics.interval.ms).
  */
+import * as Kafka from 'node-rdkafka';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
 
@@ -62,4 +63,19 @@ export function recordStats(metrics: Metrics, tags: Tags, json: string): StatsSu
     if (typeof broker.outbuf_msg_cnt === 'number') metrics.gauge('kafka.broker.outbuf_messages', broker.outbuf_msg_cnt, brokerTags);
   }
   return { brokerUp };
+}
+
+/**
+ * What a librdkafka error event means here. node-rdkafka 3.6 hands error
+ * events to JS as a message only (src/callbacks.cc builds a plain Error; its
+ * code is -1), so the kind is read from librdkafka's fixed texts:
+ * err2str(ERR__ALL_BROKERS_DOWN), and the "Fatal error: ..." prefix of
+ * rd_kafka_set_fatal_error, which node-rdkafka turns into origin 'fatal error'.
+ */
+export function errorKind(err: Kafka.LibrdKafkaError): 'fatal' | 'all_brokers_down' | 'other' {
+  if (err.isFatal === true || err.code === Kafka.CODES.ERRORS.ERR__FATAL || /^fatal/i.test(err.origin ?? '')) return 'fatal';
+  if (err.code === Kafka.CODES.ERRORS.ERR__ALL_BROKERS_DOWN || /all broker connections are down/i.test(err.message)) {
+    return 'all_brokers_down';
+  }
+  return 'other';
 }

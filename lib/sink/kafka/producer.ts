@@ -5,18 +5,23 @@
  * the failed-events spool. guaranteed.ts and hasty.ts differ only in settings.
  */
 import * as Kafka from 'node-rdkafka';
-import { EventGateError, messageOf, type ErrorCode } from '../../errors';
+import { EventGateError, messageOf } from '../../errors';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
+import { Backoff } from '../../backoff';
 import { bytesOf, PRODUCED, type OutboundEvent, type ProduceContext, type ProduceOutcome, type Sink } from '../sink';
-import type { FailedEvent, Spool } from '../spool';
+import type { Spool } from '../spool';
 import type { KafkaConf } from '../../config/schema';
 import { commonDefaults, producerProps, type ProducerName, type ProducerProps, type PropDefault } from './config';
+import { disconnectWithin, flushWithin } from './client';
 import { Delivery, deliveryFailure, failure, produceFailure, type Failure, type Pending } from './delivery';
-import { logRdkafka, recordStats, type RdkafkaLog } from './observe';
+import { errorKind, logRdkafka, recordStats, type RdkafkaLog } from './observe';
+import { Settler } from './settle';
 
-/** Pause between a failed connection attempt (itself bounded) and the next. */
-const RETRY_DELAY_MS = 1000;
+/** Waits between failed connection attempts (each bounded by connect_timeout_ms): doubling from the first to the last. */
+const CONNECT_RETRY_MS = [500, 4000] as const;
+/** Waits between metadata probes while all brokers are down. */
+const PROBE_RETRY_MS = [250, 2000] as const;
 /** After a complete flush, how long delivery reports may take to reach JS. */
 const REPORT_GRACE_MS = 1000;
 /** Bound on librdkafka's own teardown at close. */
@@ -43,20 +48,26 @@ export interface KafkaSinkOptions extends KafkaSinkDeps {
 
 type Waiter = (err?: Error) => void;
 
-/**
- * What a librdkafka error event means here. node-rdkafka 3.6 hands error
- * events to JS as a message only (src/callbacks.cc builds a plain Error; its
- * code is -1), so the kind is read from librdkafka's fixed texts:
- * err2str(ERR__ALL_BROKERS_DOWN), and the "Fatal error: ..." prefix of
- * rd_kafka_set_fatal_error, which node-rdkafka turns into origin 'fatal error'.
- */
-export function errorKind(err: Kafka.LibrdKafkaError): 'fatal' | 'all_brokers_down' | 'other' {
-  if (err.isFatal === true || err.code === Kafka.CODES.ERRORS.ERR__FATAL || /^fatal/i.test(err.origin ?? '')) return 'fatal';
-  if (err.code === Kafka.CODES.ERRORS.ERR__ALL_BROKERS_DOWN || /all broker connections are down/i.test(err.message)) {
-    return 'all_brokers_down';
-  }
-  return 'other';
+/** How a connected producer's brokers are doing (fields change as librdkafka reports). */
+interface Health {
+  /** Set while librdkafka says all brokers are down. */
+  brokersDown?: string;
+  /** Set once librdkafka reported a fatal error: this client instance is done. */
+  fatal?: string;
+  /** A metadata probe in flight, or the timer of the next one. */
+  probe?: 'running' | NodeJS.Timeout;
 }
+
+/**
+ * The producer's lifecycle, one value (as WorkerRecord's state): new, then
+ * connecting (retrying with back-off), connected (polling), and closed from
+ * any of them. Every change is an assignment to `state`.
+ */
+type State =
+  | { readonly kind: 'new' }
+  | { readonly kind: 'connecting'; readonly error?: string; readonly retry?: NodeJS.Timeout }
+  | { readonly kind: 'connected'; readonly poll: NodeJS.Timeout; readonly health: Health }
+  | { readonly kind: 'closed'; readonly done: Promise<void> };
 
 export class KafkaSink implements Sink {
   readonly kind: string;
@@ -65,20 +76,13 @@ export class KafkaSink implements Sink {
   private readonly log: Logger;
   private readonly tags: Tags;
   private readonly client: Kafka.Producer;
-  private connected = false;
-  private started = false;
-  private connectError: string | undefined;
-  private brokersDown: string | undefined;
-  private fatalError: string | undefined;
-  private probing = false;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private probeTimer: NodeJS.Timeout | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
+  private state: State = { kind: 'new' };
+  private readonly connectBackoff = new Backoff(...CONNECT_RETRY_MS);
+  private readonly probeBackoff = new Backoff(...PROBE_RETRY_MS);
   private readonly inflight = new Set<Delivery>();
-  private readonly spooling = new Set<Promise<unknown>>();
+  private readonly settler: Settler;
   private readonly readyWaiters = new Set<Waiter>();
   private readonly drainWaiters = new Set<() => void>();
-  private closing: Promise<void> | undefined;
 
   /** Throws EG_ERR_CONFIG_INVALID when librdkafka refuses the settings. */
   constructor(opts: KafkaSinkOptions) {
@@ -87,6 +91,7 @@ export class KafkaSink implements Sink {
     this.kind = `kafka-${opts.name}`;
     this.log = opts.log.child({ component: 'kafka', producer: opts.name });
     this.tags = Object.freeze({ producer: opts.name });
+    this.settler = new Settler({ log: this.log, metrics: opts.metrics, tags: this.tags, spool: opts.spool });
     try {
       this.client = new Kafka.Producer({ ...opts.props.global, dr_cb: true }, { ...opts.props.topic });
     } catch (err) {
@@ -98,18 +103,20 @@ export class KafkaSink implements Sink {
     this.client.on('event.stats', (data: { message: string }) => this.onStats(data.message));
   }
 
+  /** The one guard of every callback that could outlive the producer. */
+  private get closed(): boolean {
+    return this.state.kind === 'closed';
+  }
+
   /**
    * Connects, retrying until it succeeds or the sink is closed. Resolves once
    * connected; rejects with EG_ERR_KAFKA_CONNECT after `timeoutMs`, while
    * attempts go on (notReadyReason() says why it is not ready meanwhile).
    */
   start(timeoutMs = this.opts.connectTimeoutMs): Promise<void> {
-    if (this.closing) return Promise.reject(new EventGateError('EG_ERR_KAFKA_CONNECT', `${this.kind} producer is closed`));
-    if (!this.started) {
-      this.started = true;
-      this.connect();
-    }
-    if (this.connected) return Promise.resolve();
+    if (this.closed) return Promise.reject(new EventGateError('EG_ERR_KAFKA_CONNECT', `${this.kind} producer is closed`));
+    if (this.state.kind === 'new') this.connect();
+    if (this.state.kind === 'connected') return Promise.resolve();
     return new Promise((resolve, reject) => {
       const waiter: Waiter = (err) => {
         clearTimeout(timer);
@@ -118,8 +125,8 @@ export class KafkaSink implements Sink {
         else resolve();
       };
       const timer = setTimeout(() => {
-        const why = this.connectError ? `: ${this.connectError}` : '';
-        waiter(new EventGateError('EG_ERR_KAFKA_CONNECT', `${this.kind} producer did not connect within ${timeoutMs} ms${why}`));
+        const error = this.state.kind === 'connecting' ? this.state.error : undefined;
+        waiter(new EventGateError('EG_ERR_KAFKA_CONNECT', `${this.kind} producer did not connect within ${timeoutMs} ms${error ? `: ${error}` : ''}`));
       }, timeoutMs);
       this.readyWaiters.add(waiter);
     });
@@ -127,8 +134,9 @@ export class KafkaSink implements Sink {
 
   produce(events: readonly OutboundEvent[], ctx: ProduceContext): Promise<ProduceOutcome[]> {
     if (events.length === 0) return Promise.resolve([]);
-    if (this.closing) return this.refuse(events, ctx, failure('EG_ERR_KAFKA_CLOSED', `${this.kind} producer is closed`));
-    if (!this.connected || this.fatalError) {
+    const state = this.state;
+    if (state.kind === 'closed') return this.refuse(events, ctx, failure('EG_ERR_KAFKA_CLOSED', `${this.kind} producer is closed`));
+    if (state.kind !== 'connected' || state.health.fatal !== undefined) {
       return this.refuse(events, ctx, failure('EG_ERR_KAFKA_UNAVAILABLE', this.notReadyReason() ?? `${this.kind} producer is not connected`));
     }
     const headers = ctx.requestId ? [CONTENT_TYPE, { 'x-request-id': ctx.requestId }] : [CONTENT_TYPE];
@@ -146,20 +154,25 @@ export class KafkaSink implements Sink {
       if (delivery.done) return;
       this.inflight.add(delivery);
       delivery.deadline(this.opts.produceTimeoutMs, () => {
-        const why = this.brokersDown ? ` (${this.brokersDown})` : '';
-        return failure('EG_ERR_KAFKA_TIMEOUT', `no delivery report within ${this.opts.produceTimeoutMs} ms${why}`);
+        const down = state.health.brokersDown;
+        return failure('EG_ERR_KAFKA_TIMEOUT', `no delivery report within ${this.opts.produceTimeoutMs} ms${down ? ` (${down})` : ''}`);
       });
     });
   }
 
   notReadyReason(): string | undefined {
-    if (this.closing) return `${this.kind} producer is closed`;
-    if (!this.connected) {
-      return this.connectError ? `${this.kind} producer cannot connect: ${this.connectError}` : `${this.kind} producer is connecting`;
+    const state = this.state;
+    switch (state.kind) {
+      case 'closed':
+        return `${this.kind} producer is closed`;
+      case 'new':
+      case 'connecting':
+        return state.kind === 'connecting' && state.error ? `${this.kind} producer cannot connect: ${state.error}` : `${this.kind} producer is connecting`;
+      case 'connected':
+        if (state.health.fatal !== undefined) return `${this.kind} producer failed: ${state.health.fatal}`;
+        if (state.health.brokersDown !== undefined) return `${this.kind} producer: ${state.health.brokersDown}`;
+        return undefined;
     }
-    if (this.fatalError) return `${this.kind} producer failed: ${this.fatalError}`;
-    if (this.brokersDown) return `${this.kind} producer: ${this.brokersDown}`;
-    return undefined;
   }
 
   /**
@@ -167,49 +180,54 @@ export class KafkaSink implements Sink {
    * is still unacknowledged (EG_ERR_KAFKA_CLOSED), disconnects. Idempotent.
    */
   close(): Promise<void> {
-    this.closing ??= this.shutdown();
-    return this.closing;
+    if (this.state.kind === 'closed') return this.state.done;
+    const was = this.state;
+    // Closed from here on, before the first await: every callback sees it.
+    const done = Promise.resolve().then(() => this.shutdown(was));
+    this.state = { kind: 'closed', done };
+    return done;
   }
 
-  private async shutdown(): Promise<void> {
-    clearTimeout(this.retryTimer);
-    clearTimeout(this.probeTimer);
+  private async shutdown(was: Exclude<State, { kind: 'closed' }>): Promise<void> {
+    if (was.kind === 'connecting') clearTimeout(was.retry);
+    if (was.kind === 'connected' && typeof was.health.probe === 'object') clearTimeout(was.health.probe);
     for (const waiter of [...this.readyWaiters]) {
       waiter(new EventGateError('EG_ERR_KAFKA_CONNECT', `${this.kind} producer was closed before it connected`));
     }
-    if (this.connected) {
-      if (await this.flush(this.opts.flushTimeoutMs)) await this.drained(REPORT_GRACE_MS);
+    if (was.kind === 'connected') {
+      if (await flushWithin(this.client, this.opts.flushTimeoutMs)) await this.drained(REPORT_GRACE_MS);
       else if (this.inflight.size) this.log.warn({ batches: this.inflight.size }, 'kafka producer did not flush before close');
     }
     for (const delivery of [...this.inflight]) {
       delivery.fill(failure('EG_ERR_KAFKA_CLOSED', `${this.kind} producer closed before the event was acknowledged`));
     }
-    await Promise.all(this.spooling);
-    clearInterval(this.pollTimer);
-    await this.disconnect();
+    await this.settler.idle();
+    if (was.kind === 'connected') clearInterval(was.poll);
+    await disconnectWithin(this.client, DISCONNECT_TIMEOUT_MS);
     this.log.info('kafka producer closed');
   }
 
   private connect(): void {
-    if (this.closing) return;
+    if (this.closed) return;
+    const error = this.state.kind === 'connecting' ? this.state.error : undefined;
+    this.state = { kind: 'connecting', error };
     this.client.connect({ timeout: this.opts.connectTimeoutMs }, (err) => {
-      if (this.closing) {
-        if (!err) void this.disconnect();
+      if (this.closed) {
+        if (!err) void disconnectWithin(this.client, DISCONNECT_TIMEOUT_MS);
         return;
       }
       if (err) {
-        this.connectError = err.message;
         this.log.warn({ err }, 'kafka producer could not connect, retrying');
         this.opts.metrics.increment('kafka.connect.failed', 1, this.tags);
-        this.retryTimer = setTimeout(() => this.connect(), RETRY_DELAY_MS);
-        this.retryTimer.unref();
+        const retry = setTimeout(() => this.connect(), this.connectBackoff.next());
+        retry.unref();
+        this.state = { kind: 'connecting', error: err.message, retry };
         return;
       }
-      this.connected = true;
-      this.connectError = undefined;
       // Delivery reports, logs, errors and stats all reach JS through poll().
-      this.pollTimer = setInterval(() => this.poll(), this.opts.pollIntervalMs);
-      this.pollTimer.unref();
+      const poll = setInterval(() => this.poll(), this.opts.pollIntervalMs);
+      poll.unref();
+      this.state = { kind: 'connected', poll, health: {} };
       this.log.info('kafka producer connected');
       for (const waiter of [...this.readyWaiters]) waiter();
     });
@@ -238,15 +256,16 @@ export class KafkaSink implements Sink {
   private onError(err: Kafka.LibrdKafkaError): void {
     const kind = errorKind(err);
     this.opts.metrics.increment('kafka.errors', 1, { ...this.tags, kind });
+    const health = this.state.kind === 'connected' ? this.state.health : undefined;
     if (kind === 'fatal') {
       // Unrecoverable for this client instance (e.g. an idempotence sequence error).
-      this.fatalError = err.message;
+      if (health) health.fatal = err.message;
       this.log.fatal({ err }, 'kafka producer fatal error');
       return;
     }
     if (kind === 'all_brokers_down') {
-      if (!this.brokersDown) this.log.error({ err }, 'all kafka brokers are down');
-      this.brokersDown = 'all brokers are down';
+      if (health && health.brokersDown === undefined) this.log.error({ err }, 'all kafka brokers are down');
+      if (health) health.brokersDown = 'all brokers are down';
       this.probeBrokers();
       return;
     }
@@ -259,8 +278,8 @@ export class KafkaSink implements Sink {
   }
 
   private markUp(): void {
-    if (!this.brokersDown) return;
-    this.brokersDown = undefined;
+    if (this.state.kind !== 'connected' || this.state.health.brokersDown === undefined) return;
+    this.state.health.brokersDown = undefined;
     this.log.info('kafka brokers reachable again');
   }
 
@@ -269,17 +288,22 @@ export class KafkaSink implements Sink {
    * that readiness comes back even with no traffic and no statistics.
    */
   private probeBrokers(): void {
-    if (this.probing || this.closing || !this.connected) return;
-    this.probing = true;
+    if (this.state.kind !== 'connected' || this.state.health.probe !== undefined) return;
+    const health = this.state.health;
+    health.probe = 'running';
     this.client.getMetadata({ timeout: this.opts.connectTimeoutMs }, (err) => {
-      this.probing = false;
-      if (this.closing || !this.brokersDown) return;
+      health.probe = undefined;
+      if (this.closed || health.brokersDown === undefined) return;
       if (!err) {
         this.markUp();
         return;
       }
-      this.probeTimer = setTimeout(() => this.probeBrokers(), RETRY_DELAY_MS);
-      this.probeTimer.unref();
+      const next = setTimeout(() => {
+        health.probe = undefined;
+        this.probeBrokers();
+      }, this.probeBackoff.next());
+      next.unref();
+      health.probe = next;
     });
   }
 
@@ -290,64 +314,11 @@ export class KafkaSink implements Sink {
     });
   }
 
-  /** Counts, logs and spools a finished call; resolves with its outcomes. */
   private complete(delivery: Delivery, events: readonly OutboundEvent[], ctx: ProduceContext): Promise<ProduceOutcome[]> {
     if (this.inflight.delete(delivery) && this.inflight.size === 0) {
       for (const waiter of [...this.drainWaiters]) waiter();
     }
-    const outcomes = delivery.outcomes as ProduceOutcome[];
-    const failed: FailedEvent[] = [];
-    const codes: Partial<Record<ErrorCode, number>> = {};
-    for (let i = 0; i < outcomes.length; i++) {
-      const outcome = outcomes[i];
-      if (outcome.ok) continue;
-      failed.push({ event: events[i], error: { code: outcome.code, message: outcome.message } });
-      codes[outcome.code] = (codes[outcome.code] ?? 0) + 1;
-    }
-    const metrics = this.opts.metrics;
-    metrics.timing('kafka.produce.duration', Date.now() - delivery.started, this.tags);
-    if (failed.length < events.length) metrics.increment('kafka.produce.delivered', events.length - failed.length, this.tags);
-    for (const [code, n] of Object.entries(codes)) metrics.increment('kafka.produce.failed', n, { ...this.tags, code });
-    if (failed.length === 0) return Promise.resolve(outcomes);
-
-    const spooled = this.spool(failed).then((ok) => {
-      this.log.warn({ request_id: ctx.requestId, events: events.length, failed: failed.length, codes, spooled: ok }, 'events not produced to kafka');
-      return outcomes;
-    });
-    this.spooling.add(spooled);
-    void spooled.finally(() => this.spooling.delete(spooled));
-    return spooled;
-  }
-
-  /** Appends to the spool; false when there is none or the write failed (logged). */
-  private spool(failed: readonly FailedEvent[]): Promise<boolean> {
-    const spool = this.opts.spool;
-    if (!spool) return Promise.resolve(false);
-    return spool.append(failed).then(
-      () => true,
-      (err: unknown) => {
-        this.log.error({ err, failed: failed.length, path: spool.path }, 'failed events could not be spooled');
-        this.opts.metrics.increment('kafka.spool.failed', failed.length, this.tags);
-        return false;
-      },
-    );
-  }
-
-  /** Resolves true once librdkafka's queue is empty, false after `ms` (or on error). */
-  private flush(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      // librdkafka bounds the flush itself; this guards against a callback that never comes.
-      const guard = setTimeout(() => resolve(false), ms + 1000);
-      try {
-        this.client.flush(ms, (err) => {
-          clearTimeout(guard);
-          resolve(!err);
-        });
-      } catch {
-        clearTimeout(guard);
-        resolve(false);
-      }
-    });
+    return this.settler.settle(delivery, events, ctx);
   }
 
   /** Resolves when no call waits for delivery reports, or after `ms`. */
@@ -361,18 +332,6 @@ export class KafkaSink implements Sink {
       };
       const timer = setTimeout(done, ms);
       this.drainWaiters.add(done);
-    });
-  }
-
-  private disconnect(): Promise<void> {
-    if (!this.client.isConnected()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const guard = setTimeout(resolve, DISCONNECT_TIMEOUT_MS);
-      // Already flushed: a zero flush timeout, then librdkafka's teardown.
-      this.client.disconnect(0, () => {
-        clearTimeout(guard);
-        resolve();
-      });
     });
   }
 }

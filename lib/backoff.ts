@@ -1,5 +1,5 @@
 /**
- * Exponential back-off for restarting workers: the first failure waits
+ * Exponential back-off (restarting workers, reconnecting producers): the first failure waits
  * `initialMs`, each further one in a row twice as long, up to `maxMs`. A
  * failure more than `maxMs` after the previous one starts a new streak, so a
  * worker that crashes once a day is replaced at once every time.
