@@ -205,7 +205,8 @@ export class BatchPool {
     }
     if (reply.kind === 'failed') {
       // A fault in the thread (not the body's): the batch fails as a whole, the thread's own code kept.
-      throw new EventGateError('EG_ERR_POOL_TASK', `The thread processing this batch failed (${reply.code}: ${reply.message}); the batch was not accepted.`, {
+      // The thread logged its error; internal error text is not the client's, its code is.
+      throw new EventGateError('EG_ERR_POOL_TASK', `The thread processing this batch failed (${reply.code}); the batch was not accepted.`, {
         details: { thread_code: reply.code },
       });
     }
