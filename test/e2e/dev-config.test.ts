@@ -3,28 +3,26 @@
  * developer runs it, with the file sink, in a real child process.
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { call } from '../helpers/http';
 import { until } from '../helpers/until';
 import { freePort } from '../helpers/ports';
 import { eventgate, postEvents, TEST_SCHEMA, type Child } from './support';
+import { withTempDir } from '../helpers/tempdir';
 
 describe('config.dev.yaml', function () {
   this.timeout(30000);
   let child: Child | undefined;
-  let dir: string | undefined;
+  const tempDir = withTempDir('eventgate-e2e-dev-');
 
   afterEach(async function () {
     await child?.kill();
     child = undefined;
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    dir = undefined;
   });
 
   it('runs without a broker, writes a posted event to EVENTGATE_OUTPUT and exits 0 on SIGTERM', async function () {
-    dir = mkdtempSync(join(tmpdir(), 'eventgate-e2e-dev-'));
+    const dir = tempDir();
     const output = join(dir, 'events.ndjson');
     const port = await freePort();
     const running = eventgate(['-c', 'config.dev.yaml'], { PORT: String(port), EVENTGATE_OUTPUT: output });

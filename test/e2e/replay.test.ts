@@ -4,31 +4,29 @@
  * and a line cut short by a crash.
  */
 import { expect } from 'chai';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { formatSpoolLines, readSpool, type SpoolEntry } from '../../lib/sink/spool';
 import { ROOT } from '../helpers/service';
 import { consumeAll, kafkaBootstrap } from '../kafka/helpers';
 import { eventgate, makeEvents, parse, postEvents, replayReport, startKafkaService, TEST_SCHEMA, type KafkaService, type TestEvent } from './support';
+import { withTempDir } from '../helpers/tempdir';
 
 const STREAM = 'test.event';
 
 describe('eventgate replay', function () {
   this.timeout(60000);
   let svc: KafkaService | undefined;
-  let dir: string | undefined;
+  const tempDir = withTempDir('eventgate-e2e-replay-');
 
   afterEach(async function () {
     await svc?.close();
     svc = undefined;
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    dir = undefined;
   });
 
   it('produces the events that still validate, writes the others to a new file, skips a broken line, exits 1 and leaves the spool as it was', async function () {
     svc = await startKafkaService();
-    dir = mkdtempSync(join(tmpdir(), 'eventgate-e2e-replay-'));
+    const dir = tempDir();
     const topic = svc.topic(STREAM);
     const events = makeEvents(STREAM, 4).map((e, i): TestEvent & { meta: { dt: string } } => ({
       ...e,

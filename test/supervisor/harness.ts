@@ -64,6 +64,15 @@ export async function freeBase(count: number, avoid: readonly number[]): Promise
  */
 const started = { loads: new Set<Load>(), processes: new Set<Eventgate>(), configs: new Set<TempConfig>() };
 
+/**
+ * The hooks of every supervisor suite: a fresh TempConfig on a free port
+ * before each test (handed to `use`), and cleanUp after it, pass or fail.
+ */
+export function withTempConfig(use: (cfg: TempConfig) => void): void {
+  beforeEach(async () => use(await TempConfig.onFreePort()));
+  afterEach(cleanUp);
+}
+
 export async function cleanUp(): Promise<void> {
   const { loads, processes, configs } = started;
   await Promise.all([...loads].map((l) => l.stop()));

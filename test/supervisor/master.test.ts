@@ -1,16 +1,14 @@
 import { expect } from 'chai';
 import { until } from '../helpers/until';
-import { cleanUp, Eventgate, isGone, Load, send, TempConfig, testEvent } from './harness';
+import type { TempConfig} from './harness';
+import { Eventgate, isGone, Load, send, testEvent, withTempConfig } from './harness';
 
 describe('master and workers', function () {
   this.timeout(30000);
   let cfg: TempConfig;
   let eg: Eventgate | undefined;
 
-  beforeEach(async () => {
-    cfg = await TempConfig.onFreePort();
-  });
-  afterEach(cleanUp);
+  withTempConfig((c) => (cfg = c));
 
   it('starts one worker when -n 1 overrides num_workers, and it serves', async () => {
     cfg.write({ num_workers: 2 });

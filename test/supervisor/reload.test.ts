@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
 import { consumeAll, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import { cleanUp, Eventgate, Load, send, TempConfig, testEvent, type LoadResult } from './harness';
+import type { TempConfig} from './harness';
+import { Eventgate, Load, send, testEvent, type LoadResult, withTempConfig } from './harness';
 
 /** A schema only the extra base has: 400 (not found) before it is configured, 201 after. */
 function writeExtraBase(dir: string): string {
@@ -29,10 +30,7 @@ describe('SIGHUP with workers', function () {
   let eg: Eventgate | undefined;
   let load: Load | undefined;
 
-  beforeEach(async () => {
-    cfg = await TempConfig.onFreePort();
-  });
-  afterEach(cleanUp);
+  withTempConfig((c) => (cfg = c));
 
   it('rolls every worker onto the new config under load without a failed request, and the new config takes effect', async () => {
     const base = [join(ROOT, 'schemas')];
@@ -138,10 +136,7 @@ describe('SIGHUP with workers producing to Kafka', function () {
   let load: Load | undefined;
 
   // The broker comes from the mocha fixture (test/kafka/fixture.ts): without it kafkaBootstrap() fails the test.
-  beforeEach(async () => {
-    cfg = await TempConfig.onFreePort();
-  });
-  afterEach(cleanUp);
+  withTempConfig((c) => (cfg = c));
 
   it('rolls under load without a failed request: new workers take traffic only once their producers are connected', async () => {
     const prefix = `${uniqueTopic('supervisor')}.`;

@@ -4,7 +4,8 @@ import { Agent, request, type ClientRequest } from 'node:http';
 import { join } from 'node:path';
 import { until } from '../helpers/until';
 import { consumeAll, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import { cleanUp, Eventgate, Load, send, TempConfig, testEvent, type LoadResult } from './harness';
+import type { TempConfig} from './harness';
+import { Eventgate, Load, send, testEvent, type LoadResult, withTempConfig } from './harness';
 
 /**
  * A request that is in flight at a worker for sure: the worker has read its
@@ -58,10 +59,7 @@ for (const workers of [2, 0]) {
     let eg: Eventgate | undefined;
     let load: Load | undefined;
 
-    beforeEach(async () => {
-      cfg = await TempConfig.onFreePort();
-    });
-    afterEach(cleanUp);
+    withTempConfig((c) => (cfg = c));
 
     it('finishes the requests in flight, exits 0, and every event answered 201 is in the sink', async () => {
       cfg.write({ num_workers: workers });
@@ -151,10 +149,7 @@ describe('SIGTERM with workers producing to Kafka', function () {
   let load: Load | undefined;
 
   // The broker comes from the mocha fixture (test/kafka/fixture.ts): without it kafkaBootstrap() fails the test.
-  beforeEach(async () => {
-    cfg = await TempConfig.onFreePort();
-  });
-  afterEach(cleanUp);
+  withTempConfig((c) => (cfg = c));
 
   it('flushes the producers on the way out: every event answered 201 is in the topic', async () => {
     const prefix = `${uniqueTopic('supervisor')}.`;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { until } from '../helpers/until';
-import { cleanUp, Eventgate, Load, send, TempConfig, testEvent } from './harness';
+import type { TempConfig} from './harness';
+import { Eventgate, Load, send, testEvent, withTempConfig } from './harness';
 
 describe('one process (num_workers 0)', function () {
   this.timeout(30000);
@@ -8,10 +9,7 @@ describe('one process (num_workers 0)', function () {
   let eg: Eventgate | undefined;
   let load: Load | undefined;
 
-  beforeEach(async () => {
-    cfg = await TempConfig.onFreePort();
-  });
-  afterEach(cleanUp);
+  withTempConfig((c) => (cfg = c));
 
   it('serves from the process itself: no workers are forked', async () => {
     cfg.write({ num_workers: 2 });
