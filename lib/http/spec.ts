@@ -11,7 +11,7 @@ const jsonAnswer = (description: string, schema: Record<string, unknown>) => ({ 
  */
 export function openApiSpec(info: ServiceInfo): Record<string, unknown> {
   const requestError = jsonAnswer('Request refused.', ref('RequestError'));
-  return {
+  const doc = {
     openapi: '3.0.3',
     info: { title: info.name, version: info.version, description: info.description },
     paths: {
@@ -40,12 +40,19 @@ export function openApiSpec(info: ServiceInfo): Record<string, unknown> {
             '201': { description: 'All events were accepted.' },
             '202': { description: 'Events hastily received (hasty=true).' },
             '207': jsonAnswer('Some events were accepted, some failed.', ref('EventResults')),
-            '400': jsonAnswer('All events were invalid, or the body was empty or not JSON.', { oneOf: [ref('EventResults'), ref('RequestError')] }),
+            '400': jsonAnswer('All events were invalid (EventResults), or the body was empty, not JSON or not events (RequestError).', {
+              oneOf: [ref('EventResults'), ref('RequestError')],
+            }),
             '408': requestError,
             '413': requestError,
             '415': requestError,
-            '500': jsonAnswer('No event was accepted and some errored.', ref('EventResults')),
-            '503': jsonAnswer('The sink is unavailable; retry after Retry-After seconds.', ref('EventResults')),
+            '500': jsonAnswer('No event was accepted and some errored (EventResults), or the batch failed as a whole (RequestError).', {
+              oneOf: [ref('EventResults'), ref('RequestError')],
+            }),
+            '503': jsonAnswer('Kafka or the thread pool is unavailable; retry after Retry-After seconds.', {
+              oneOf: [ref('EventResults'), ref('RequestError')],
+            }),
+            default: requestError,
           },
         },
       },
@@ -105,8 +112,8 @@ export function openApiSpec(info: ServiceInfo): Record<string, unknown> {
     },
     components: {
       schemas: {
-        Event: { type: 'object', description: 'An event; its schema URI field names its JSON Schema.', additionalProperties: true },
-        Events: { oneOf: [ref('Event'), { type: 'array', items: ref('Event') }] },
+        Event: { type: 'object', minProperties: 1, description: 'An event; its schema URI field names its JSON Schema.', additionalProperties: true },
+        Events: { oneOf: [ref('Event'), { type: 'array', minItems: 1, items: ref('Event') }] },
         EventResult: {
           type: 'object',
           required: ['status', 'event', 'context'],
@@ -128,12 +135,15 @@ export function openApiSpec(info: ServiceInfo): Record<string, unknown> {
         },
         EventResults: {
           type: 'object',
+          required: ['invalid'],
+          additionalProperties: false,
           properties: { invalid: { type: 'array', items: ref('EventResult') }, error: { type: 'array', items: ref('EventResult') } },
         },
         RequestError: {
           type: 'object',
           required: ['code', 'message'],
-          properties: { code: { type: 'string' }, message: { type: 'string' } },
+          additionalProperties: false,
+          properties: { code: { type: 'string', pattern: '^EG_ERR_[A-Z0-9_]+$' }, message: { type: 'string' } },
         },
         Info: {
           type: 'object',
@@ -142,4 +152,9 @@ export function openApiSpec(info: ServiceInfo): Record<string, unknown> {
       },
     },
   };
+  // Any status an operation does not list (404, 405, 500 ...) is a request error with a code.
+  for (const item of Object.values(doc.paths) as Record<string, { responses: Record<string, unknown> }>[]) {
+    for (const op of Object.values(item)) op.responses.default ??= requestError;
+  }
+  return doc;
 }

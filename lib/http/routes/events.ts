@@ -8,7 +8,7 @@ import { parseEvents, type ParsedEvents } from '../../event/parse';
 import { checkContentType, readBody } from '../body';
 import type { AppContext, RequestScope } from '../context';
 import { failRequest } from '../fail';
-import { send, sendError } from '../respond';
+import { send, sendError, sendJson } from '../respond';
 import { answerFor } from '../results';
 
 const THREAD_PATH = Object.freeze({ path: 'thread' });
@@ -16,6 +16,29 @@ const INLINE_PATH = Object.freeze({ path: 'inline' });
 
 /** How long a client should wait before retrying events we could not take. */
 const RETRY_AFTER_SECONDS = '5';
+
+/**
+ * A body with an item that is no event (not an object, an empty one, or one
+ * nested too deep to be kept: what the OpenAPI document's Event excludes) is
+ * the client's fault whether hasty or not: it is answered as without hasty,
+ * event by event, never 202.
+ */
+function isEvent(event: unknown): boolean {
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) return false;
+  for (const k in event) if (Object.prototype.hasOwnProperty.call(event, k)) return true;
+  return false;
+}
+
+/** For a pooled batch: its results say what the thread saw; the failed events are there to look at. */
+function holdsNonEvent(batch: PooledBatch): boolean {
+  const { results } = batch.validated;
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i];
+    if (r.status !== 'invalid') continue;
+    if (r.code === 'EG_ERR_EVENT_NOT_OBJECT' || r.code === 'EG_ERR_EVENT_TOO_DEEP' || !isEvent(batch.events[i])) return true;
+  }
+  return false;
+}
 
 function isHasty(query: URLSearchParams): boolean {
   const v = query.get('hasty');
@@ -85,7 +108,7 @@ async function answerPooled(
     return sendError(res, scope, code, messageOf(err));
   }
   const ctx = { requestId: scope.id };
-  if (hasty) {
+  if (hasty && !holdsNonEvent(batch)) {
     send(res, 202, `${batch.count} events hastily received.`, scope);
     app.gate.track(produceHastily(app, scope, batch.count, (sink) => app.gate.produce(batch.events, batch.validated, sink, ctx)));
     return;
@@ -104,7 +127,7 @@ export function answerEvents(
   request: RequestInfo,
 ): Promise<void> | void {
   const ctx = { requestId: scope.id };
-  if (hasty) {
+  if (hasty && events.every(isEvent)) {
     send(res, 202, `${events.length} events hastily received.`, scope);
     app.gate.track(produceHastily(app, scope, events.length, (sink) => app.gate.process(events, sink, ctx, request)));
     return;
@@ -153,8 +176,8 @@ function refuseBody(app: AppContext, res: ServerResponse, scope: RequestScope, e
     scope.headers['connection'] = 'close';
   }
   if (code === 'EG_ERR_BODY_EMPTY') {
-    // EventGate answers an empty body with the reason phrase only.
-    send(res, 400, err.message, scope);
+    // EventGate's reason phrase, and the JSON error body every other refusal has.
+    sendJson(res, 400, err.message, scope, { code, message: err.message });
     return;
   }
   sendError(res, scope, code, err.message);
