@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { gzipSync } from 'node:zlib';
 import { until } from '../helpers/until';
-import { expectSameAnswer, mixedBody, startPair, testEvent, type Pair } from './support';
+import { expectSameAnswer, mixedBody, mixedEvent, startPair, testEvent, type Pair } from './support';
 
 interface Item {
   status: string;
@@ -79,9 +79,11 @@ describe('thread pool answers', () => {
 
   it('are the same 202 for a hasty batch, and the same events are produced after it', async () => {
     const before = pair.produced();
-    const reply = await expectSameAnswer(pair, { body: mixedBody(48), path: '/v1/events?hasty=true' });
+    // Every kind of event but the ones that are no event at all (a non-object): those are answered below.
+    const events = Array.from({ length: 48 }, (_, i) => mixedEvent(i)).filter((e) => e !== null && typeof e === 'object' && !Array.isArray(e));
+    const reply = await expectSameAnswer(pair, { body: JSON.stringify(events), path: '/v1/events?hasty=true' });
     expect(reply.status).to.equal(202);
-    expect(reply.reason).to.equal('48 events hastily received.');
+    expect(reply.reason).to.equal(`${events.length} events hastily received.`);
     const added = () => {
       const now = pair.produced();
       return [now.pool.length - before.pool.length, now.inline.length - before.inline.length];
@@ -89,6 +91,15 @@ describe('thread pool answers', () => {
     await until(() => added()[0] > 0 && added()[0] === added()[1], 5000, 'both services to produce the hasty events');
     const after = pair.produced();
     expect(after.pool.slice(before.pool.length)).to.equal(after.inline.slice(before.inline.length));
+  });
+
+  it('answer a hasty batch holding an item that is no event as without hasty, event by event, never 202', async () => {
+    for (const body of [mixedBody(48), '[{}]', JSON.stringify([testEvent(1), [1, 2]])]) {
+      const hasty = await expectSameAnswer(pair, { body, path: '/v1/events?hasty=true' });
+      const plain = await expectSameAnswer(pair, { body });
+      expect(hasty.status, body.slice(0, 40)).to.equal(plain.status).and.not.equal(202);
+      expect(hasty.text).to.equal(plain.text);
+    }
   });
 
   it('make the same error events for the invalid events of a batch', async () => {
