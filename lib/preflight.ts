@@ -8,7 +8,7 @@
 import type { LoadedConfig } from './config/load';
 import { messageOf } from './errors';
 import { buildValidator } from './gate/build';
-import { originRule } from './http/cors';
+import { corsSettingsOf, originRule } from './http/cors';
 import { silentLogger } from './log';
 import { nullMetrics } from './metrics/metrics';
 import { kafkaConfProblems } from './sink/kafka/check';
@@ -20,7 +20,7 @@ export async function preflightProblems(loaded: LoadedConfig): Promise<string[]>
   // The same test as createSinks: Kafka only when kafka.conf has settings.
   if (conf.kafka?.conf && Object.keys(conf.kafka.conf).length > 0) problems.push(...kafkaConfProblems(conf.kafka));
   try {
-    originRule({ origins: conf.cors, credentials: conf.cors_credentials, allowHeaders: conf.cors_allow_headers });
+    originRule(corsSettingsOf(conf));
   } catch (err) {
     problems.push(messageOf(err));
   }

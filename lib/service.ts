@@ -10,6 +10,7 @@ import { buildValidator } from './gate/build';
 import type { AppContext, ServiceInfo } from './http/context';
 import { ConnectionDrain } from './http/drain';
 import { bodyLimits } from './http/body';
+import { corsSettingsOf } from './http/cors';
 import { headerPolicy } from './http/respond';
 import { createHttpServer, type Serving } from './http/server';
 import { EventGateError, messageOf } from './errors';
@@ -158,7 +159,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     limits: bodyLimits(parseSize(conf.max_body_size), conf.request_timeout_ms),
     eventLimits: eventLimitsOf(conf),
     maxAnswerBytes: conf.max_answer_bytes,
-    headers: headerPolicy({ origins: conf.cors, credentials: conf.cors_credentials, allowHeaders: conf.cors_allow_headers }, conf.csp, deps.servedBy),
+    headers: headerPolicy(corsSettingsOf(conf), conf.csp, deps.servedBy),
     notReadyReason(): string | undefined {
       if (!precached) return precacheFailure ?? 'schemas are being precached';
       return sinks.guaranteed.notReadyReason() ?? sinks.hasty.notReadyReason();

@@ -35,12 +35,17 @@ export function parseEvents(body: Buffer, limits: EventLimits): ParsedEvents {
     return { events: parsed, tooDeep };
   }
   if (parsed !== null && typeof parsed === 'object') {
-    for (const k in parsed) {
-      if (Object.prototype.hasOwnProperty.call(parsed, k)) return { events: [tooDeep ? null : parsed], tooDeep };
-    }
+    if (isEvent(parsed)) return { events: [tooDeep ? null : parsed], tooDeep };
     throw new EventGateError('EG_ERR_BODY_EMPTY');
   }
   throw new EventGateError('EG_ERR_BODY_NOT_EVENTS', `Request body must be a JSON object or an array of JSON objects, not ${parsed === null ? 'null' : typeof parsed}.`);
+}
+
+/** Whether a value can be an event: a non-empty plain object (what the OpenAPI document's Event is). */
+export function isEvent(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  for (const k in value) if (Object.prototype.hasOwnProperty.call(value, k)) return true;
+  return false;
 }
 
 /** The text with each span replaced by `null`. */

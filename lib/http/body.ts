@@ -37,19 +37,44 @@ export function checkContentType(req: IncomingMessage): void {
   }
 }
 
-function decoderFor(req: IncomingMessage): Gunzip | Inflate | undefined {
+/** The body's Content-Encoding; EG_ERR_CONTENT_ENCODING for one we cannot inflate. */
+function encodingOf(req: IncomingMessage): 'identity' | 'gzip' | 'deflate' {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   switch (encoding) {
     case '':
     case 'identity':
-      return undefined;
+      return 'identity';
     case 'gzip':
     case 'x-gzip':
-      return createGunzip();
+      return 'gzip';
     case 'deflate':
-      return createInflate();
+      return 'deflate';
     default:
       throw new EventGateError('EG_ERR_CONTENT_ENCODING', `Unsupported content encoding ${JSON.stringify(encoding)}: use gzip or deflate.`);
+  }
+}
+
+function decoderFor(req: IncomingMessage): Gunzip | Inflate | undefined {
+  const encoding = encodingOf(req);
+  return encoding === 'gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : undefined;
+}
+
+/** An unencoded body whose Content-Length is over the limit: refused before a byte of it is read. */
+function declaredTooLarge(req: IncomingMessage, limits: BodyLimits): boolean {
+  return Number(req.headers['content-length']) > limits.maxBytes;
+}
+
+/**
+ * Whether readBody refuses this request's body unread (413): an unencoded
+ * body declared over the limit. An encoded body's limit is on its inflated
+ * size, known only while reading; an unknown encoding is refused too, but
+ * with 415, which the client should hear before it uploads as well.
+ */
+export function refusedUnread(req: IncomingMessage, limits: BodyLimits): boolean {
+  try {
+    return encodingOf(req) === 'identity' && declaredTooLarge(req, limits);
+  } catch {
+    return true;
   }
 }
 
@@ -67,9 +92,8 @@ export function readBody(req: IncomingMessage, limits: BodyLimits, done: (body: 
   } catch (err) {
     return done(err as EventGateError);
   }
-  const declared = Number(req.headers['content-length']);
   const tooLarge = () => new EventGateError('EG_ERR_BODY_TOO_LARGE', `Request body is larger than max_body_size (${limits.maxBytes} bytes).`);
-  if (!decoder && declared > limits.maxBytes) return done(tooLarge());
+  if (!decoder && declaredTooLarge(req, limits)) return done(tooLarge());
 
   const source: Readable = decoder ?? req;
   const chunks: Buffer[] = [];

@@ -10,6 +10,15 @@ export interface CorsSettings {
   readonly allowHeaders: readonly string[];
 }
 
+/** The `cors*` settings of a service's conf. */
+export function corsSettingsOf(conf: {
+  readonly cors: string | boolean | readonly string[];
+  readonly cors_credentials: boolean;
+  readonly cors_allow_headers: readonly string[];
+}): CorsSettings {
+  return { origins: conf.cors, credentials: conf.cors_credentials, allowHeaders: conf.cors_allow_headers };
+}
+
 /**
  * Which origins may read answers. `fixed` is one Access-Control-Allow-Origin
  * value for every answer (no per-request work); `allow` decides per request

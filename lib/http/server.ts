@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { AppContext, RequestScope } from './context';
+import { refusedUnread } from './body';
 import type { ConnectionDrain } from './drain';
 import { failRequest } from './fail';
 import { requestIdOf, sendError, sendJson, sendPreflight } from './respond';
@@ -134,13 +135,11 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
 export function createHttpServer(current: () => Serving, drain: ConnectionDrain): Server {
   const handler = requestHandler(current, drain);
   const server = createServer(handler);
-  // Expect: 100-continue. Node would send 100 to every such request; an unencoded body declared
-  // over max_body_size is refused unread (readBody), so its client gets the 413 without a 100 and
-  // never uploads it. An encoded body's limit is on its inflated size, known only while reading.
+  // Expect: 100-continue. Node would send 100 to every such request; a body readBody refuses
+  // unread (declared over max_body_size, an encoding it cannot inflate) gets its answer without
+  // a 100, so that its client never uploads it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    const encoding = (req.headers['content-encoding'] ?? '').trim().toLowerCase();
-    const refusedUnread = (encoding === '' || encoding === 'identity') && Number(req.headers['content-length']) > current().app.limits.maxBytes;
-    if (!refusedUnread) res.writeContinue();
+    if (!refusedUnread(req, current().app.limits)) res.writeContinue();
     handler(req, res);
   });
   const { timeoutMs } = current().app.limits;

@@ -4,7 +4,7 @@ import { codeOf, EventGateError, messageOf, statusOf } from '../../errors';
 import type { EventResult } from '../../gate/result';
 import type { RequestInfo } from '../../gate/validate';
 import type { Sink } from '../../sink/sink';
-import { parseEvents, type ParsedEvents } from '../../event/parse';
+import { isEvent, parseEvents, type ParsedEvents } from '../../event/parse';
 import { checkContentType, readBody } from '../body';
 import type { AppContext, RequestScope } from '../context';
 import { failRequest } from '../fail';
@@ -17,17 +17,12 @@ const INLINE_PATH = Object.freeze({ path: 'inline' });
 /** How long a client should wait before retrying events we could not take. */
 const RETRY_AFTER_SECONDS = '5';
 
-/**
+/*
  * A body with an item that is no event (not an object, an empty one, or one
  * nested too deep to be kept: what the OpenAPI document's Event excludes) is
  * the client's fault whether hasty or not: it is answered as without hasty,
  * event by event, never 202.
  */
-function isEvent(event: unknown): boolean {
-  if (event === null || typeof event !== 'object' || Array.isArray(event)) return false;
-  for (const k in event) if (Object.prototype.hasOwnProperty.call(event, k)) return true;
-  return false;
-}
 
 /** For a pooled batch: its results say what the thread saw; the failed events are there to look at. */
 function holdsNonEvent(batch: PooledBatch): boolean {

@@ -1,7 +1,7 @@
-import * as Kafka from 'node-rdkafka';
 import type { KafkaConf } from '../../config/schema';
 import { messageOf } from '../../errors';
-import { commonDefaults, producerProps, type PropDefault, type ProducerName } from './config';
+import { producerClient } from './client';
+import { sinkProps, type PropDefault, type ProducerName } from './config';
 import { GUARANTEED_DEFAULTS } from './guaranteed';
 import { HASTY_DEFAULTS } from './hasty';
 
@@ -10,17 +10,12 @@ const PRODUCERS: readonly (readonly [ProducerName, readonly PropDefault[]])[] = 
   ['hasty', HASTY_DEFAULTS],
 ];
 
-/**
- * The librdkafka settings of both producers as start would build them,
- * checked by librdkafka itself: constructing a producer validates every
- * property (unknown names, bad values) and connects nowhere.
- */
+/** The librdkafka settings of both producers as start builds them, checked by librdkafka itself (producerClient). */
 export function kafkaConfProblems(kafka: KafkaConf): string[] {
   const problems: string[] = [];
   for (const [name, defaults] of PRODUCERS) {
-    const props = producerProps(kafka, name, [...commonDefaults(name, kafka.produce_timeout_ms), ...defaults]);
     try {
-      new Kafka.Producer({ ...props.global, dr_cb: true }, { ...props.topic });
+      producerClient(sinkProps(kafka, name, defaults));
     } catch (err) {
       problems.push(`kafka (${name} producer): ${messageOf(err)}`);
     }

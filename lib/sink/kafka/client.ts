@@ -1,8 +1,19 @@
 /**
- * Bounded calls on a node-rdkafka client: librdkafka bounds flush and
- * disconnect itself, and these guard against a callback that never comes.
+ * The node-rdkafka client: how it is made, and bounded calls on it
+ * (librdkafka bounds flush and disconnect itself; these guard against a
+ * callback that never comes).
  */
-import type * as Kafka from 'node-rdkafka';
+import * as Kafka from 'node-rdkafka';
+import type { ProducerProps } from './config';
+
+/**
+ * A producer client on `props`, delivery reports on. Constructing it makes
+ * librdkafka check every property (unknown names, bad values): it throws
+ * then, and connects nowhere until asked.
+ */
+export function producerClient(props: ProducerProps): Kafka.Producer {
+  return new Kafka.Producer({ ...props.global, dr_cb: true }, { ...props.topic });
+}
 
 /** Resolves true once librdkafka's queue is empty, false after `ms` (or on error). */
 export function flushWithin(client: Kafka.Producer, ms: number): Promise<boolean> {

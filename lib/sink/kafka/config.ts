@@ -60,3 +60,8 @@ export function producerProps(kafka: KafkaConf, name: ProducerName, defaults: re
   }
   return props;
 }
+
+/** The settings of producer `name` as a sink uses them: its config layers, then the common defaults and `defaults`. */
+export function sinkProps(kafka: KafkaConf, name: ProducerName, defaults: readonly PropDefault[]): ProducerProps {
+  return producerProps(kafka, name, [...commonDefaults(name, kafka.produce_timeout_ms), ...defaults]);
+}

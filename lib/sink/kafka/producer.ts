@@ -4,7 +4,7 @@
  * it), bounded by kafka.produce_timeout_ms; what Kafka did not take goes to
  * the failed-events spool. guaranteed.ts and hasty.ts differ only in settings.
  */
-import * as Kafka from 'node-rdkafka';
+import type * as Kafka from 'node-rdkafka';
 import { EventGateError, messageOf } from '../../errors';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
@@ -12,8 +12,8 @@ import { Backoff } from '../../backoff';
 import { bytesOf, PRODUCED, type OutboundEvent, type ProduceContext, type ProduceOutcome, type Sink } from '../sink';
 import type { Spool } from '../spool';
 import type { KafkaConf } from '../../config/schema';
-import { commonDefaults, producerProps, type ProducerName, type ProducerProps, type PropDefault } from './config';
-import { disconnectWithin, flushWithin } from './client';
+import { sinkProps, type ProducerName, type ProducerProps, type PropDefault } from './config';
+import { disconnectWithin, flushWithin, producerClient } from './client';
 import { Delivery, deliveryFailure, failure, produceFailure, type Failure, type Pending } from './delivery';
 import { errorKind, logRdkafka, recordStats, type RdkafkaLog } from './observe';
 import { Settler } from './settle';
@@ -93,7 +93,7 @@ export class KafkaSink implements Sink {
     this.tags = Object.freeze({ producer: opts.name });
     this.settler = new Settler({ log: this.log, metrics: opts.metrics, tags: this.tags, spool: opts.spool });
     try {
-      this.client = new Kafka.Producer({ ...opts.props.global, dr_cb: true }, { ...opts.props.topic });
+      this.client = producerClient(opts.props);
     } catch (err) {
       throw new EventGateError('EG_ERR_CONFIG_INVALID', `kafka ${opts.name} producer: ${messageOf(err)}`, { cause: err });
     }
@@ -341,7 +341,7 @@ export function sinkOptions(kafka: KafkaConf, name: ProducerName, defaults: read
   return {
     ...deps,
     name,
-    props: producerProps(kafka, name, [...commonDefaults(name, kafka.produce_timeout_ms), ...defaults]),
+    props: sinkProps(kafka, name, defaults),
     produceTimeoutMs: kafka.produce_timeout_ms,
     flushTimeoutMs: kafka.flush_timeout_ms,
     connectTimeoutMs: kafka.connect_timeout_ms,
