@@ -33,12 +33,18 @@ interface Stats {
   msg_cnt?: number;
   msg_size?: number;
   txmsgs?: number;
-  brokers?: Record<string, { nodeid?: number; state?: string; outbuf_msg_cnt?: number; rtt?: { avg?: number } }>;
+  brokers?: Record<string, { nodeid?: number; state?: string; outbuf_msg_cnt?: number; rtt?: { avg?: number }; toppars?: Record<string, unknown> }>;
 }
 
 export interface StatsSummary {
-  /** Whether some real (not bootstrap) broker connection is up. */
-  readonly brokerUp: boolean;
+  /**
+   * Whether a connection to a partition leader is up: to one of the brokers
+   * that lead partitions this producer writes to, or, before it knows of
+   * any, to any broker.
+   */
+  readonly leaderUp: boolean;
+  /** Whether any broker connection (bootstrap ones included) is up. */
+  readonly anyUp: boolean;
 }
 
 /** Feeds one statistics document to the metrics; undefined when it is not JSON. */
@@ -52,17 +58,24 @@ export function recordStats(metrics: Metrics, tags: Tags, json: string): StatsSu
   if (typeof stats.msg_cnt === 'number') metrics.gauge('kafka.producer.queue_messages', stats.msg_cnt, tags);
   if (typeof stats.msg_size === 'number') metrics.gauge('kafka.producer.queue_bytes', stats.msg_size, tags);
   if (typeof stats.txmsgs === 'number') metrics.gauge('kafka.producer.tx_messages', stats.txmsgs, tags);
-  let brokerUp = false;
+  let anyUp = false;
+  let leaders = 0;
+  let leaderUp = false;
   for (const broker of Object.values(stats.brokers ?? {})) {
+    const up = broker.state === 'UP';
+    if (up) anyUp = true;
     // Bootstrap entries (nodeid -1) stand for an address, not a broker.
     if (typeof broker.nodeid !== 'number' || broker.nodeid < 0) continue;
-    if (broker.state === 'UP') brokerUp = true;
+    if (Object.keys(broker.toppars ?? {}).length > 0) {
+      leaders++;
+      if (up) leaderUp = true;
+    }
     const brokerTags = { ...tags, broker: broker.nodeid };
     // librdkafka's rtt is in microseconds; 0 when there were no requests in the window.
     if (typeof broker.rtt?.avg === 'number') metrics.gauge('kafka.broker.rtt_avg_ms', broker.rtt.avg / 1000, brokerTags);
     if (typeof broker.outbuf_msg_cnt === 'number') metrics.gauge('kafka.broker.outbuf_messages', broker.outbuf_msg_cnt, brokerTags);
   }
-  return { brokerUp };
+  return { leaderUp: leaders > 0 ? leaderUp : anyUp, anyUp };
 }
 
 /**
