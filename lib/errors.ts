@@ -73,6 +73,11 @@ export const ERRORS = {
   EG_ERR_KAFKA_UNAVAILABLE: { status: 503, event: 'error', message: 'Kafka is not reachable.' },
   EG_ERR_KAFKA_QUEUE_FULL: { status: 503, event: 'error', message: 'The Kafka producer queue is full.' },
   EG_ERR_KAFKA_CLOSED: { status: 503, event: 'error', message: 'The Kafka producer closed before the event was acknowledged.' },
+  EG_ERR_KAFKA_AUTH: {
+    status: 503,
+    event: 'error',
+    message: 'Kafka refused the producer: SASL authentication or the TLS handshake failed (credentials, sasl.mechanisms, ssl.ca.location).',
+  },
 
   // Startup and operations: never reach a client.
   EG_ERR_CONFIG_READ: { message: 'Config file could not be read.' },

@@ -4,6 +4,7 @@
  * statistics (a JSON document every statistics.interval.ms).
  */
 import * as Kafka from 'node-rdkafka';
+import { authFailureOf } from './auth';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
 
@@ -83,12 +84,14 @@ export function recordStats(metrics: Metrics, tags: Tags, json: string): StatsSu
  * events to JS as a message only (src/callbacks.cc builds a plain Error; its
  * code is -1), so the kind is read from librdkafka's fixed texts:
  * err2str(ERR__ALL_BROKERS_DOWN), and the "Fatal error: ..." prefix of
- * rd_kafka_set_fatal_error, which node-rdkafka turns into origin 'fatal error'.
+ * rd_kafka_set_fatal_error, which node-rdkafka turns into origin 'fatal error';
+ * a broker refusing the client is told by auth.ts.
  */
-export function errorKind(err: Kafka.LibrdKafkaError): 'fatal' | 'all_brokers_down' | 'other' {
+export function errorKind(err: Kafka.LibrdKafkaError): 'fatal' | 'all_brokers_down' | 'auth' | 'other' {
   if (err.isFatal === true || err.code === Kafka.CODES.ERRORS.ERR__FATAL || /^fatal/i.test(err.origin ?? '')) return 'fatal';
   if (err.code === Kafka.CODES.ERRORS.ERR__ALL_BROKERS_DOWN || /all broker connections are down/i.test(err.message)) {
     return 'all_brokers_down';
   }
+  if (err.code === Kafka.CODES.ERRORS.ERR__AUTHENTICATION || err.code === Kafka.CODES.ERRORS.ERR__SSL || authFailureOf(err.message)) return 'auth';
   return 'other';
 }

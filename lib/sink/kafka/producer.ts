@@ -17,6 +17,7 @@ import type { KafkaConf } from '../../config/schema';
 import { sinkProps, type ProducerName, type ProducerProps, type PropDefault } from './config';
 import { disconnectWithin, flushWithin, producerClient } from './client';
 import { Delivery, deliveryFailure, failure, produceFailure, type Failure, type Pending } from './delivery';
+import { AuthWatch } from './auth';
 import { errorKind, logRdkafka, recordStats, type RdkafkaLog } from './observe';
 import { Settler } from './settle';
 
@@ -94,6 +95,7 @@ export class KafkaSink implements Sink {
   private readonly settler: Settler;
   private readonly readyWaiters = new Set<Waiter>();
   private readonly drainWaiters = new Set<() => void>();
+  private readonly auth: AuthWatch;
 
   /** Throws EG_ERR_CONFIG_INVALID when librdkafka refuses the settings. */
   constructor(opts: KafkaSinkOptions) {
@@ -102,6 +104,7 @@ export class KafkaSink implements Sink {
     this.kind = `kafka-${opts.name}`;
     this.log = opts.log.child({ component: 'kafka', producer: opts.name });
     this.tags = Object.freeze({ producer: opts.name });
+    this.auth = new AuthWatch(this.log);
     this.settler = new Settler({ log: this.log, metrics: opts.metrics, tags: this.tags, spool: opts.spool });
     this.statsEnabled = Number(opts.props.global['statistics.interval.ms'] ?? 0) > 0;
     try {
@@ -110,7 +113,10 @@ export class KafkaSink implements Sink {
       throw new EventGateError('EG_ERR_CONFIG_INVALID', `kafka ${opts.name} producer: ${messageOf(err)}`, { cause: err });
     }
     this.client.on('delivery-report', (err, report) => this.onDeliveryReport(err, report));
-    this.client.on('event.log', (entry: RdkafkaLog) => logRdkafka(this.log, entry));
+    this.client.on('event.log', (entry: RdkafkaLog) => {
+      logRdkafka(this.log, entry);
+      this.auth.see(entry.message);
+    });
     this.client.on('event.error', (err) => this.onError(err));
     this.client.on('event.stats', (data: { message: string }) => this.onStats(data.message));
   }
@@ -149,7 +155,8 @@ export class KafkaSink implements Sink {
     const state = this.state;
     if (state.kind === 'closed') return this.refuse(events, ctx, failure('EG_ERR_KAFKA_CLOSED', `${this.kind} producer is closed`));
     if (state.kind !== 'connected' || state.health.fatal !== undefined || state.health.downConfirmed) {
-      return this.refuse(events, ctx, failure('EG_ERR_KAFKA_UNAVAILABLE', this.notReadyReason() ?? `${this.kind} producer is not connected`));
+      const code = this.auth.failure ? 'EG_ERR_KAFKA_AUTH' : 'EG_ERR_KAFKA_UNAVAILABLE';
+      return this.refuse(events, ctx, failure(code, this.notReadyReason() ?? `${this.kind} producer is not connected`));
     }
     const headers = ctx.requestId ? [CONTENT_TYPE, { 'x-request-id': ctx.requestId }] : [CONTENT_TYPE];
     return new Promise((resolve) => {
@@ -175,6 +182,8 @@ export class KafkaSink implements Sink {
 
   notReadyReason(): string | undefined {
     const state = this.state;
+    const refused = this.auth.failure;
+    if (refused && state.kind !== 'closed' && state.kind !== 'new') return `${this.kind} producer refused by Kafka (EG_ERR_KAFKA_AUTH): ${refused.detail}`;
     switch (state.kind) {
       case 'closed':
         return `${this.kind} producer is closed`;
@@ -243,6 +252,7 @@ export class KafkaSink implements Sink {
       const poll = setInterval(() => this.poll(), this.opts.pollIntervalMs);
       poll.unref();
       this.state = { kind: 'connected', poll, health: {} };
+      this.auth.clear();
       this.log.info('kafka producer connected');
       for (const waiter of [...this.readyWaiters]) waiter();
     });
@@ -264,6 +274,7 @@ export class KafkaSink implements Sink {
   }
 
   private onError(err: Kafka.LibrdKafkaError): void {
+    this.auth.see(err.message);
     const kind = errorKind(err);
     this.opts.metrics.increment('kafka.errors', 1, { ...this.tags, kind });
     const health = this.state.kind === 'connected' ? this.state.health : undefined;
@@ -281,6 +292,8 @@ export class KafkaSink implements Sink {
       this.probeBrokers();
       return;
     }
+    // The watch has logged it, once per cause.
+    if (kind === 'auth') return;
     // librdkafka recovers from the others by itself (reconnects, retries).
     this.log.warn({ err }, 'librdkafka error');
   }
@@ -303,6 +316,7 @@ export class KafkaSink implements Sink {
   }
 
   private markUp(): void {
+    this.auth.clear();
     if (this.state.kind !== 'connected' || this.state.health.brokersDown === undefined) return;
     this.state.health.brokersDown = undefined;
     this.state.health.downConfirmed = undefined;
