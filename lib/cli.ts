@@ -1,5 +1,5 @@
 import yargs from 'yargs';
-import { EventGateError, messageOf } from './errors';
+import { codeOf, messageOf } from './errors';
 import { loadConfigFile, type LoadedConfig } from './config/load';
 import { createLogger } from './log';
 import { preflightProblems } from './preflight';
@@ -57,7 +57,7 @@ async function run(args: RunArgs): Promise<void> {
     if (desiredWorkers(loaded.config, options) === 0) await runSingleProcess(loaded, log, metrics, options);
     else await runMaster(loaded, log, metrics, options);
   } catch (err) {
-    log.fatal({ err, code: err instanceof EventGateError ? err.code : undefined }, 'eventgate could not start');
+    log.fatal({ err, code: codeOf(err) }, 'eventgate could not start');
     process.exit(1);
   }
 }
@@ -78,7 +78,7 @@ async function replay(file: string, configPath: string): Promise<void> {
     process.stdout.write(`${JSON.stringify(report)}\n`);
     process.exitCode = report.failed_file ? 1 : 0;
   } catch (err) {
-    log.fatal({ err, code: err instanceof EventGateError ? err.code : undefined, file }, 'replay failed');
+    log.fatal({ err, code: codeOf(err), file }, 'replay failed');
     process.exitCode = 1;
   } finally {
     await metrics.close();

@@ -11,6 +11,7 @@ import type { AppContext, ServiceInfo } from './http/context';
 import { ConnectionDrain } from './http/drain';
 import { bodyLimits } from './http/body';
 import { corsSettingsOf } from './http/cors';
+import { listenError } from './http/listen';
 import { headerPolicy } from './http/respond';
 import { createHttpServer, type Serving } from './http/server';
 import { EventGateError, messageOf } from './errors';
@@ -209,7 +210,7 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
   } catch (err) {
     await current.app.close();
-    throw err;
+    throw listenError(err, conf.port, conf.interface);
   }
   const port = (server.address() as AddressInfo).port;
   deps.log.info({ port, interface: conf.interface, sink: current.app.sinks.guaranteed.kind }, 'listening');
