@@ -112,6 +112,8 @@ function semanticProblems(config: Config): string[] {
   return problems;
 }
 
+export const EMPTY_FILE = 'the file holds no YAML document (it is empty or only comments); write `{}` to run on every default';
+
 export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const substituted = substituteEnv(text, env, problems);
@@ -122,6 +124,10 @@ export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.e
     problems.push(`not valid YAML: ${messageOf(err)}`);
     throw new EventGateError('EG_ERR_CONFIG_INVALID', `Config is invalid:\n  ${problems.join('\n  ')}`, { details: problems });
   }
+  // An empty file is a deploy gone wrong (a truncated copy, a template never
+  // filled in), not a wish for every default: all defaults would listen on
+  // 0.0.0.0:8192 with no schemas. `{}` says "defaults" on purpose.
+  if (raw === null || raw === undefined) problems.push(EMPTY_FILE);
   return validateConfig(raw, problems);
 }
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfigFile, parseConfigText, parseSize, substituteEnv } from '../../lib/config/load';
+import { EMPTY_FILE, loadConfigFile, parseConfigText, parseSize, substituteEnv } from '../../lib/config/load';
 import { EventGateError } from '../../lib/errors';
 import { ROOT } from '../helpers/paths';
 
@@ -27,8 +27,8 @@ describe('config loading', () => {
     }
   });
 
-  it('fills every default from the schema when the file is empty', () => {
-    const config = parseConfigText('', {});
+  it('fills every default from the schema for an empty mapping', () => {
+    const config = parseConfigText('{}', {});
     expect(config.num_workers).to.equal(0);
     expect(config.logging.level).to.equal('info');
     const conf = config.services[0].conf;
@@ -38,6 +38,10 @@ describe('config loading', () => {
     expect(conf.allow_absolute_schema_uris).to.equal(false);
     expect(conf.allow_insecure_schemas).to.equal(false);
     expect(conf.output_path).to.equal('stdout');
+  });
+
+  it('refuses an empty file, and one of comments only, with one problem that says so', () => {
+    for (const text of ['', '\n\n', '# nothing here yet\n', '---\n']) expect(problemsOf(text), JSON.stringify(text)).to.deep.equal([EMPTY_FILE]);
   });
 
   it('returns a frozen config', () => {
