@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { BatchPool } from './batch/pool';
 import { workersOf } from './batch/size';
 import { parseSize, type LoadedConfig } from './config/load';
+import { logStreamOf } from './config/outputs';
 import { eventLimitsOf } from './event/scan';
 import { Gate } from './gate/gate';
 import { buildValidator } from './gate/build';
@@ -125,6 +126,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     configDir: loaded.dir,
     workers: deps.workers ?? workersOf(loaded.config.num_workers),
     log,
+    logStream: logStreamOf(loaded.config),
     metrics,
     streams,
   });

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import yaml from 'js-yaml';
 import { EventGateError, messageOf } from '../errors';
+import { eventsOnStdout } from './outputs';
 import { configSchema, type Config } from './schema';
 
 /** A validated, defaulted, frozen config and where it came from. */
@@ -108,6 +109,9 @@ function semanticProblems(config: Config): string[] {
     parseSize(conf.max_body_size);
   } catch (err) {
     problems.push(`services[0].conf.max_body_size: ${messageOf(err)}`);
+  }
+  if (config.logging.stream === 'stdout' && eventsOnStdout(config)) {
+    problems.push('logging.stream: stdout would mix log lines into the events on stdout (output_path: stdout); use stderr, or another output_path');
   }
   return problems;
 }
