@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EMPTY_FILE, loadConfigFile, parseConfigText, parseSize, substituteEnv } from '../../lib/config/load';
+import { logStreamOf } from '../../lib/config/outputs';
 import { EventGateError } from '../../lib/errors';
 import { ROOT } from '../helpers/paths';
 
@@ -42,6 +43,15 @@ describe('config loading', () => {
 
   it('refuses an empty file, and one of comments only, with one problem that says so', () => {
     for (const text of ['', '\n\n', '# nothing here yet\n', '---\n']) expect(problemsOf(text), JSON.stringify(text)).to.deep.equal([EMPTY_FILE]);
+  });
+
+  it('refuses logging.stream stdout when the events go to stdout, and sends logs to stderr by default then', () => {
+    expect(problemsOf('logging: {stream: stdout}')).to.deep.equal([
+      'logging.stream: stdout would mix log lines into the events on stdout (output_path: stdout); use stderr, or another output_path',
+    ]);
+    expect(logStreamOf(parseConfigText('{}', {}))).to.equal('stderr');
+    expect(logStreamOf(parseConfigText('services: [{conf: {output_path: events.ndjson}}]', {}))).to.equal('stdout');
+    expect(logStreamOf(parseConfigText('logging: {stream: stderr}\nservices: [{conf: {output_path: events.ndjson}}]', {}))).to.equal('stderr');
   });
 
   it('returns a frozen config', () => {
