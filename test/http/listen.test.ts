@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:net';
+import { isErrorCode } from '../../lib/errors';
 import { until } from '../helpers/until';
 import { Eventgate, withTempConfig, type LogLine, type TempConfig } from '../supervisor/harness';
 
@@ -50,5 +51,7 @@ describe('starting on a port in use', function () {
     const exited = await eg.waitForMaster('worker failed to start');
     expect(exited).to.include({ exit_code: 1, cause: 'startup' });
     expect(exited).to.not.have.property('code');
+    // In every line, master's and worker's: `code` is a code of the catalogue.
+    for (const l of eg.lines.filter((line) => 'code' in line)) expect(isErrorCode(l.code), JSON.stringify(l)).to.equal(true);
   });
 });
