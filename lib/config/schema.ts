@@ -7,6 +7,7 @@
 import { anyOf, arr, bool, int, json, literalUnion, obj, record, str, type Infer } from './shape';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+const LOG_STREAMS = ['stdout', 'stderr'] as const;
 
 export const kafkaSchema = obj({
   conf: record(json(), { description: 'librdkafka global config, passed through as is (metadata.broker.list, ...).' }),
@@ -216,6 +217,9 @@ export const configSchema = obj({
     {
       name: str({ default: 'eventgate' }),
       level: literalUnion(LOG_LEVELS, { default: 'info' }),
+      stream: literalUnion(LOG_STREAMS, {
+        description: 'Where log lines go. Default: stderr when events go to stdout (output_path: stdout, no kafka), else stdout.',
+      }),
     },
     { defaulted: true },
   ),
@@ -249,3 +253,4 @@ export type ServiceConf = Infer<typeof serviceConfSchema>;
 export type KafkaConf = Infer<typeof kafkaSchema>;
 export type ThreadPoolConf = Infer<typeof threadPoolSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogStream = (typeof LOG_STREAMS)[number];

@@ -166,7 +166,8 @@ class Master implements RollHost, HealthHost {
   private onExit(w: WorkerRecord, was: WorkerState, code: number | null, signal: string | null): void {
     const cause = w.killReason ?? (was === 'draining' ? 'drained' : was === 'starting' ? 'startup' : 'crash');
     this.metrics.increment('supervisor.worker.exited', 1, { cause });
-    const fields = { worker: w.id, worker_pid: w.pid, code, signal, cause, state: was };
+    // exit_code, not code: `code` in a log line is always an error code of lib/errors.ts.
+    const fields = { worker: w.id, worker_pid: w.pid, exit_code: code, signal, cause, state: was };
     if (was === 'draining') {
       const clean = code === 0 && w.killReason === undefined;
       if (!clean && this.stopping) this.shutdown.markUnclean();

@@ -11,6 +11,7 @@
 import cluster from 'node:cluster';
 import { validateConfig, type LoadedConfig } from '../config/load';
 import { codeOf, EventGateError, messageOf } from '../errors';
+import { logStreamOf } from '../config/outputs';
 import { createLogger, type Logger } from '../log';
 import { createMetrics } from '../metrics/factory';
 import type { Metrics } from '../metrics/metrics';
@@ -53,7 +54,7 @@ function main(): void {
       // No logger without a config: the master logs the reason it gets here.
       return sendAndExit({ type: 'startup_failed', code: codeOf(err), message: messageOf(err) }, 1);
     }
-    const log = createLogger(loaded.config.logging, { worker_id: msg.workerId });
+    const log = createLogger(loaded.config.logging, { worker_id: msg.workerId }, logStreamOf(loaded.config));
     const metrics = createMetrics(loaded.config.metrics, log);
     running = { log, metrics, shutdownTimeoutMs: loaded.config.shutdown_timeout_ms };
     heartbeat = setInterval(() => {

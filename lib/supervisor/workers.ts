@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics/metrics';
 import { isWorkerMessage, type WorkerMessage } from './ipc';
 import { debugEnabled, debugFlags, inspectPort, type RunOptions } from './options';
 import { WorkerRecord, type KillReason, type WorkerState } from './record';
+import { forwardStderr } from './stderr';
 
 const WORKER_ENTRY = join(__dirname, 'worker.js');
 
@@ -54,8 +55,13 @@ export class WorkerSet implements Iterable<WorkerRecord> {
     }
     // cluster appends its own --inspect-port to a worker with inspector flags: give it ours.
     // No args: the worker takes its config over IPC, not from the master's command line.
-    cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv, ...(debug ? { inspectPort: inspectPort(loaded.config, id) } : {}) });
+    // A debug worker's stderr comes through the master (stderr.ts); every
+    // setupPrimary sets stdio, as its settings outlive the call.
+    const stdio = debug ? [0, 1, 'pipe', 'ipc'] : [0, 1, 2, 'ipc'];
+    cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv, stdio, ...(debug ? { inspectPort: inspectPort(loaded.config, id) } : {}) });
     const record = new WorkerRecord(id, cluster.fork(), loaded, generation);
+    const stderr = record.worker.process.stderr;
+    if (debug && stderr) forwardStderr(stderr, this.log, { worker: id, worker_pid: record.pid });
     this.byId.set(id, record);
     record.worker.on('message', (msg: unknown) => {
       if (isWorkerMessage(msg)) this.events.message(record, msg);

@@ -7,6 +7,7 @@ import * as Kafka from 'node-rdkafka';
 import { authFailureOf } from './auth';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
+import { LogLimiter } from './log-limit';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -25,8 +26,65 @@ export interface RdkafkaLog {
   readonly message: string;
 }
 
+/** How long repeats of one librdkafka message are counted before their line (log-limit.ts). */
+export const RDKAFKA_LOG_INTERVAL_MS = 10000;
+
+/**
+ * What makes two librdkafka lines the same message: the text without the
+ * parts that change on every repeat (`(after 12ms in state CONNECT, 3
+ * identical error(s) suppressed)`, other millisecond counts).
+ */
+export function messageKey(message: string): string {
+  return message.replace(/\s*\(after \d+ms in state [A-Z_]+(?:, \d+ identical error\(s\) suppressed)?\)/g, '').replace(/\b\d+ ?ms\b/g, 'Nms');
+}
+
+/**
+ * librdkafka's log lines and error events of one producer, rate-limited:
+ * one line per distinct message per interval, with `repeated` counting the
+ * identical ones held back (log-limit.ts).
+ */
+export class RdkafkaLogger {
+  private readonly lines: LogLimiter<RdkafkaLog>;
+  private readonly errors: LogLimiter<Kafka.LibrdKafkaError>;
+
+  constructor(log: Logger, intervalMs: number = RDKAFKA_LOG_INTERVAL_MS) {
+    const every = (repeated: number) => (repeated > 0 ? { repeated, interval_ms: intervalMs } : {});
+    this.lines = new LogLimiter(intervalMs, (e, repeated) =>
+      log[logLevelOf(e.severity)]({ fac: e.fac, severity: e.severity, detail: e.message, ...every(repeated) }, 'librdkafka log'),
+    );
+    this.errors = new LogLimiter(intervalMs, (err, repeated) => log.warn({ err, ...every(repeated) }, 'librdkafka error'));
+  }
+
+  log(entry: RdkafkaLog): void {
+    this.lines.hit(`${entry.severity}:${entry.fac}:${messageKey(entry.message)}`, entry);
+  }
+
+  /** An error event librdkafka recovers from by itself (errorKind 'other'). */
+  error(err: Kafka.LibrdKafkaError): void {
+    this.errors.hit(messageKey(err.message), err);
+  }
+
+  /** The counts held back so far, logged now (at close). */
+  flush(): void {
+    this.lines.flush();
+    this.errors.flush();
+  }
+}
+
+/*
+ * The producer (producer.ts) hands every log event to logRdkafka with its own
+ * child logger, which lives as long as the producer: that logger keys the
+ * producer's limiter, so that the limiter goes when the producer does.
+ */
+const limiters = new WeakMap<Logger, RdkafkaLogger>();
+
 export function logRdkafka(log: Logger, entry: RdkafkaLog): void {
-  log[logLevelOf(entry.severity)]({ fac: entry.fac, severity: entry.severity, detail: entry.message }, 'librdkafka log');
+  let limited = limiters.get(log);
+  if (!limited) {
+    limited = new RdkafkaLogger(log);
+    limiters.set(log, limited);
+  }
+  limited.log(entry);
 }
 
 /** The parts of librdkafka's statistics JSON that eventgate reads (see librdkafka STATISTICS.md). */
