@@ -71,22 +71,6 @@ export class RdkafkaLogger {
   }
 }
 
-/*
- * The producer (producer.ts) hands every log event to logRdkafka with its own
- * child logger, which lives as long as the producer: that logger keys the
- * producer's limiter, so that the limiter goes when the producer does.
- */
-const limiters = new WeakMap<Logger, RdkafkaLogger>();
-
-export function logRdkafka(log: Logger, entry: RdkafkaLog): void {
-  let limited = limiters.get(log);
-  if (!limited) {
-    limited = new RdkafkaLogger(log);
-    limiters.set(log, limited);
-  }
-  limited.log(entry);
-}
-
 /** The parts of librdkafka's statistics JSON that eventgate reads (see librdkafka STATISTICS.md). */
 interface Stats {
   msg_cnt?: number;

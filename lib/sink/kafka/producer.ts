@@ -18,7 +18,7 @@ import { sinkProps, type ProducerName, type ProducerProps, type PropDefault } fr
 import { disconnectWithin, flushWithin, producerClient } from './client';
 import { Delivery, deliveryFailure, failure, produceFailure, type Failure, type Pending } from './delivery';
 import { AuthWatch } from './auth';
-import { errorKind, logRdkafka, recordStats, type RdkafkaLog } from './observe';
+import { errorKind, RdkafkaLogger, recordStats, type RdkafkaLog } from './observe';
 import { Settler } from './settle';
 
 /** Waits between failed connection attempts (each bounded by connect_timeout_ms): doubling from the first to the last. */
@@ -96,6 +96,8 @@ export class KafkaSink implements Sink {
   private readonly readyWaiters = new Set<Waiter>();
   private readonly drainWaiters = new Set<() => void>();
   private readonly auth: AuthWatch;
+  /** librdkafka's log lines and recoverable errors, one line per distinct message per interval. */
+  private readonly rdkafkaLog: RdkafkaLogger;
 
   /** Throws EG_ERR_CONFIG_INVALID when librdkafka refuses the settings. */
   constructor(opts: KafkaSinkOptions) {
@@ -105,6 +107,7 @@ export class KafkaSink implements Sink {
     this.log = opts.log.child({ component: 'kafka', producer: opts.name });
     this.tags = Object.freeze({ producer: opts.name });
     this.auth = new AuthWatch(this.log);
+    this.rdkafkaLog = new RdkafkaLogger(this.log);
     this.settler = new Settler({ log: this.log, metrics: opts.metrics, tags: this.tags, spool: opts.spool });
     this.statsEnabled = Number(opts.props.global['statistics.interval.ms'] ?? 0) > 0;
     try {
@@ -114,7 +117,7 @@ export class KafkaSink implements Sink {
     }
     this.client.on('delivery-report', (err, report) => this.onDeliveryReport(err, report));
     this.client.on('event.log', (entry: RdkafkaLog) => {
-      logRdkafka(this.log, entry);
+      this.rdkafkaLog.log(entry);
       this.auth.see(entry.message);
     });
     this.client.on('event.error', (err) => this.onError(err));
@@ -228,6 +231,7 @@ export class KafkaSink implements Sink {
     await this.settler.idle();
     if (was.kind === 'connected') clearInterval(was.poll);
     await disconnectWithin(this.client, DISCONNECT_TIMEOUT_MS);
+    this.rdkafkaLog.flush();
     this.log.info('kafka producer closed');
   }
 
@@ -295,7 +299,7 @@ export class KafkaSink implements Sink {
     // The watch has logged it, once per cause.
     if (kind === 'auth') return;
     // librdkafka recovers from the others by itself (reconnects, retries).
-    this.log.warn({ err }, 'librdkafka error');
+    this.rdkafkaLog.error(err);
   }
 
   private onStats(json: string): void {
