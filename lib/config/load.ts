@@ -109,6 +109,14 @@ function semanticProblems(config: Config): string[] {
   } catch (err) {
     problems.push(`services[0].conf.max_body_size: ${messageOf(err)}`);
   }
+  const flags = new Set(config.debug_node_flags.map((f) => f.replaceAll('_', '-')));
+  if (flags.has('--prof') && flags.has('--interpreted-frames-native-stack')) {
+    // V8's tick sampler walks the stack in a signal handler; with this flag the
+    // walk takes a code-space lock the interrupted thread may hold: the worker hangs for good.
+    problems.push(
+      'debug_node_flags: --prof and --interpreted-frames-native-stack together can deadlock a worker at startup (V8 bug); keep --prof, or drop --prof to use the other (docs/profiling.md)',
+    );
+  }
   return problems;
 }
 
