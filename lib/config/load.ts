@@ -113,6 +113,14 @@ function semanticProblems(config: Config): string[] {
   if (config.logging.stream === 'stdout' && eventsOnStdout(config)) {
     problems.push('logging.stream: stdout would mix log lines into the events on stdout (output_path: stdout); use stderr, or another output_path');
   }
+  const flags = new Set(config.debug_node_flags.map((f) => f.replaceAll('_', '-')));
+  if (flags.has('--prof') && flags.has('--interpreted-frames-native-stack')) {
+    // V8's tick sampler walks the stack in a signal handler; with this flag the
+    // walk takes a code-space lock the interrupted thread may hold: the worker hangs for good.
+    problems.push(
+      'debug_node_flags: --prof and --interpreted-frames-native-stack together can deadlock a worker at startup (V8 bug); keep --prof, or drop --prof to use the other (docs/profiling.md)',
+    );
+  }
   return problems;
 }
 

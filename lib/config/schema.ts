@@ -208,10 +208,14 @@ export const configSchema = obj({
     default: 9229,
     description: 'Debug mode: worker N listens for the inspector on 127.0.0.1:(base + N).',
   }),
-  debug_dir: str({ description: 'Debug mode: folder of the V8 logs (relative to the config file); the OS temp folder by default.' }),
+  debug_dir: str({
+    description:
+      'Debug mode: folder of the V8 logs, kept after a stop (relative to the config file). Unset: a folder of this master in the OS temp folder, removed on a normal stop.',
+  }),
   debug_node_flags: arr(str(), {
-    default: ['--prof', '--no-logfile-per-isolate', '--perf-basic-prof', '--interpreted-frames-native-stack'],
-    description: 'Debug mode: node flags of the workers, besides --inspect and --logfile.',
+    default: ['--prof', '--perf-basic-prof'],
+    description:
+      'Debug mode: node flags of the workers, besides --inspect and --logfile. --interpreted-frames-native-stack is refused beside --prof (a V8 deadlock: docs/profiling.md).',
   }),
   logging: obj(
     {

@@ -60,7 +60,10 @@ class Master implements RollHost, HealthHost {
     });
     this.health = new Health(this, this.workers, log, metrics);
     this.roller = new Roller(this, this.workers, log, metrics, options);
-    this.shutdown = new Shutdown(this.workers, log, metrics, () => this.health.stop());
+    this.shutdown = new Shutdown(this.workers, log, metrics, (clean) => {
+      this.health.stop();
+      if (clean) this.workers.removeOwnDebugFiles();
+    });
   }
 
   private get config() {

@@ -17,6 +17,7 @@ import { createMetrics } from '../metrics/factory';
 import type { Metrics } from '../metrics/metrics';
 import { startService, type RunningService } from '../service';
 import { isMasterMessage, type StartMessage, type WorkerMessage } from './ipc';
+import { nameEventLoopLog } from './v8log';
 
 type Phase = 'waiting' | 'starting' | 'listening' | 'draining';
 
@@ -39,6 +40,8 @@ function main(): void {
     if (!self.isConnected()) process.exit(code);
     self.send(msg, undefined, {}, () => process.exit(code));
   };
+  // Before the pool starts a thread, while this isolate's log is the only one (v8log.ts).
+  const v8log = nameEventLoopLog();
   let phase: Phase = 'waiting';
   let running: Running | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
@@ -57,6 +60,8 @@ function main(): void {
     const log = createLogger(loaded.config.logging, { worker_id: msg.workerId }, logStreamOf(loaded.config));
     const metrics = createMetrics(loaded.config.metrics, log);
     running = { log, metrics, shutdownTimeoutMs: loaded.config.shutdown_timeout_ms };
+    if (v8log.path !== undefined) log.info({ v8_log: v8log.path }, 'V8 log of the event loop');
+    else if (process.execArgv.includes('--prof')) log.warn({ reason: v8log.reason }, 'V8 log of the event loop not named');
     heartbeat = setInterval(() => {
       const mem = process.memoryUsage();
       send({ type: 'heartbeat', heapUsedBytes: mem.heapUsed, rssBytes: mem.rss });
