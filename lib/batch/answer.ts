@@ -70,7 +70,8 @@ export function packAnswer(events: readonly unknown[], results: readonly EventRe
       trimOf[k] = trimmedTexts.push(itemText(r, events[i], i, true)) - 1;
     }
   }
-  // The body laid out as bodyText (lib/gate/answer.ts) joins it, piece by piece to know where each item is.
+  // Status and reason only: the body is laid out below, as bodyText (lib/gate/answer.ts) joins it,
+  // piece by piece to know where each item's bytes are.
   const answer = items.answer(n, () => '');
   const pieces: string[] = [];
   const pieceOf = new Int32Array(m);

@@ -12,7 +12,8 @@ import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { codeOf, messageOf } from '../errors';
 import { buildValidator, type BuiltValidator } from '../gate/build';
 import { errorEventOptionsOf, errorEventsOf, type ErrorEventOptions } from '../gate/error-events';
-import type { RequestInfo, StreamLookup } from '../gate/validate';
+import type { FailedResult } from '../gate/result';
+import type { RequestInfo, StreamLookup, Validated } from '../gate/validate';
 import { eventLimitsOf, type EventLimits } from '../event/scan';
 import { parseEvents, type ParsedEvents } from '../event/parse';
 import type { Logger } from '../log';
@@ -83,6 +84,21 @@ function reply(value: BatchReply, transfer: ArrayBuffer[] = []) {
   });
 }
 
+/**
+ * Error events are a side channel: a fault validating them (a schema
+ * repository that throws) must not fail the batch they report on. It fails
+ * them all instead, and the main thread counts and logs them as failed.
+ */
+async function validateErrorEvents(built: BuiltValidator, made: Record<string, unknown>[], log: Logger): Promise<Validated> {
+  try {
+    return await built.validator.validate(made);
+  } catch (err) {
+    log.error({ err }, 'pool thread could not validate error events');
+    const fault: FailedResult = { status: 'error', code: codeOf(err), context: { message: messageOf(err) } };
+    return { results: made.map(() => fault), outbound: [], outboundIndex: [], streams: [], uris: [] };
+  }
+}
+
 export default async function runBatch(task: BatchTask): Promise<unknown> {
   const { built, metrics, streams, log, limits, errorEvents: errorEventOptions, maxAnswerBytes } = await state;
   const started = performance.now();
@@ -101,7 +117,7 @@ export default async function runBatch(task: BatchTask): Promise<unknown> {
     if (errorEventOptions) {
       const made = errorEventsOf(events, validated, errorEventOptions);
       // The same validation the main thread gives error events (Gate.reportInvalid).
-      if (made.length > 0) errorEvents = { made: made.length, validated: await built.validator.validate(made) };
+      if (made.length > 0) errorEvents = { made: made.length, validated: await validateErrorEvents(built, made, log) };
     }
     const packed = packReply(events, validated, maxAnswerBytes, errorEvents, metrics.take(), performance.now() - started);
     return reply(packed, transferOf(packed));
