@@ -100,6 +100,7 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
       origin: req.headers.origin,
     };
     const route = routeOf(path);
+    drain.request(req, res);
     serving.enter();
     // The one listener per response. On 'close', not 'finish': aborted requests count too. The
     // metric comes first, so a reload waiting for in-flight requests sees each one counted.
