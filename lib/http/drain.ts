@@ -17,7 +17,8 @@
  *   client sending back to back gets its next answer (with the close) well
  *   within that;
  * - it is closed with a FIN (`end()`), not a reset: a client that reads the
- *   FIN before it reuses the connection opens a new one instead.
+ *   FIN before it reuses the connection opens a new one instead, and a
+ *   request that crossed the FIN is dropped unprocessed (`request()`).
  *
  * The drain is over when the server has no connection left (net.Server's
  * 'close'); the caller bounds it (shutdown_timeout_ms).
@@ -32,6 +33,8 @@ interface Connection {
   /** socket.bytesRead when it last went idle: more since then is a request on its way in. */
   bytesAtIdle: number;
   timer?: NodeJS.Timeout;
+  /** The drain closed it (FIN sent): a request read on it after that cannot be answered. */
+  ended: boolean;
 }
 
 export class ConnectionDrain {
@@ -47,7 +50,7 @@ export class ConnectionDrain {
   /** Follows the server's connections; before it listens. */
   watch(server: Server): void {
     server.on('connection', (socket: Socket) => {
-      const connection: Connection = { active: 0, idleSince: Date.now(), bytesAtIdle: 0 };
+      const connection: Connection = { active: 0, idleSince: Date.now(), bytesAtIdle: 0, ended: false };
       this.connections.set(socket, connection);
       socket.once('close', () => {
         clearTimeout(connection.timer);
@@ -58,11 +61,19 @@ export class ConnectionDrain {
     });
   }
 
-  /** A request was read on its socket: the connection is busy until the answer closes. */
-  request(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * A request was read on its socket: the connection is busy until the answer
+   * closes. False for a request that came on a connection the drain had
+   * closed already (it crossed our FIN on the wire): no answer can reach its
+   * client, so it must not be processed either; the caller drops it, and the
+   * client sees its connection closed without an answer, the one case in
+   * which a client may safely send a request again.
+   */
+  request(req: IncomingMessage, res: ServerResponse): boolean {
     const socket = req.socket;
     const connection = this.connections.get(socket);
-    if (!connection) return;
+    if (!connection) return true;
+    if (connection.ended) return false;
     connection.active++;
     clearTimeout(connection.timer);
     res.once('close', () => {
@@ -72,6 +83,7 @@ export class ConnectionDrain {
       connection.bytesAtIdle = socket.bytesRead;
       if (this.started) this.schedule(socket, connection);
     });
+    return true;
   }
 
   /** From now on every answer closes its connection, and idle connections close after the grace. */
@@ -97,6 +109,7 @@ export class ConnectionDrain {
       connection.bytesAtIdle = socket.bytesRead;
       return this.schedule(socket, connection);
     }
+    connection.ended = true;
     socket.end();
     // A client that never closes its side would hold the drain open until its deadline.
     connection.timer = setTimeout(() => socket.destroy(), Math.max(this.graceMs, 1000));

@@ -81,6 +81,10 @@ export interface Serving {
  */
 export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
   return (req: IncomingMessage, res: ServerResponse): void => {
+    if (!drain.request(req, res)) {
+      req.socket.destroy();
+      return;
+    }
     const serving = current();
     const app = serving.app;
     const started = performance.now();
@@ -100,7 +104,6 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
       origin: req.headers.origin,
     };
     const route = routeOf(path);
-    drain.request(req, res);
     serving.enter();
     // The one listener per response. On 'close', not 'finish': aborted requests count too. The
     // metric comes first, so a reload waiting for in-flight requests sees each one counted.
