@@ -93,13 +93,13 @@ export class Health {
     }
     this.replacing.add(w);
     this.log.warn({ worker: w.id, worker_pid: w.pid, heap_used_mb: heapMb, limit_mb: limitMb }, 'worker over its heap limit; replacing it gracefully');
-    this.metrics.increment('supervisor.worker.restarts', 1, { cause: 'heap' });
     this.host.enqueue(async () => {
       // A replacement queued behind one whose successor showed the limit below the baseline.
       if (w.state !== 'listening' || !this.guard.mayReplace(this.config.worker_heap_limit_mb)) {
         this.replacing.delete(w);
         return;
       }
+      this.metrics.increment('supervisor.worker.restarts', 1, { cause: 'heap' });
       try {
         this.successors.add(await this.host.startWithRetries(this.host.active, 'heap replacement'));
       } catch (err) {
