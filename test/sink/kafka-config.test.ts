@@ -12,10 +12,12 @@ import type * as Kafka from 'node-rdkafka';
 import { kafkaConf } from './kafka-support';
 
 describe('Kafka producer settings', function () {
-  it('gives the guaranteed producer idempotence and acks=all, and librdkafka a message timeout of produce_timeout_ms', function () {
+  it('gives the guaranteed producer idempotence and acks=all, and librdkafka a message timeout of 5 min or produce_timeout_ms when longer', function () {
     const props = producerProps(kafkaConf('b:9092'), 'guaranteed', [...commonDefaults('guaranteed', 1234), ...GUARANTEED_DEFAULTS]);
     expect(props.global).to.include({ 'metadata.broker.list': 'b:9092', 'enable.idempotence': true, 'client.id': 'eventgate-guaranteed' });
-    expect(props.topic).to.include({ acks: 'all', 'message.timeout.ms': 1234 });
+    expect(props.topic).to.include({ acks: 'all', 'message.timeout.ms': 300000 });
+    const long = producerProps(kafkaConf('b:9092'), 'guaranteed', commonDefaults('guaranteed', 600000));
+    expect(long.topic).to.include({ 'message.timeout.ms': 600000 });
   });
 
   it('gives the hasty producer a longer linger and no idempotence of its own', function () {

@@ -26,6 +26,9 @@ export interface PropDefault {
 
 export type ProducerName = 'guaranteed' | 'hasty';
 
+/** librdkafka's own default message.timeout.ms. */
+const MESSAGE_TIMEOUT_MS = 300000;
+
 /** Defaults for both producers; `produceTimeoutMs` is kafka.produce_timeout_ms. */
 export function commonDefaults(name: ProducerName, produceTimeoutMs: number): PropDefault[] {
   return [
@@ -34,9 +37,15 @@ export function commonDefaults(name: ProducerName, produceTimeoutMs: number): Pr
     // producer knows within a second that brokers are down or back (cheap:
     // one small JSON document per producer).
     { names: ['statistics.interval.ms'], value: 1000, scope: 'global' },
-    // librdkafka gives up on a message about when eventgate has answered
-    // "timeout" for it: fewer late deliveries of events already spooled.
-    { names: ['message.timeout.ms', 'delivery.timeout.ms'], value: produceTimeoutMs, scope: 'topic' },
+    // An event is spooled on the delivery report that says it timed out
+    // (settle.ts), so that report must mean "not written". A produce request
+    // already sent times out at the message's remaining timeout and is then
+    // only "possibly persisted": a broker that hangs past it and resumes writes
+    // it anyway. With librdkafka's 5 min (and never less than the answer's
+    // deadline), a hung request is retried (idempotent: the broker drops the
+    // duplicate) rather than timed out, and a hang must last minutes to make
+    // a duplicate on replay.
+    { names: ['message.timeout.ms', 'delivery.timeout.ms'], value: Math.max(MESSAGE_TIMEOUT_MS, produceTimeoutMs), scope: 'topic' },
     // librdkafka's default is 1 GB per producer: bound memory per worker.
     { names: ['queue.buffering.max.kbytes'], value: 65536, scope: 'global' },
     // librdkafka's reconnect back-off grows to 10 s: after an outage the
