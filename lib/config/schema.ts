@@ -4,7 +4,7 @@
  * validated config. The shape is service-runner's, so an EventGate config
  * keeps working: top-level runtime settings, then `services[0].conf`.
  */
-import { anyOf, arr, bool, int, json, literalUnion, obj, record, str, type Infer } from './shape';
+import { anyOf, arr, bool, int, json, literalUnion, obj, record, requiredWhen, str, type Infer } from './shape';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
@@ -70,6 +70,28 @@ export const threadPoolSchema = obj(
     }),
   },
   { defaulted: true },
+);
+
+/**
+ * One entry of `metrics`. A prometheus entry must name its port: the statsd
+ * default (8125) is no port to serve scrapes on. (The `if` is checked before
+ * ajv fills that default in.)
+ */
+const metricsTargetSchema = requiredWhen(
+  obj(
+    {
+      type: literalUnion(['statsd', 'prometheus'], { default: 'statsd' }),
+      host: str({
+        default: 'localhost',
+        description: 'statsd: where to send. prometheus: the address the scrape endpoint listens on (0.0.0.0 or :: for a Prometheus on another host).',
+      }),
+      port: int({ minimum: 0, maximum: 65535, default: 8125, description: 'statsd: where to send. prometheus (required): the scrape port; 0 picks a free one.' }),
+      prefix: str({ default: 'eventgate', description: 'statsd only: prepended to every name with a dot.' }),
+    },
+    { defaulted: true },
+  ),
+  { type: 'prometheus' },
+  ['port'],
 );
 
 export const serviceConfSchema = obj(
@@ -219,18 +241,7 @@ export const configSchema = obj({
     },
     { defaulted: true },
   ),
-  metrics: arr(
-    obj(
-      {
-        type: literalUnion(['statsd'], { default: 'statsd' }),
-        host: str({ default: 'localhost' }),
-        port: int({ minimum: 1, maximum: 65535, default: 8125 }),
-        prefix: str({ default: 'eventgate' }),
-      },
-      { defaulted: true },
-    ),
-    { default: [] },
-  ),
+  metrics: arr(metricsTargetSchema, { default: [] }),
   services: arr(
     obj(
       {

@@ -12,8 +12,7 @@ import cluster from 'node:cluster';
 import { validateConfig, type LoadedConfig } from '../config/load';
 import { codeOf, EventGateError, messageOf } from '../errors';
 import { createLogger, type Logger } from '../log';
-import { createMetrics } from '../metrics/factory';
-import type { Metrics } from '../metrics/metrics';
+import { createMetrics, type ProcessMetrics } from '../metrics/factory';
 import { startService, type RunningService } from '../service';
 import { isMasterMessage, type StartMessage, type WorkerMessage } from './ipc';
 
@@ -21,7 +20,7 @@ type Phase = 'waiting' | 'starting' | 'listening' | 'draining';
 
 interface Running {
   readonly log: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: ProcessMetrics;
   readonly shutdownTimeoutMs: number;
   service?: RunningService;
 }
@@ -53,8 +52,8 @@ function main(): void {
       // No logger without a config: the master logs the reason it gets here.
       return sendAndExit({ type: 'startup_failed', code: codeOf(err), message: messageOf(err) }, 1);
     }
-    const log = createLogger(loaded.config.logging, { worker_id: msg.workerId });
-    const metrics = createMetrics(loaded.config.metrics, log);
+    const log = createLogger(loaded.config.logging, { worker_id: msg.workerId, worker_slot: msg.slot });
+    const metrics = createMetrics(loaded.config.metrics, log, { kind: 'worker', slot: msg.slot });
     running = { log, metrics, shutdownTimeoutMs: loaded.config.shutdown_timeout_ms };
     heartbeat = setInterval(() => {
       const mem = process.memoryUsage();
@@ -106,9 +105,12 @@ function main(): void {
       process.exit(1);
     }
     clearInterval(heartbeat);
+    // What it counted since the master's last scrape, so that the master's sums keep it.
+    const final = await metrics.snapshot();
     await metrics.close();
     log.info('worker stopped');
     // stdout is synchronous for files and pipes on Linux: the lines above are out.
+    if (final) return sendAndExit({ type: 'metrics', metrics: final }, 0);
     process.exit(0);
   };
 
@@ -121,6 +123,12 @@ function main(): void {
       case 'drain':
         if (phase !== 'draining') void drain('asked by the master');
         return;
+      case 'collect_metrics': {
+        // Before `start` there is nothing counted yet: an empty answer, so the scrape need not wait.
+        const id = msg.id;
+        void (running?.metrics.snapshot() ?? Promise.resolve(undefined)).then((metrics) => send({ type: 'metrics', id, metrics: metrics ?? [] }));
+        return;
+      }
     }
   });
 
