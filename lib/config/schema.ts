@@ -4,7 +4,7 @@
  * validated config. The shape is service-runner's, so an EventGate config
  * keeps working: top-level runtime settings, then `services[0].conf`.
  */
-import { anyOf, arr, bool, int, json, literalUnion, obj, record, requiredWhen, str, type Infer } from './shape';
+import { anyOf, arr, bool, int, json, literalUnion, num, obj, record, requiredWhen, str, type Infer } from './shape';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
@@ -104,6 +104,13 @@ export const serviceConfSchema = obj(
       description: 'Largest accepted body, after inflating: bytes, or a size such as 1mb.',
     }),
     request_timeout_ms: int({ minimum: 1, default: 30000, description: 'A body not fully arrived by then gets 408.' }),
+    access_log: obj(
+      {
+        enabled: bool({ default: false, description: 'One info line per request (msg "access"): ids, route, status, duration, bytes, event counts; never bodies.' }),
+        sample_rate: num({ minimum: 0, maximum: 1, default: 1, description: 'Share of requests logged, 0 to 1, drawn per request.' }),
+      },
+      { defaulted: true },
+    ),
     max_event_depth: int({
       minimum: 1,
       default: 64,

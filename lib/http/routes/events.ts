@@ -9,6 +9,7 @@ import { checkContentType, readBody } from '../body';
 import type { AppContext, RequestScope } from '../context';
 import { failRequest } from '../fail';
 import { send, sendError, sendJson } from '../respond';
+import { countResults } from '../access';
 import { answerFor } from '../results';
 
 const THREAD_PATH = Object.freeze({ path: 'thread' });
@@ -48,15 +49,20 @@ export function postEvents(app: AppContext, req: IncomingMessage, res: ServerRes
     return refuseBody(app, res, scope, err);
   }
   // The body is read by callback, so its failures are caught here rather than by the request handler.
-  readBody(req, app.limits, (body) => {
-    let pending: Promise<void> | void;
-    try {
-      pending = answerBody(app, req, res, scope, body);
-    } catch (err) {
-      return failRequest(app, res, scope, err);
-    }
-    if (pending) pending.catch((err: unknown) => failRequest(app, res, scope, err));
-  });
+  readBody(
+    req,
+    app.limits,
+    (body) => {
+      let pending: Promise<void> | void;
+      try {
+        pending = answerBody(app, req, res, scope, body);
+      } catch (err) {
+        return failRequest(app, res, scope, err);
+      }
+      if (pending) pending.catch((err: unknown) => failRequest(app, res, scope, err));
+    },
+    scope,
+  );
 }
 
 function answerBody(app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope, body: Buffer | EventGateError): Promise<void> | void {
@@ -104,6 +110,7 @@ async function answerPooled(
   }
   const ctx = { requestId: scope.id };
   if (hasty && !holdsNonEvent(batch)) {
+    scope.events = { received: batch.count, hasty: true };
     send(res, 202, `${batch.count} events hastily received.`, scope);
     app.gate.track(produceHastily(app, scope, batch.count, (sink) => app.gate.produce(batch.events, batch.validated, sink, ctx)));
     return;
@@ -123,6 +130,7 @@ export function answerEvents(
 ): Promise<void> | void {
   const ctx = { requestId: scope.id };
   if (hasty && events.every(isEvent)) {
+    scope.events = { received: events.length, hasty: true };
     send(res, 202, `${events.length} events hastily received.`, scope);
     app.gate.track(produceHastily(app, scope, events.length, (sink) => app.gate.process(events, sink, ctx, request)));
     return;
@@ -132,6 +140,7 @@ export function answerEvents(
 
 function answerResults(app: AppContext, res: ServerResponse, scope: RequestScope, events: readonly unknown[], results: EventResult[]): void {
   const answer = answerFor(events, results, app.maxAnswerBytes);
+  if (app.accessLog) scope.events = countResults(results);
   if (answer.status !== 201) {
     app.log.info({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'events not accepted');
   }
