@@ -73,8 +73,9 @@ export interface DrainingMessage {
 
 /**
  * Worker -> master: its Prometheus samples, in answer to `collect_metrics`
- * (`id`), or unasked just before a planned exit (no `id`), so that what it
- * counted since the last scrape is not lost. Empty without a prometheus target.
+ * (`id`), or unasked (no `id`) every few seconds and just before a planned
+ * exit, so that what it counted since the last scrape is not lost when it
+ * exits. Empty without a prometheus target.
  */
 export interface MetricsMessage {
   readonly type: 'metrics';

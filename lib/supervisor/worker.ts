@@ -18,6 +18,13 @@ import { isMasterMessage, type StartMessage, type WorkerMessage } from './ipc';
 
 type Phase = 'waiting' | 'starting' | 'listening' | 'draining';
 
+/**
+ * With a prometheus target, the worker also sends its samples unasked this
+ * often: if it crashes, the master's sums lose at most this long of its counts
+ * (a scrape asks anyway, and a planned exit sends them last).
+ */
+const METRICS_PUSH_MS = 5000;
+
 interface Running {
   readonly log: Logger;
   readonly metrics: ProcessMetrics;
@@ -40,6 +47,7 @@ function main(): void {
   let phase: Phase = 'waiting';
   let running: Running | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  let metricsPush: NodeJS.Timeout | undefined;
 
   const start = async (msg: StartMessage): Promise<void> => {
     phase = 'starting';
@@ -59,6 +67,11 @@ function main(): void {
       const mem = process.memoryUsage();
       send({ type: 'heartbeat', heapUsedBytes: mem.heapUsed, rssBytes: mem.rss });
     }, msg.heartbeatIntervalMs);
+    metricsPush = setInterval(() => {
+      void metrics.snapshot().then((snapshot) => {
+        if (snapshot && phase !== 'draining') send({ type: 'metrics', metrics: snapshot });
+      });
+    }, METRICS_PUSH_MS);
     let service: RunningService;
     try {
       // Listening only once ready: a roll waits for this worker's `listening`, and
@@ -105,6 +118,7 @@ function main(): void {
       process.exit(1);
     }
     clearInterval(heartbeat);
+    clearInterval(metricsPush);
     // What it counted since the master's last scrape, so that the master's sums keep it.
     const final = await metrics.snapshot();
     await metrics.close();
