@@ -1,10 +1,11 @@
 import yargs from 'yargs';
-import { EventGateError, messageOf } from './errors';
+import { codeOf, messageOf } from './errors';
 import { loadConfigFile, type LoadedConfig } from './config/load';
+import { logStreamOf } from './config/outputs';
 import { createLogger } from './log';
 import { preflightProblems } from './preflight';
 import { ReloadableMetrics } from './metrics/factory';
-import { replaySpool } from './replay';
+import { failedReport, replaySpool, type ReplayReport } from './replay';
 import { SERVICE_INFO } from './service';
 import { runMaster } from './supervisor/master';
 import { desiredWorkers, isWorkerCountSpec, type RunOptions } from './supervisor/options';
@@ -51,39 +52,44 @@ async function run(args: RunArgs): Promise<void> {
     process.exit(1);
   }
   // worker_id 0: the master, or the one process; workers log with their own id.
-  const log = createLogger(loaded.config.logging, { worker_id: 0 });
+  const log = createLogger(loaded.config.logging, { worker_id: 0 }, logStreamOf(loaded.config));
   const metrics = new ReloadableMetrics(loaded.config.metrics, log);
   try {
     if (desiredWorkers(loaded.config, options) === 0) await runSingleProcess(loaded, log, metrics, options);
     else await runMaster(loaded, log, metrics, options);
   } catch (err) {
-    log.fatal({ err, code: err instanceof EventGateError ? err.code : undefined }, 'eventgate could not start');
+    log.fatal({ err, code: codeOf(err) }, 'eventgate could not start');
     process.exit(1);
   }
 }
 
-/** `eventgate replay FILE`: prints a JSON report; exit 0 when every event went in, 1 otherwise. */
+/**
+ * `eventgate replay FILE`: stdout holds its JSON report and nothing else, also
+ * when it fails (the report then has `error`), so `| jq` always reads one
+ * document; logs go to stderr. Exit 0 when every event went in, 1 otherwise.
+ */
 async function replay(file: string, configPath: string): Promise<void> {
   let loaded: LoadedConfig;
   try {
     loaded = await loadConfigFile(configPath);
   } catch (err) {
     process.stderr.write(`eventgate: ${messageOf(err)}\n`);
+    process.stdout.write(`${JSON.stringify(failedReport(file, err))}\n`);
     process.exit(1);
   }
-  const log = createLogger(loaded.config.logging, { worker_id: 0, command: 'replay' });
+  const log = createLogger(loaded.config.logging, { worker_id: 0, command: 'replay' }, 'stderr');
   // A one-off command serves no scrape endpoint: Prometheus would see it come and go.
   const metrics = new ReloadableMetrics(loaded.config.metrics, log, { kind: 'tool' });
+  let report: ReplayReport;
   try {
-    const report = await replaySpool(file, loaded, { log, metrics });
-    process.stdout.write(`${JSON.stringify(report)}\n`);
-    process.exitCode = report.failed_file ? 1 : 0;
+    report = await replaySpool(file, loaded, { log, metrics });
   } catch (err) {
-    log.fatal({ err, code: err instanceof EventGateError ? err.code : undefined, file }, 'replay failed');
-    process.exitCode = 1;
-  } finally {
-    await metrics.close();
+    report = failedReport(file, err);
   }
+  if (report.error) log.fatal({ code: report.error.code, file: report.file, msg_detail: report.error.message }, 'replay failed');
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  process.exitCode = report.failed_file || report.error ? 1 : 0;
+  await metrics.close();
   // Producers' background timers must not keep a finished command alive.
   process.exit();
 }

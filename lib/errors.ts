@@ -73,6 +73,11 @@ export const ERRORS = {
   EG_ERR_KAFKA_UNAVAILABLE: { status: 503, event: 'error', message: 'Kafka is not reachable.' },
   EG_ERR_KAFKA_QUEUE_FULL: { status: 503, event: 'error', message: 'The Kafka producer queue is full.' },
   EG_ERR_KAFKA_CLOSED: { status: 503, event: 'error', message: 'The Kafka producer closed before the event was acknowledged.' },
+  EG_ERR_KAFKA_AUTH: {
+    status: 503,
+    event: 'error',
+    message: 'Kafka refused the producer: SASL authentication or the TLS handshake failed (credentials, sasl.mechanisms, ssl.ca.location).',
+  },
 
   // Startup and operations: never reach a client.
   EG_ERR_CONFIG_READ: { message: 'Config file could not be read.' },
@@ -80,6 +85,8 @@ export const ERRORS = {
   EG_ERR_SERVICE_CLOSING: { message: 'The service is closing: a reload was refused.' },
   EG_ERR_SCHEMA_PRECACHE: { message: 'A schema in schema_precache_uris could not be loaded.' },
   EG_ERR_KAFKA_CONNECT: { message: 'A Kafka producer could not connect within its timeout.' },
+  EG_ERR_PORT_IN_USE: { message: 'The port eventgate should listen on (services[0].conf.port, interface) is in use by another process.' },
+  EG_ERR_LISTEN: { message: 'eventgate could not listen on services[0].conf.port and interface (not permitted, or no such address).' },
   EG_ERR_SPOOL_WRITE: { message: 'Failed events could not be appended to failed_events_path.' },
   EG_ERR_SPOOL_READ: { message: 'A failed-events spool file could not be read.' },
   EG_ERR_STREAM_CONFIG_FETCH: { message: 'Stream config could not be read from stream_config_uri.' },

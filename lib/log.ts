@@ -1,17 +1,20 @@
 import bunyan from 'bunyan';
-import type { Config } from './config/schema';
+import type { Config, LogStream } from './config/schema';
 
 export type Logger = bunyan;
+export type { LogStream };
 
 /**
- * The process logger: JSON lines on stdout, level from `logging.level`.
- * `fields` (worker_id, pid, ...) are carried on every line.
+ * The process logger: JSON lines on `stream` (config/outputs.ts logStreamOf
+ * picks it), level from `logging.level`. `fields` (worker_id, pid, ...) are
+ * carried on every line.
  */
-export function createLogger(logging: Config['logging'], fields: Record<string, unknown> = {}): Logger {
+export function createLogger(logging: Config['logging'], fields: Record<string, unknown> = {}, stream: LogStream = 'stdout'): Logger {
   return bunyan.createLogger({
     name: logging.name,
     level: logging.level,
     serializers: bunyan.stdSerializers,
+    stream: process[stream],
     ...fields,
   });
 }

@@ -6,6 +6,7 @@
  * precache, the CORS origin rules), never a copy of its rules.
  */
 import type { LoadedConfig } from './config/load';
+import { kafkaEnabled } from './config/outputs';
 import { messageOf } from './errors';
 import { buildValidator } from './gate/build';
 import { corsSettingsOf, originRule } from './http/cors';
@@ -17,8 +18,8 @@ import { kafkaConfProblems } from './sink/kafka/check';
 export async function preflightProblems(loaded: LoadedConfig): Promise<string[]> {
   const conf = loaded.config.services[0].conf;
   const problems: string[] = [];
-  // The same test as createSinks: Kafka only when kafka.conf has settings.
-  if (conf.kafka?.conf && Object.keys(conf.kafka.conf).length > 0) problems.push(...kafkaConfProblems(conf.kafka));
+  // The same test as createSinks.
+  if (conf.kafka && kafkaEnabled(conf)) problems.push(...kafkaConfProblems(conf.kafka));
   try {
     originRule(corsSettingsOf(conf));
   } catch (err) {

@@ -1,6 +1,6 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import type { LoadedConfig } from './config/load';
-import { EventGateError } from './errors';
+import { codeOf, EventGateError, messageOf, type ErrorCode } from './errors';
 import type { Logger } from './log';
 import type { Metrics } from './metrics/metrics';
 import { buildApp } from './service';
@@ -15,12 +15,19 @@ export interface ReplayReport {
   readonly skipped_lines: number;
   /** Where the events that did not go in were written, when any did not. */
   readonly failed_file?: string;
+  /** Why the replay stopped before the end of FILE (Kafka never connected, FILE unreadable, ...). */
+  readonly error?: { readonly code: ErrorCode; readonly message: string };
+}
+
+/** The report of a replay that failed before it read anything (config, FILE). */
+export function failedReport(file: string, err: unknown): ReplayReport {
+  return { file: resolve(file), read: 0, produced: 0, invalid: 0, failed: 0, skipped_lines: 0, error: { code: codeOf(err), message: messageOf(err) } };
 }
 
 export interface ReplayOptions {
   /** Events per produce call. */
   readonly batchSize?: number;
-  /** How long to wait for the sinks (Kafka) to be ready. */
+  /** How long to wait for the sinks (Kafka) to be ready; default kafka.connect_timeout_ms. */
   readonly readyTimeoutMs?: number;
   /** Where failures go; default: beside FILE, named after it and the time. */
   readonly failedPath?: string;
@@ -35,10 +42,18 @@ function withSpool(loaded: LoadedConfig, failedPath: string): LoadedConfig {
   };
 }
 
-async function until(ready: () => string | undefined, timeoutMs: number): Promise<void> {
+/**
+ * Waits for the guaranteed sink, the only one a replay produces to. A replay
+ * has no client to serve meanwhile: a broker that does not answer within one
+ * connection attempt (kafka.connect_timeout_ms) ends it, as
+ * EG_ERR_KAFKA_CONNECT, rather than leaving the operator at a silent prompt.
+ */
+async function untilReady(sink: { notReadyReason(): string | undefined }, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (let reason = ready(); reason !== undefined; reason = ready()) {
-    if (Date.now() > deadline) throw new EventGateError('EG_ERR_NOT_READY', `sinks not ready after ${timeoutMs} ms: ${reason}`);
+  for (let reason = sink.notReadyReason(); reason !== undefined; reason = sink.notReadyReason()) {
+    if (Date.now() >= deadline) {
+      throw new EventGateError('EG_ERR_KAFKA_CONNECT', `Kafka not connected within kafka.connect_timeout_ms (${timeoutMs} ms): ${reason}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -61,8 +76,9 @@ export async function replaySpool(file: string, loaded: LoadedConfig, deps: { lo
   let invalid = 0;
   let failed = 0;
   let skipped = 0;
+  let error: ReplayReport['error'];
   try {
-    await until(() => app.notReadyReason(), opts.readyTimeoutMs ?? 30000);
+    await untilReady(app.sinks.guaranteed, opts.readyTimeoutMs ?? app.conf.kafka?.connect_timeout_ms ?? 10000);
     const flush = async (batch: SpoolEntry[]): Promise<void> => {
       const events = batch.map((e) => e.event);
       const timestamps = batch.map((e) => e.timestamp);
@@ -96,10 +112,12 @@ export async function replaySpool(file: string, loaded: LoadedConfig, deps: { lo
       }
     }
     if (batch.length) await flush(batch);
+  } catch (err) {
+    error = { code: codeOf(err), message: messageOf(err) };
   } finally {
     await app.close();
     await invalidSpool.close();
   }
   const report: ReplayReport = { file: source, read, produced, invalid, failed, skipped_lines: skipped };
-  return invalid + failed > 0 ? { ...report, failed_file: failedPath } : report;
+  return { ...report, ...(invalid + failed > 0 ? { failed_file: failedPath } : {}), ...(error ? { error } : {}) };
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { BatchPool } from './batch/pool';
 import { workersOf } from './batch/size';
 import { parseSize, type LoadedConfig } from './config/load';
+import { logStreamOf } from './config/outputs';
 import { eventLimitsOf } from './event/scan';
 import { Gate } from './gate/gate';
 import { buildValidator } from './gate/build';
@@ -12,6 +13,7 @@ import { ConnectionDrain } from './http/drain';
 import { accessLogOf } from './http/access';
 import { bodyLimits } from './http/body';
 import { corsSettingsOf } from './http/cors';
+import { listenError } from './http/listen';
 import { headerPolicy } from './http/respond';
 import { createHttpServer, type Serving } from './http/server';
 import { EventGateError, messageOf } from './errors';
@@ -125,6 +127,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     configDir: loaded.dir,
     workers: deps.workers ?? workersOf(loaded.config.num_workers),
     log,
+    logStream: logStreamOf(loaded.config),
     metrics,
     streams,
   });
@@ -211,7 +214,7 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
   } catch (err) {
     await current.app.close();
-    throw err;
+    throw listenError(err, conf.port, conf.interface);
   }
   const port = (server.address() as AddressInfo).port;
   deps.log.info({ port, interface: conf.interface, sink: current.app.sinks.guaranteed.kind }, 'listening');

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
-import type { ServiceConf } from '../config/schema';
+import type { LogStream, ServiceConf } from '../config/schema';
 import { EventGateError, isErrorCode, messageOf, type ErrorCode } from '../errors';
 import type { EventResult } from '../gate/result';
 import type { Validated } from '../gate/validate';
@@ -25,6 +25,8 @@ export interface BatchPoolOptions {
   /** HTTP worker processes sharing this machine's cores (for the default thread count). */
   readonly workers: number;
   readonly log: Logger;
+  /** Where the threads write their log lines: the stream of `log`. */
+  readonly logStream: LogStream;
   readonly metrics: Metrics;
   readonly streams?: StreamRegistry;
 }
@@ -115,7 +117,7 @@ export class BatchPool {
     const data: ThreadData = {
       conf,
       configDir: opts.configDir,
-      log: { level: log.level(), fields: { ...(log.fields as Record<string, unknown>) } },
+      log: { level: log.level(), fields: { ...(log.fields as Record<string, unknown>) }, stream: opts.logStream },
     };
     this.piscina = new Piscina<BatchTask, BatchReply>({
       filename: THREAD_FILE,

@@ -3,7 +3,7 @@
  * clone keeps no classes, so errors travel as `{code, message}` and are
  * matched on `code`.
  */
-import type { ServiceConf } from '../config/schema';
+import type { LogStream, ServiceConf } from '../config/schema';
 import type { FailedResult } from '../gate/result';
 import type { Tags } from '../metrics/metrics';
 import type { RequestHeaders } from '../stream';
@@ -13,7 +13,7 @@ export interface ThreadData {
   readonly conf: ServiceConf;
   /** Relative schema base paths resolve here, as in the HTTP worker. */
   readonly configDir: string;
-  readonly log: { readonly level: number; readonly fields: Readonly<Record<string, unknown>> };
+  readonly log: { readonly level: number; readonly fields: Readonly<Record<string, unknown>>; readonly stream: LogStream };
 }
 
 /**

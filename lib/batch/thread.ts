@@ -46,10 +46,10 @@ interface ThreadState {
 
 async function start(data: ThreadData): Promise<ThreadState> {
   const { conf, configDir } = data;
-  // Lines go to this process's stdout, as the worker's do, with its fields.
-  const { fields, level } = data.log;
+  // Lines go where the worker's go, with its fields.
+  const { fields, level, stream } = data.log;
   const name = typeof fields.name === 'string' ? fields.name : 'eventgate';
-  const log = bunyan.createLogger({ ...fields, name, level, serializers: bunyan.stdSerializers, pool_thread: true });
+  const log = bunyan.createLogger({ ...fields, name, level, serializers: bunyan.stdSerializers, stream: process[stream], pool_thread: true });
   const metrics = new ThreadMetrics();
   const streams = new SnapshotStreams();
   const built = buildValidator(conf, configDir, { log, metrics, streams: conf.stream_config_uri ? streams : undefined });

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import yaml from 'js-yaml';
 import { EventGateError, messageOf } from '../errors';
+import { eventsOnStdout } from './outputs';
 import { configSchema, type Config } from './schema';
 
 /** A validated, defaulted, frozen config and where it came from. */
@@ -109,8 +110,21 @@ function semanticProblems(config: Config): string[] {
   } catch (err) {
     problems.push(`services[0].conf.max_body_size: ${messageOf(err)}`);
   }
+  if (config.logging.stream === 'stdout' && eventsOnStdout(config)) {
+    problems.push('logging.stream: stdout would mix log lines into the events on stdout (output_path: stdout); use stderr, or another output_path');
+  }
+  const flags = new Set(config.debug_node_flags.map((f) => f.replaceAll('_', '-')));
+  if (flags.has('--prof') && flags.has('--interpreted-frames-native-stack')) {
+    // V8's tick sampler walks the stack in a signal handler; with this flag the
+    // walk takes a code-space lock the interrupted thread may hold: the worker hangs for good.
+    problems.push(
+      'debug_node_flags: --prof and --interpreted-frames-native-stack together can deadlock a worker at startup (V8 bug); keep --prof, or drop --prof to use the other (docs/profiling.md)',
+    );
+  }
   return problems;
 }
+
+export const EMPTY_FILE = 'the file holds no YAML document (it is empty or only comments); write `{}` to run on every default';
 
 export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
@@ -122,6 +136,10 @@ export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.e
     problems.push(`not valid YAML: ${messageOf(err)}`);
     throw new EventGateError('EG_ERR_CONFIG_INVALID', `Config is invalid:\n  ${problems.join('\n  ')}`, { details: problems });
   }
+  // An empty file is a deploy gone wrong (a truncated copy, a template never
+  // filled in), not a wish for every default: all defaults would listen on
+  // 0.0.0.0:8192 with no schemas. `{}` says "defaults" on purpose.
+  if (raw === null || raw === undefined) problems.push(EMPTY_FILE);
   return validateConfig(raw, problems);
 }
 

@@ -7,6 +7,7 @@
 import { anyOf, arr, bool, int, json, literalUnion, num, obj, record, requiredWhen, str, type Infer } from './shape';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+const LOG_STREAMS = ['stdout', 'stderr'] as const;
 
 export const kafkaSchema = obj({
   conf: record(json(), { description: 'librdkafka global config, passed through as is (metadata.broker.list, ...).' }),
@@ -236,15 +237,22 @@ export const configSchema = obj({
     default: 9229,
     description: 'Debug mode: worker N listens for the inspector on 127.0.0.1:(base + N).',
   }),
-  debug_dir: str({ description: 'Debug mode: folder of the V8 logs (relative to the config file); the OS temp folder by default.' }),
+  debug_dir: str({
+    description:
+      'Debug mode: folder of the V8 logs, kept after a stop (relative to the config file). Unset: a folder of this master in the OS temp folder, removed on a normal stop.',
+  }),
   debug_node_flags: arr(str(), {
-    default: ['--prof', '--no-logfile-per-isolate', '--perf-basic-prof', '--interpreted-frames-native-stack'],
-    description: 'Debug mode: node flags of the workers, besides --inspect and --logfile.',
+    default: ['--prof', '--perf-basic-prof'],
+    description:
+      'Debug mode: node flags of the workers, besides --inspect and --logfile. --interpreted-frames-native-stack is refused beside --prof (a V8 deadlock: docs/profiling.md).',
   }),
   logging: obj(
     {
       name: str({ default: 'eventgate' }),
       level: literalUnion(LOG_LEVELS, { default: 'info' }),
+      stream: literalUnion(LOG_STREAMS, {
+        description: 'Where log lines go. Default: stderr when events go to stdout (output_path: stdout, no kafka), else stdout.',
+      }),
     },
     { defaulted: true },
   ),
@@ -267,3 +275,4 @@ export type ServiceConf = Infer<typeof serviceConfSchema>;
 export type KafkaConf = Infer<typeof kafkaSchema>;
 export type ThreadPoolConf = Infer<typeof threadPoolSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogStream = (typeof LOG_STREAMS)[number];

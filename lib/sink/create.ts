@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { kafkaEnabled } from '../config/outputs';
 import type { ServiceConf } from '../config/schema';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
@@ -28,7 +29,7 @@ export interface OwnedSinks extends Sinks {
  */
 export function createSinks(conf: ServiceConf, configDir: string, deps: { log: Logger; metrics: Metrics }): OwnedSinks {
   const kafka = conf.kafka;
-  if (kafka?.conf && Object.keys(kafka.conf).length > 0) {
+  if (kafka && kafkaEnabled(conf)) {
     const spool = new FileSpool(resolve(configDir, conf.failed_events_path));
     const sinks = createKafkaSinks(kafka, { log: deps.log, metrics: deps.metrics, spool });
     return {

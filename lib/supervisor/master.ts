@@ -62,7 +62,10 @@ class Master implements RollHost, HealthHost {
     });
     this.health = new Health(this, this.workers, log, metrics);
     this.roller = new Roller(this, this.workers, log, metrics, options);
-    this.shutdown = new Shutdown(this.workers, log, metrics, () => this.health.stop());
+    this.shutdown = new Shutdown(this.workers, log, metrics, (clean) => {
+      this.health.stop();
+      if (clean) this.workers.removeOwnDebugFiles();
+    });
     this.clusterMetrics = new ClusterMetrics(this.workers);
     metrics.gatherWith((own) => this.clusterMetrics.gather(own));
   }
@@ -175,7 +178,8 @@ class Master implements RollHost, HealthHost {
     this.clusterMetrics.exited(w);
     const cause = w.killReason ?? (was === 'draining' ? 'drained' : was === 'starting' ? 'startup' : 'crash');
     this.metrics.increment('supervisor.worker.exited', 1, { cause });
-    const fields = { worker: w.id, worker_pid: w.pid, code, signal, cause, state: was };
+    // exit_code, not code: `code` in a log line is always an error code of lib/errors.ts.
+    const fields = { worker: w.id, worker_pid: w.pid, exit_code: code, signal, cause, state: was };
     if (was === 'draining') {
       const clean = code === 0 && w.killReason === undefined;
       if (!clean && this.stopping) this.shutdown.markUnclean();

@@ -51,12 +51,23 @@ export function inspectPort(config: Config, workerId: number): number {
 }
 
 /**
+ * Folder of the workers' V8 logs: `debug_dir`, or without it one of this
+ * master's own in the OS temp folder (`eventgate-debug-<master pid>`), which
+ * the master may remove on a normal stop because nothing else writes there.
+ */
+export function debugDir(loaded: LoadedConfig, masterPid: number = process.pid): { readonly dir: string; readonly owned: boolean } {
+  const configured = loaded.config.debug_dir;
+  if (configured === undefined) return { dir: join(tmpdir(), `eventgate-debug-${masterPid}`), owned: true };
+  return { dir: isAbsolute(configured) ? configured : resolve(loaded.dir, configured), owned: false };
+}
+
+/**
  * Node flags of a worker in debug mode: the inspector on loopback, then the
  * configured profiling flags, then the V8 log file. V8 replaces `%p` in
  * --logfile with the worker's pid, which is not known before the fork.
  */
-export function debugFlags(loaded: LoadedConfig, workerId: number): string[] {
+export function debugFlags(loaded: LoadedConfig, workerId: number, masterPid: number = process.pid): string[] {
   const { config } = loaded;
-  const dir = config.debug_dir === undefined ? tmpdir() : isAbsolute(config.debug_dir) ? config.debug_dir : resolve(loaded.dir, config.debug_dir);
+  const { dir } = debugDir(loaded, masterPid);
   return [`--inspect=127.0.0.1:${inspectPort(config, workerId)}`, ...config.debug_node_flags, `--logfile=${join(dir, 'eventgate-v8-%p.log')}`];
 }

@@ -17,8 +17,8 @@ export class Shutdown {
     private readonly workers: WorkerSet,
     private readonly log: Logger,
     private readonly metrics: ReloadableMetrics,
-    /** Runs once every worker is gone, before the metrics close. */
-    private readonly onDrained: () => void,
+    /** Runs once every worker is gone, before the metrics close; `clean`: each drained cleanly. */
+    private readonly onDrained: (clean: boolean) => void,
   ) {}
 
   get stopping(): boolean {
@@ -45,7 +45,7 @@ export class Shutdown {
     }, timeoutMs).unref();
     void (async () => {
       await Promise.all([...this.workers].map((w) => this.workers.retire(w)));
-      this.onDrained();
+      this.onDrained(!this.unclean);
       await this.metrics.close();
       this.log.info({ clean: !this.unclean }, 'stopped');
       // stdout is synchronous for files and pipes on Linux: the lines above are out.

@@ -4,6 +4,7 @@ import type { ReloadableMetrics } from '../metrics/factory';
 import { startService } from '../service';
 import { debugEnabled, desiredWorkers, type RunOptions } from './options';
 import { rereadConfig } from './reread';
+import { nameEventLoopLog } from './v8log';
 
 /**
  * `num_workers: 0`: the service in this process, with the signal handling a
@@ -16,6 +17,9 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
   if (debugEnabled(loaded.config, options)) {
     log.warn('debug mode sets the node flags of cluster workers; with num_workers 0, start node with them yourself (docs/profiling.md)');
   }
+  // node started by hand with --prof: the same plain name for the event loop's log as a worker's (v8log.ts).
+  const v8log = nameEventLoopLog();
+  if (v8log.path !== undefined) log.info({ v8_log: v8log.path }, 'V8 log of the event loop');
   // A reload swaps in the new config once its producers are connected (or ready_timeout_ms passed).
   // The signal handlers go in before the service listens: a SIGHUP the moment it says so would
   // otherwise hit node's default action and end the process. Until then they wait for the start.

@@ -11,10 +11,12 @@
 import cluster from 'node:cluster';
 import { validateConfig, type LoadedConfig } from '../config/load';
 import { codeOf, EventGateError, messageOf } from '../errors';
+import { logStreamOf } from '../config/outputs';
 import { createLogger, type Logger } from '../log';
 import { createMetrics, type ProcessMetrics } from '../metrics/factory';
 import { startService, type RunningService } from '../service';
 import { isMasterMessage, type StartMessage, type WorkerMessage } from './ipc';
+import { nameEventLoopLog } from './v8log';
 
 type Phase = 'waiting' | 'starting' | 'listening' | 'draining';
 
@@ -44,6 +46,8 @@ function main(): void {
     if (!self.isConnected()) process.exit(code);
     self.send(msg, undefined, {}, () => process.exit(code));
   };
+  // Before the pool starts a thread, while this isolate's log is the only one (v8log.ts).
+  const v8log = nameEventLoopLog();
   let phase: Phase = 'waiting';
   let running: Running | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
@@ -60,9 +64,11 @@ function main(): void {
       // No logger without a config: the master logs the reason it gets here.
       return sendAndExit({ type: 'startup_failed', code: codeOf(err), message: messageOf(err) }, 1);
     }
-    const log = createLogger(loaded.config.logging, { worker_id: msg.workerId, worker_slot: msg.slot });
+    const log = createLogger(loaded.config.logging, { worker_id: msg.workerId, worker_slot: msg.slot }, logStreamOf(loaded.config));
     const metrics = createMetrics(loaded.config.metrics, log, { kind: 'worker', slot: msg.slot });
     running = { log, metrics, shutdownTimeoutMs: loaded.config.shutdown_timeout_ms };
+    if (v8log.path !== undefined) log.info({ v8_log: v8log.path }, 'V8 log of the event loop');
+    else if (process.execArgv.includes('--prof')) log.warn({ reason: v8log.reason }, 'V8 log of the event loop not named');
     heartbeat = setInterval(() => {
       const mem = process.memoryUsage();
       send({ type: 'heartbeat', heapUsedBytes: mem.heapUsed, rssBytes: mem.rss });

@@ -5,14 +5,15 @@
  * the set only hands them on.
  */
 import cluster from 'node:cluster';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import { isWorkerMessage, type WorkerMessage } from './ipc';
-import { debugEnabled, debugFlags, inspectPort, type RunOptions } from './options';
+import { debugDir, debugEnabled, debugFlags, inspectPort, type RunOptions } from './options';
 import { WorkerRecord, type KillReason, type WorkerState } from './record';
+import { forwardStderr } from './stderr';
 
 const WORKER_ENTRY = join(__dirname, 'worker.js');
 
@@ -25,6 +26,8 @@ export interface WorkerEvents {
 export class WorkerSet implements Iterable<WorkerRecord> {
   private readonly byId = new Map<number, WorkerRecord>();
   private lastId = 0;
+  /** The temp folder of V8 logs this master made (debug mode without debug_dir). */
+  private ownDebugDir: string | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -54,15 +57,20 @@ export class WorkerSet implements Iterable<WorkerRecord> {
     const debug = debugEnabled(loaded.config, this.options);
     const execArgv = [...process.execArgv];
     if (debug) {
-      const flags = debugFlags(loaded, id);
-      const logfile = flags.find((f) => f.startsWith('--logfile='));
-      if (logfile) mkdirSync(dirname(logfile.slice('--logfile='.length)), { recursive: true });
-      execArgv.push(...flags);
+      const { dir, owned } = debugDir(loaded);
+      mkdirSync(dir, { recursive: true });
+      if (owned) this.ownDebugDir = dir;
+      execArgv.push(...debugFlags(loaded, id));
     }
     // cluster appends its own --inspect-port to a worker with inspector flags: give it ours.
     // No args: the worker takes its config over IPC, not from the master's command line.
-    cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv, ...(debug ? { inspectPort: inspectPort(loaded.config, id) } : {}) });
+    // A debug worker's stderr comes through the master (stderr.ts); every
+    // setupPrimary sets stdio, as its settings outlive the call.
+    const stdio = debug ? [0, 1, 'pipe', 'ipc'] : [0, 1, 2, 'ipc'];
+    cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv, stdio, ...(debug ? { inspectPort: inspectPort(loaded.config, id) } : {}) });
     const record = new WorkerRecord(id, slot, cluster.fork(), loaded, generation);
+    const stderr = record.worker.process.stderr;
+    if (debug && stderr) forwardStderr(stderr, this.log, { worker: id, worker_pid: record.pid });
     this.byId.set(id, record);
     record.worker.on('message', (msg: unknown) => {
       if (isWorkerMessage(msg)) this.events.message(record, msg);
@@ -94,6 +102,24 @@ export class WorkerSet implements Iterable<WorkerRecord> {
     w.drain();
     this.reportStates();
     await w.exited;
+  }
+
+  /**
+   * After a normal stop: removes the V8 logs in the temp folder this master
+   * made (a debug_dir is the operator's and stays). /tmp/perf-<pid>.map files
+   * stay too: V8 writes them, and perf script / perf report read them after
+   * the worker is gone.
+   */
+  removeOwnDebugFiles(): void {
+    const dir = this.ownDebugDir;
+    if (dir === undefined) return;
+    this.ownDebugDir = undefined;
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      this.log.info({ dir }, 'removed the V8 logs of debug mode (set debug_dir to keep them)');
+    } catch (err) {
+      this.log.warn({ err, dir }, 'could not remove the V8 logs of debug mode');
+    }
   }
 
   killAll(reason: KillReason): void {

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfigFile, parseConfigText, parseSize, substituteEnv } from '../../lib/config/load';
+import { EMPTY_FILE, loadConfigFile, parseConfigText, parseSize, substituteEnv } from '../../lib/config/load';
+import { logStreamOf } from '../../lib/config/outputs';
 import { EventGateError } from '../../lib/errors';
 import { ROOT } from '../helpers/paths';
 
@@ -27,8 +28,8 @@ describe('config loading', () => {
     }
   });
 
-  it('fills every default from the schema when the file is empty', () => {
-    const config = parseConfigText('', {});
+  it('fills every default from the schema for an empty mapping', () => {
+    const config = parseConfigText('{}', {});
     expect(config.num_workers).to.equal(0);
     expect(config.logging.level).to.equal('info');
     const conf = config.services[0].conf;
@@ -38,6 +39,19 @@ describe('config loading', () => {
     expect(conf.allow_absolute_schema_uris).to.equal(false);
     expect(conf.allow_insecure_schemas).to.equal(false);
     expect(conf.output_path).to.equal('stdout');
+  });
+
+  it('refuses an empty file, and one of comments only, with one problem that says so', () => {
+    for (const text of ['', '\n\n', '# nothing here yet\n', '---\n']) expect(problemsOf(text), JSON.stringify(text)).to.deep.equal([EMPTY_FILE]);
+  });
+
+  it('refuses logging.stream stdout when the events go to stdout, and sends logs to stderr by default then', () => {
+    expect(problemsOf('logging: {stream: stdout}')).to.deep.equal([
+      'logging.stream: stdout would mix log lines into the events on stdout (output_path: stdout); use stderr, or another output_path',
+    ]);
+    expect(logStreamOf(parseConfigText('{}', {}))).to.equal('stderr');
+    expect(logStreamOf(parseConfigText('services: [{conf: {output_path: events.ndjson}}]', {}))).to.equal('stdout');
+    expect(logStreamOf(parseConfigText('logging: {stream: stderr}\nservices: [{conf: {output_path: events.ndjson}}]', {}))).to.equal('stderr');
   });
 
   it('returns a frozen config', () => {

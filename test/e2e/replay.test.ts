@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { formatSpoolLines, readSpool, type SpoolEntry } from '../../lib/sink/spool';
+import { freePort } from '../helpers/ports';
 import { ROOT } from '../helpers/service';
 import { consumeAll, kafkaBootstrap } from '../kafka/helpers';
 import { eventgate, makeEvents, parse, postEvents, replayReport, startKafkaService, TEST_SCHEMA, type KafkaService, type TestEvent } from './support';
@@ -22,6 +23,65 @@ describe('eventgate replay', function () {
   afterEach(async function () {
     await svc?.close();
     svc = undefined;
+  });
+
+  function spoolOf(dir: string): string {
+    const spool = join(dir, 'failed-events.ndjson');
+    const event = { ...makeEvents(STREAM, 1)[0], meta: { stream: STREAM, id: 'replay-down', dt: '2024-05-01T00:00:00.000Z' } };
+    writeFileSync(
+      spool,
+      formatSpoolLines([{ event: { topic: STREAM, stream: STREAM, value: Buffer.from(JSON.stringify(event)), key: null, timestamp: 0 }, error: { code: 'EG_ERR_KAFKA_TIMEOUT', message: 'x' } }]),
+    );
+    return spool;
+  }
+
+  it('gives up after kafka.connect_timeout_ms when the broker port is closed: one JSON report with EG_ERR_KAFKA_CONNECT on stdout, logs on stderr, exit 1', async function () {
+    const dir = tempDir();
+    const spool = spoolOf(dir);
+    const closed = await freePort();
+    const connectTimeoutMs = 1500;
+    const config = join(dir, 'config.yaml');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        services: [
+          {
+            conf: {
+              schema_base_uris: [join(ROOT, 'schemas')],
+              schema_file_extension: '.yaml',
+              kafka: { conf: { 'metadata.broker.list': `127.0.0.1:${closed}` }, connect_timeout_ms: connectTimeoutMs },
+            },
+          },
+        ],
+      }),
+    );
+    const started = Date.now();
+    // The 30 s wait this replaces would run past this bound; a slow machine does not get near it.
+    const exit = await eventgate(['replay', spool, '-c', config]).exited(25000);
+    const elapsed = Date.now() - started;
+    expect(exit.code, exit.stderr).to.equal(1);
+    const report = replayReport(exit);
+    expect(report).to.deep.include({ file: spool, read: 0, produced: 0, failed: 0 });
+    const error = report.error as { code: string; message: string };
+    expect(error.code).to.equal('EG_ERR_KAFKA_CONNECT');
+    expect(error.message).to.contain(`kafka.connect_timeout_ms (${connectTimeoutMs} ms)`);
+    const logs = exit.stderr.split('\n').filter((l) => l.length > 0);
+    expect(logs.length).to.be.greaterThan(0);
+    for (const l of logs) expect(() => JSON.parse(l) as unknown, l).to.not.throw();
+    expect(logs.map((l) => JSON.parse(l) as { msg: string; code?: string }).find((l) => l.msg === 'replay failed')).to.include({ code: 'EG_ERR_KAFKA_CONNECT' });
+    expect(elapsed).to.be.below(20000);
+    expect(readFileSync(spool, 'utf8').split('\n')).to.have.length(2);
+  });
+
+  it('reports a config it cannot read as one JSON report with the error on stdout, exit 1', async function () {
+    const dir = tempDir();
+    const spool = spoolOf(dir);
+    const exit = await eventgate(['replay', spool, '-c', join(dir, 'no-such-config.yaml')]).exited(15000);
+    expect(exit.code).to.equal(1);
+    const report = replayReport(exit);
+    expect(report).to.deep.include({ file: spool, read: 0, produced: 0 });
+    expect((report.error as { code: string }).code).to.equal('EG_ERR_CONFIG_READ');
+    expect(exit.stderr).to.contain('no-such-config.yaml');
   });
 
   it('produces the events that still validate, writes the others to a new file, skips a broken line, exits 1 and leaves the spool as it was', async function () {

@@ -229,13 +229,14 @@ export interface Exited {
 }
 
 /** The JSON report `eventgate replay` prints last on stdout; fails the test when there is none. */
+/** The report of `eventgate replay`: stdout must be that one JSON document, one line, and nothing else. */
 export function replayReport(exit: Exited): Record<string, unknown> {
-  const reportLine = exit.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{') && l.includes('"produced"'))
-    .pop();
-  expect(reportLine, `a JSON report on stdout:\n${exit.stdout}`).to.be.a('string');
-  return JSON.parse(reportLine as string) as Record<string, unknown>;
+  const lines = exit.stdout.split('\n');
+  expect(lines, `one JSON line on stdout:\n${exit.stdout}`).to.have.length(2);
+  expect(lines[1]).to.equal('');
+  const report = JSON.parse(lines[0]) as unknown;
+  expect(report).to.be.an('object').that.includes.all.keys('file', 'read', 'produced', 'invalid', 'failed', 'skipped_lines');
+  return report as Record<string, unknown>;
 }
 
 /** A child process of this test run, its output collected. */

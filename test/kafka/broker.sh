@@ -6,7 +6,10 @@
 #   broker.sh fetch       jars from Maven Central into .cache/kafka/libs (skipped when complete)
 #   broker.sh start DIR   format storage in DIR, start the broker in the background and
 #                         return once it accepts produce requests; prints HOST:PORT
-#                         (also in DIR/bootstrap; the pid is in DIR/pid)
+#                         (also in DIR/bootstrap; the pid is in DIR/pid). Beside
+#                         PLAINTEXT it listens with SSL and SASL_SSL (SCRAM-SHA-512):
+#                         DIR/security.env holds those addresses, the CA file and
+#                         the SASL user and password, made for this start only
 #   broker.sh stop DIR    stop the broker started in DIR and remove DIR
 #   broker.sh halt DIR    stop the broker process only: DIR keeps its data and ports
 #   broker.sh resume DIR  start a halted broker again, on the same ports and data;
@@ -20,6 +23,13 @@
 #   EVENTGATE_KAFKA_OWNER_PID      start: stop the broker and remove DIR when this
 #                                  process is gone (a test run killed before its teardown)
 #   EVENTGATE_KAFKA_LIBS           jar folder (default .cache/kafka/libs)
+#
+# DIR/security.env (mode 600), one NAME=VALUE a line, the names the test
+# fixture publishes:
+#   EVENTGATE_TEST_KAFKA_SSL            HOST:PORT of the SSL listener
+#   EVENTGATE_TEST_KAFKA_SASL_SSL       HOST:PORT of the SASL_SSL listener (SCRAM-SHA-512)
+#   EVENTGATE_TEST_KAFKA_CA             PEM file of the CA that signed the broker certificate
+#   EVENTGATE_TEST_KAFKA_SASL_USERNAME, EVENTGATE_TEST_KAFKA_SASL_PASSWORD
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,7 +49,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -112,6 +122,50 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 num.network.threads=2
 num.io.threads=2
+EOF
+}
+
+# The user the SASL_SSL listener knows (its password is made per start).
+SASL_USER=eventgate
+
+# Makes DIR/tls: a CA (ca.pem) and a broker certificate it signed for
+# 127.0.0.1 and localhost (broker.pem: PKCS#8 key and certificate, the PEM
+# keystore Kafka reads). EC P-256 keys: made in milliseconds, unlike RSA.
+make_tls() {
+  local tls=$1/tls
+  mkdir -p "$tls"
+  (
+    cd "$tls"
+    umask 077
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -noenc -days 7 \
+      -subj '/CN=eventgate test CA' -keyout ca.key -out ca.pem 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -noenc \
+      -subj '/CN=127.0.0.1' -keyout broker.key -out broker.csr 2>/dev/null
+    printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' 'basicConstraints=critical,CA:FALSE' \
+      'keyUsage=critical,digitalSignature' 'extendedKeyUsage=serverAuth' >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" \
+      -days 7 -extfile broker.ext -out broker.crt 2>/dev/null
+    cat broker.key broker.crt >broker.pem
+    rm -f broker.csr broker.ext broker.key ca.key
+  ) || die "openssl could not make the test CA and broker certificate in $tls"
+}
+
+# Adds the SSL and SASL_SSL listeners to DIR/server.properties (written by
+# write_properties). Clients authenticate on SASL_SSL only: the SSL listener
+# asks for no client certificate.
+write_security_properties() {
+  local dir=$1 sslport=$2 saslport=$3
+  sed -i \
+    -e "s|^listeners=PLAINTEXT://\([^,]*\),|listeners=PLAINTEXT://\1,SSL://127.0.0.1:$sslport,SASL_SSL://127.0.0.1:$saslport,|" \
+    -e "s|^advertised.listeners=.*|&,SSL://127.0.0.1:$sslport,SASL_SSL://127.0.0.1:$saslport|" \
+    -e "s|^listener.security.protocol.map=.*|&,SSL:SSL,SASL_SSL:SASL_SSL|" \
+    "$dir/server.properties"
+  cat >>"$dir/server.properties" <<EOF
+ssl.keystore.type=PEM
+ssl.keystore.location=$dir/tls/broker.pem
+ssl.client.auth=none
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 EOF
 }
 
@@ -233,16 +287,41 @@ start() {
   fi
   touch "$dir/$MARKER"
 
-  local ports port cport cluster_id bootstrap
-  ports=$(free_ports 2)
+  local ports port cport sslport saslport cluster_id bootstrap password
+  ports=$(free_ports 4)
   port=${EVENTGATE_KAFKA_PORT:-$(sed -n 1p <<<"$ports")}
   cport=$(sed -n 2p <<<"$ports")
+  sslport=$(sed -n 3p <<<"$ports")
+  saslport=$(sed -n 4p <<<"$ports")
   bootstrap=127.0.0.1:$port
   write_properties "$dir" "$port" "$cport"
+  make_tls "$dir"
+  write_security_properties "$dir" "$sslport" "$saslport"
+  password=$(openssl rand -hex 24)
+  (
+    umask 077
+    cat >"$dir/security.env" <<EOF
+EVENTGATE_TEST_KAFKA_SSL=127.0.0.1:$sslport
+EVENTGATE_TEST_KAFKA_SASL_SSL=127.0.0.1:$saslport
+EVENTGATE_TEST_KAFKA_CA=$dir/tls/ca.pem
+EVENTGATE_TEST_KAFKA_SASL_USERNAME=$SASL_USER
+EVENTGATE_TEST_KAFKA_SASL_PASSWORD=$password
+EOF
+  )
 
-  cluster_id=$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid)
+  # A random cluster id without a JVM start of its own (StorageTool random-uuid
+  # takes a second): 16 random bytes in base64url, as Uuid.toString writes
+  # them, and, as Uuid.randomUuid, none that starts with '-' (an option to the tool).
+  cluster_id=-
+  while [[ $cluster_id == -* ]]; do
+    cluster_id=$(openssl rand -base64 16 | tr '+/' '-_' | tr -d '=\n')
+  done
+  # SCRAM credentials are metadata records: added at format time, before any
+  # controller runs (the password is in the command line of this short-lived
+  # process only, on a machine of tests).
   if ! java -cp "$LIBS/*" kafka.tools.StorageTool format -t "$cluster_id" \
-    -c "$dir/server.properties" >"$dir/format.log" 2>&1; then
+    -c "$dir/server.properties" --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=$password]" \
+    >"$dir/format.log" 2>&1; then
     cat "$dir/format.log" >&2
     die "formatting the broker storage in $dir failed"
   fi
@@ -314,6 +393,8 @@ run() {
   start "$dir" >/dev/null
   pid=$(<"$dir/pid")
   echo "Kafka broker ready at $(<"$dir/bootstrap") (pid $pid, logs in $dir/server.log). Ctrl-C stops it."
+  echo "Its SSL and SASL_SSL (SCRAM-SHA-512) listeners, for EVENTGATE_TEST_KAFKA=$(<"$dir/bootstrap") npm test:"
+  sed 's/^/export /' "$dir/security.env"
   # `wait` returns when the broker exits, or lets the INT/TERM trap run.
   wait "$pid" || true
   echo "broker.sh: the broker exited on its own" >&2

@@ -3,15 +3,18 @@
  *
  * Load it with `mocha --require dist/test/kafka/fixture.js`. It starts the
  * broker of test/kafka/broker.sh in a fresh temporary folder, publishes its
- * address as EVENTGATE_TEST_KAFKA (test/kafka/helpers.ts reads it), and stops
- * it and removes the folder in the teardown. A run killed before its
- * teardown is cleaned up by broker.sh's watchdog (EVENTGATE_KAFKA_OWNER_PID).
+ * PLAINTEXT address as EVENTGATE_TEST_KAFKA and what its SSL and SASL_SSL
+ * listeners need (addresses, CA file, SCRAM user and password: the names of
+ * broker.sh's DIR/security.env) beside it (test/kafka/helpers.ts reads
+ * them), and stops it and removes the folder in the teardown. A run killed
+ * before its teardown is cleaned up by broker.sh's watchdog
+ * (EVENTGATE_KAFKA_OWNER_PID).
  *
- * With EVENTGATE_TEST_KAFKA already set (a broker of `npm run kafka`), no
- * broker is started and that one is used.
+ * With EVENTGATE_TEST_KAFKA already set (a broker of `npm run kafka`, which
+ * prints the other variables to export), no broker is started and that one is used.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -33,18 +36,37 @@ export function brokerScript(args: readonly string[], env: NodeJS.ProcessEnv = p
   });
 }
 
+/** broker.sh's DIR/security.env: NAME=VALUE lines, EVENTGATE_TEST_KAFKA_SSL and the others. */
+async function readSecurityEnv(dir: string): Promise<Record<string, string>> {
+  const vars: Record<string, string> = {};
+  for (const line of (await readFile(path.join(dir, 'security.env'), 'utf8')).split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) vars[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return vars;
+}
+
+export interface StartedBroker {
+  readonly dir: string;
+  /** HOST:PORT of the PLAINTEXT listener. */
+  readonly bootstrap: string;
+  /** The SSL and SASL_SSL listeners' addresses, CA file and SCRAM credentials, by the env variable names of DIR/security.env. */
+  readonly security: Readonly<Record<string, string>>;
+}
+
 /**
- * Starts a broker in a new temporary folder; returns the folder and its
- * bootstrap address. `port` fixes the PLAINTEXT port (default: a free one).
+ * Starts a broker in a new temporary folder; returns the folder, its
+ * bootstrap address and its security settings. `port` fixes the PLAINTEXT
+ * port (default: a free one).
  */
-export async function startBroker(options: { port?: number } = {}): Promise<{ dir: string; bootstrap: string }> {
+export async function startBroker(options: { port?: number } = {}): Promise<StartedBroker> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'eventgate-test-kafka-'));
   const env: NodeJS.ProcessEnv = { ...process.env, EVENTGATE_KAFKA_OWNER_PID: String(process.pid) };
   if (options.port !== undefined) env.EVENTGATE_KAFKA_PORT = String(options.port);
   else delete env.EVENTGATE_KAFKA_PORT;
   try {
     const out = await brokerScript(['start', dir], env);
-    return { dir, bootstrap: out.split('\n').pop() ?? '' };
+    return { dir, bootstrap: out.split('\n').pop() ?? '', security: await readSecurityEnv(dir) };
   } catch (err) {
     await brokerScript(['stop', dir]).catch(() => undefined);
     throw err;
@@ -72,6 +94,7 @@ export async function mochaGlobalSetup(): Promise<void> {
   const broker = await startBroker();
   brokerDir = broker.dir;
   process.env.EVENTGATE_TEST_KAFKA = broker.bootstrap;
+  Object.assign(process.env, broker.security);
   process.stderr.write(`kafka test broker at ${broker.bootstrap}, ready in ${Date.now() - started} ms\n`);
 }
 

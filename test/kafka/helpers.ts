@@ -17,6 +17,34 @@ export function kafkaBootstrap(): string {
   return bootstrap;
 }
 
+/** The test broker's SSL and SASL_SSL listeners and what a client needs for them (set by the fixture from broker.sh's security.env). */
+export interface KafkaSecurity {
+  /** HOST:PORT of the SSL listener. */
+  readonly ssl: string;
+  /** HOST:PORT of the SASL_SSL listener (SCRAM-SHA-512). */
+  readonly saslSsl: string;
+  /** PEM file of the CA that signed the broker's certificate. */
+  readonly caLocation: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+export function kafkaSecurity(): KafkaSecurity {
+  const env = process.env;
+  const names = ['EVENTGATE_TEST_KAFKA_SSL', 'EVENTGATE_TEST_KAFKA_SASL_SSL', 'EVENTGATE_TEST_KAFKA_CA', 'EVENTGATE_TEST_KAFKA_SASL_USERNAME', 'EVENTGATE_TEST_KAFKA_SASL_PASSWORD'];
+  const missing = names.filter((n) => !env[n]);
+  if (missing.length > 0) {
+    throw new Error(`${missing.join(', ')} not set: run mocha with --require dist/test/kafka/fixture.js, or export what \`npm run kafka\` prints`);
+  }
+  return {
+    ssl: env.EVENTGATE_TEST_KAFKA_SSL as string,
+    saslSsl: env.EVENTGATE_TEST_KAFKA_SASL_SSL as string,
+    caLocation: env.EVENTGATE_TEST_KAFKA_CA as string,
+    username: env.EVENTGATE_TEST_KAFKA_SASL_USERNAME as string,
+    password: env.EVENTGATE_TEST_KAFKA_SASL_PASSWORD as string,
+  };
+}
+
 const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 let topicCount = 0;
 

@@ -81,11 +81,11 @@ describe('librdkafka reports', function () {
         txmsgs: 42,
         brokers: {
           'h:1/bootstrap': { nodeid: -1, state: 'INIT', rtt: { avg: 0 } },
-          'h:1/1': { nodeid: 1, state: 'UP', outbuf_msg_cnt: 2, rtt: { avg: 1500 } },
+          'h:1/1': { nodeid: 1, state: 'UP', outbuf_msg_cnt: 2, rtt: { avg: 1500 }, toppars: { 't-0': {} } },
         },
       }),
     );
-    expect(summary).to.deep.equal({ brokerUp: true });
+    expect(summary).to.deep.equal({ leaderUp: true, anyUp: true });
     expect(Object.fromEntries(metrics.gauges)).to.deep.equal({
       'kafka.producer.queue_messages{producer=guaranteed}': 3,
       'kafka.producer.queue_bytes{producer=guaranteed}': 300,
@@ -95,11 +95,21 @@ describe('librdkafka reports', function () {
     });
   });
 
-  it('says no broker is up while only bootstrap entries or down brokers are listed, and ignores non-JSON', function () {
+  it('says a leader is up only when a broker that leads partitions is, while another connection (bootstrap) may be up', function () {
     const metrics = new MemoryMetrics();
-    const down = JSON.stringify({ brokers: { 'h:1/bootstrap': { nodeid: -1, state: 'UP' }, 'h:1/1': { nodeid: 1, state: 'INIT' } } });
-    expect(recordStats(metrics, {}, down)).to.deep.equal({ brokerUp: false });
+    const stats = (leader: string, other: string) =>
+      JSON.stringify({ brokers: { 'h:1/bootstrap': { nodeid: -1, state: other }, 'h:1/1': { nodeid: 1, state: leader, toppars: { 't-0': {} } }, 'h:2/2': { nodeid: 2, state: 'INIT', toppars: {} } } });
+    expect(recordStats(metrics, {}, stats('INIT', 'UP'))).to.deep.equal({ leaderUp: false, anyUp: true });
+    expect(recordStats(metrics, {}, stats('DOWN', 'DOWN'))).to.deep.equal({ leaderUp: false, anyUp: false });
+    expect(recordStats(metrics, {}, stats('UP', 'DOWN'))).to.deep.equal({ leaderUp: true, anyUp: true });
     expect(recordStats(metrics, {}, '{')).to.equal(undefined);
+  });
+
+  it('takes any connection up as a leader up while no broker leads a partition of this producer yet', function () {
+    const metrics = new MemoryMetrics();
+    const fresh = (state: string) => JSON.stringify({ brokers: { 'h:1/bootstrap': { nodeid: -1, state }, 'h:1/1': { nodeid: 1, state: 'INIT' } } });
+    expect(recordStats(metrics, {}, fresh('UP'))).to.deep.equal({ leaderUp: true, anyUp: true });
+    expect(recordStats(metrics, {}, fresh('CONNECT'))).to.deep.equal({ leaderUp: false, anyUp: false });
   });
 
   it('tells fatal and all-brokers-down error events from the rest by what node-rdkafka passes on', function () {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { codeOf } from '../../lib/errors';
@@ -23,6 +23,7 @@ async function spooled(path: string): Promise<SpoolEntry[]> {
 
 describe('Kafka sinks without a broker', function () {
   this.timeout(30000);
+  const PRODUCE_TIMEOUT_MS = 10000;
   let dir: string;
   let spool: FileSpool;
   let sinks: KafkaSinks;
@@ -30,7 +31,7 @@ describe('Kafka sinks without a broker', function () {
   beforeEach(async function () {
     dir = mkdtempSync(join(tmpdir(), 'eventgate-kafka-test-'));
     spool = new FileSpool(join(dir, 'failed.ndjson'));
-    const conf = kafkaConf(`127.0.0.1:${await freePort()}`, { connect_timeout_ms: 1000, produce_timeout_ms: 1000, flush_timeout_ms: 500 });
+    const conf = kafkaConf(`127.0.0.1:${await freePort()}`, { connect_timeout_ms: 1000, produce_timeout_ms: PRODUCE_TIMEOUT_MS, flush_timeout_ms: 500 });
     sinks = createKafkaSinks(conf, { log: silentLogger(), metrics: new MemoryMetrics(), spool });
   });
 
@@ -54,7 +55,8 @@ describe('Kafka sinks without a broker', function () {
     const topic = uniqueTopic('unavailable');
     const started = Date.now();
     const outcomes = await sinks.guaranteed.produce(makeEvents(topic, 5), { requestId: 'r1' });
-    expect(Date.now() - started).to.be.below(500);
+    // Not held for produce_timeout_ms: the answer is the refusal, not a timeout.
+    expect(Date.now() - started).to.be.below(PRODUCE_TIMEOUT_MS);
     expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).to.deep.equal(Array(5).fill('EG_ERR_KAFKA_UNAVAILABLE'));
     const entries = await spooled(spool.path);
     expect(entries.map((e) => e.event)).to.deep.equal(makeEvents(topic, 5).map((e) => JSON.parse(e.value.toString()) as unknown));
@@ -93,13 +95,14 @@ describe('Kafka sinks when the broker comes, goes and comes back', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('connects once a broker appears, times out and spools while it is down, and recovers when it is back', async function () {
+  it('connects once a broker appears, spools only what a paused broker did not take, refuses at once while it is down, and recovers when it is back', async function () {
     const port = await freePort();
     const bootstrap = `127.0.0.1:${port}`;
     const produceTimeoutMs = 3000;
+    const metrics = new MemoryMetrics();
     sinks = createKafkaSinks(kafkaConf(bootstrap, { connect_timeout_ms: 1000, produce_timeout_ms: produceTimeoutMs, flush_timeout_ms: 1000 }), {
       log: silentLogger(),
-      metrics: new MemoryMetrics(),
+      metrics,
       spool,
     });
     const live = sinks;
@@ -107,12 +110,13 @@ describe('Kafka sinks when the broker comes, goes and comes back', function () {
 
     // The broker appears: the producers' retries connect them.
     brokerDir = (await startBroker({ port })).dir;
+    const brokerPid = Number(readFileSync(join(brokerDir, 'pid'), 'utf8'));
     await until(() => live.guaranteed.notReadyReason() === undefined && live.hasty.notReadyReason() === undefined, 20000, 'both producers ready');
     const topic = uniqueTopic('outage');
     const first = await live.guaranteed.produce(makeEvents(topic, 5), { requestId: 'up' });
     expect(first.every((o) => o.ok)).to.equal(true);
 
-    // A second pair, to be closed while the broker is away.
+    // A second pair, to be closed while the broker hangs.
     closing = createKafkaSinks(kafkaConf(bootstrap, { produce_timeout_ms: 30000, flush_timeout_ms: 500 }), {
       log: silentLogger(),
       metrics: new MemoryMetrics(),
@@ -120,34 +124,60 @@ describe('Kafka sinks when the broker comes, goes and comes back', function () {
     });
     await closing.start(10000);
 
-    // The broker goes away: every event of a call gets an outcome within the timeout, and is spooled.
+    // The broker hangs (SIGSTOP): the call is answered at its deadline, but an
+    // event goes to the spool only once librdkafka reports it undelivered;
+    // one Kafka takes late is in the topic and not in the spool.
+    const lateOk = () => metrics.counter('kafka.produce.late', { producer: 'guaranteed', ok: 'true' });
+    process.kill(brokerPid, 'SIGSTOP');
+    let paused = true;
+    try {
+      const slow = makeEvents(topic, 10).map((e, i) => ({ ...e, value: Buffer.from(JSON.stringify({ slow: i })) }));
+      const started = Date.now();
+      const outcomes = await live.guaranteed.produce(slow, { requestId: 'slow' });
+      const took = Date.now() - started;
+      expect(took).to.be.within(produceTimeoutMs - 100, produceTimeoutMs + 1500);
+      expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).to.deep.equal(Array(10).fill('EG_ERR_KAFKA_TIMEOUT'));
+
+      // Closing flushes for flush_timeout_ms, then answers and spools what Kafka has not acknowledged.
+      const pendingTopic = uniqueTopic('closed');
+      const pending = closing.hasty.produce(makeEvents(pendingTopic, 4), { requestId: 'closing' });
+      await closing.close();
+      expect((await pending).map((o) => (o.ok ? 'ok' : o.code))).to.deep.equal(Array(4).fill('EG_ERR_KAFKA_CLOSED'));
+      expect((await spooled(spool.path)).filter((e) => e.topic === pendingTopic)).to.have.length(4);
+
+      process.kill(brokerPid, 'SIGCONT');
+      paused = false;
+      // Every slow event gets its fate: delivered late, or reported undelivered and spooled.
+      const spooledSlow = async () => (await spooled(spool.path)).filter((e) => (e.event as { slow?: number }).slow !== undefined);
+      let inSpool: SpoolEntry[] = [];
+      await until(async () => (inSpool = await spooledSlow()).length + lateOk() === 10, 30000, 'a fate for each of the 10 slow events');
+      const delivered = (await consumeAll(topic, 5 + lateOk(), 20000, bootstrap)).filter((m) => m.headers['x-request-id'] === 'slow');
+      const inTopic = delivered.map((m) => (JSON.parse(m.value?.toString() ?? '{}') as { slow: number }).slow);
+      const spooledIds = inSpool.map((e) => (e.event as { slow: number }).slow);
+      expect([...inTopic, ...spooledIds].sort((a, b) => a - b), 'each slow event in the topic or the spool, none in both').to.deep.equal([...Array(10).keys()]);
+      expect(inSpool.every((e) => e.error.code === 'EG_ERR_KAFKA_DELIVERY')).to.equal(true);
+    } finally {
+      if (paused) process.kill(brokerPid, 'SIGCONT');
+    }
+
+    // The broker goes away: once librdkafka's broker states show no connection
+    // up, calls are refused at once rather than after produce_timeout_ms.
     await haltBroker(brokerDir);
+    await until(() => /no broker connection is up/.test(live.guaranteed.notReadyReason() ?? ''), 15000, 'brokers known to be down');
     const lost = makeEvents(topic, 10).map((e, i) => ({ ...e, value: Buffer.from(JSON.stringify({ lost: i })) }));
     const started = Date.now();
-    const outcomes = await live.guaranteed.produce(lost, { requestId: 'down' });
-    const took = Date.now() - started;
-    expect(took).to.be.within(produceTimeoutMs - 100, produceTimeoutMs + 1500);
-    expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).to.deep.equal(Array(10).fill('EG_ERR_KAFKA_TIMEOUT'));
-    const entries = await spooled(spool.path);
+    const refused = await live.guaranteed.produce(lost, { requestId: 'down' });
+    expect(Date.now() - started).to.be.below(produceTimeoutMs);
+    expect(refused.map((o) => (o.ok ? 'ok' : o.code))).to.deep.equal(Array(10).fill('EG_ERR_KAFKA_UNAVAILABLE'));
+    const entries = (await spooled(spool.path)).filter((e) => (e.event as { lost?: number }).lost !== undefined);
     expect(entries.map((e) => e.event)).to.deep.equal(lost.map((_, i) => ({ lost: i })));
-    expect(entries.every((e) => e.error.code === 'EG_ERR_KAFKA_TIMEOUT' && e.topic === topic)).to.equal(true);
-    await until(() => /all brokers are down/.test(live.guaranteed.notReadyReason() ?? ''), 15000, 'all brokers down');
-
-    // Closing flushes for flush_timeout_ms, then answers and spools what Kafka has not acknowledged.
-    const pendingTopic = uniqueTopic('closed');
-    const pending = closing.hasty.produce(makeEvents(pendingTopic, 4), { requestId: 'closing' });
-    const closeStarted = Date.now();
-    await closing.close();
-    expect(Date.now() - closeStarted).to.be.below(500 + 5000);
-    expect((await pending).map((o) => (o.ok ? 'ok' : o.code))).to.deep.equal(Array(4).fill('EG_ERR_KAFKA_CLOSED'));
-    expect((await spooled(spool.path)).filter((e) => e.topic === pendingTopic)).to.have.length(4);
 
     // The broker is back: ready again, and events flow.
     await resumeBroker(brokerDir);
     await until(() => live.guaranteed.notReadyReason() === undefined, 20000, 'ready again');
     const again = await live.guaranteed.produce(makeEvents(topic, 5), { requestId: 'back' });
     expect(again.every((o) => o.ok)).to.equal(true);
-    const messages = await consumeAll(topic, 10, 20000, bootstrap);
-    expect(messages.map((m) => m.headers['x-request-id'])).to.deep.equal([...Array<string>(5).fill('up'), ...Array<string>(5).fill('back')]);
+    const messages = await consumeAll(topic, 10 + lateOk(), 20000, bootstrap);
+    expect(messages.map((m) => m.headers['x-request-id']).filter((id) => id !== 'slow')).to.deep.equal([...Array<string>(5).fill('up'), ...Array<string>(5).fill('back')]);
   });
 });

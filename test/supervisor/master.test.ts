@@ -100,7 +100,7 @@ describe('master and workers', function () {
     const over = await eg.waitForMaster('worker over its heap limit; replacing it gracefully');
     expect(over).to.include({ worker: id, limit_mb: 1 });
     const drained = await eg.waitFor((l) => l.msg === 'worker drained and exited' && l.worker === id);
-    expect(drained).to.include({ code: 0, cause: 'drained' });
+    expect(drained).to.include({ exit_code: 0, cause: 'drained' });
     const successor = eg.master('worker listening').find((l) => (l.worker as number) > id);
     expect(successor, 'successor listening').to.not.equal(undefined);
     expect(eg.lines.indexOf(successor!)).to.be.below(eg.lines.indexOf(drained));

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../../lib/config/load';
-import { debugFlags, desiredWorkers, isWorkerCountSpec, workerCount } from '../../lib/supervisor/options';
+import { debugDir, debugFlags, desiredWorkers, isWorkerCountSpec, workerCount } from '../../lib/supervisor/options';
 
 describe('worker count', () => {
   it('reads a number, ncpu and ncpu*K', () => {
@@ -38,16 +38,30 @@ describe('debug flags', () => {
     expect(debugFlags({ config, dir: '/etc/eventgate' }, 2)).to.deep.equal([
       '--inspect=127.0.0.1:9302',
       '--prof',
-      '--no-logfile-per-isolate',
       '--perf-basic-prof',
-      '--interpreted-frames-native-stack',
       '--logfile=/etc/eventgate/prof/eventgate-v8-%p.log',
     ]);
   });
 
-  it('default to the OS temp folder and take the flags from debug_node_flags', () => {
+  it("default to a folder of the master's own in the OS temp folder and take the flags from debug_node_flags", () => {
     const config = validateConfig({ debug_node_flags: ['--cpu-prof'] });
-    expect(debugFlags({ config, dir: '/x' }, 1)).to.deep.equal(['--inspect=127.0.0.1:9230', '--cpu-prof', `--logfile=${join(tmpdir(), 'eventgate-v8-%p.log')}`]);
+    expect(debugFlags({ config, dir: '/x' }, 1, 4242)).to.deep.equal([
+      '--inspect=127.0.0.1:9230',
+      '--cpu-prof',
+      `--logfile=${join(tmpdir(), 'eventgate-debug-4242', 'eventgate-v8-%p.log')}`,
+    ]);
+    expect(debugDir({ config, dir: '/x' }, 4242)).to.deep.equal({ dir: join(tmpdir(), 'eventgate-debug-4242'), owned: true });
+    expect(debugDir({ config: validateConfig({ debug_dir: '/var/tmp/eg' }), dir: '/x' }).owned).to.equal(false);
+  });
+
+  it('are refused with --prof beside --interpreted-frames-native-stack, which can deadlock a worker at startup', () => {
+    for (const flags of [
+      ['--prof', '--interpreted-frames-native-stack'],
+      ['--interpreted_frames_native_stack', '--perf-basic-prof', '--prof'],
+    ]) {
+      expect(() => validateConfig({ debug_node_flags: flags }), flags.join(' ')).to.throw(/--prof and --interpreted-frames-native-stack together can deadlock/);
+    }
+    expect(validateConfig({ debug_node_flags: ['--perf-basic-prof', '--interpreted-frames-native-stack'] }).debug_node_flags).to.have.length(2);
   });
 
   it('wrap inspector ports that would pass 65535 back to just above the base', () => {

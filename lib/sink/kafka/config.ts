@@ -30,7 +30,10 @@ export type ProducerName = 'guaranteed' | 'hasty';
 export function commonDefaults(name: ProducerName, produceTimeoutMs: number): PropDefault[] {
   return [
     { names: ['client.id'], value: `eventgate-${name}`, scope: 'global' },
-    { names: ['statistics.interval.ms'], value: 10000, scope: 'global' },
+    // Broker states come only with statistics: every second, so that the
+    // producer knows within a second that brokers are down or back (cheap:
+    // one small JSON document per producer).
+    { names: ['statistics.interval.ms'], value: 1000, scope: 'global' },
     // librdkafka gives up on a message about when eventgate has answered
     // "timeout" for it: fewer late deliveries of events already spooled.
     { names: ['message.timeout.ms', 'delivery.timeout.ms'], value: produceTimeoutMs, scope: 'topic' },

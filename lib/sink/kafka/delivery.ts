@@ -1,6 +1,16 @@
 /**
- * The bookkeeping of one produce() call: an outcome slot per event, filled
- * by delivery reports or produce errors, closed early by a deadline.
+ * The bookkeeping of one produce() call. It has two moments:
+ *
+ * - the answer: once every event has its fate, or at the call's deadline
+ *   (kafka.produce_timeout_ms), whichever is first; events without a fate
+ *   then are answered with the deadline's failure;
+ * - the end: once every event has its fate, from librdkafka's delivery
+ *   report (which every message gets within message.timeout.ms), a produce
+ *   error, a refusal or the producer's close.
+ *
+ * An event eventgate stopped waiting for may still reach Kafka: only a fate
+ * says whether it goes to the spool (settle.ts), so that no event is both in
+ * the topic and in the spool.
  */
 import * as Kafka from 'node-rdkafka';
 import type { ErrorCode } from '../../errors';
@@ -14,52 +24,76 @@ export interface Pending {
   readonly index: number;
 }
 
+export interface DeliveryHooks {
+  /** Once: the outcomes the client is answered with (`fated[i]` false: event i had no fate yet). */
+  readonly answer: (delivery: Delivery, outcomes: readonly ProduceOutcome[], fated: readonly boolean[]) => void;
+  /** Event `index` got its fate after the answer. */
+  readonly late: (delivery: Delivery, index: number, outcome: ProduceOutcome) => void;
+  /** Once: every event has its fate. */
+  readonly end: (delivery: Delivery) => void;
+}
+
 export class Delivery {
   readonly started = Date.now();
-  readonly outcomes: (ProduceOutcome | undefined)[];
+  /** Each event's fate, once known. */
+  private readonly fates: (ProduceOutcome | undefined)[];
   private left: number;
   private timer: NodeJS.Timeout | undefined;
-  private finished = false;
-  private readonly onDone: (delivery: Delivery) => void;
+  private answeredAt = false;
+  private ended = false;
 
-  constructor(size: number, onDone: (delivery: Delivery) => void) {
-    this.outcomes = new Array<ProduceOutcome | undefined>(size);
+  constructor(
+    size: number,
+    private readonly hooks: DeliveryHooks,
+  ) {
+    // Filled, not sparse: map() skips the holes of a sparse array.
+    this.fates = new Array<ProduceOutcome | undefined>(size).fill(undefined);
     this.left = size;
-    this.onDone = onDone;
   }
 
+  /** Whether the client has its answer. */
+  get answered(): boolean {
+    return this.answeredAt;
+  }
+
+  /** Whether every event has its fate. */
   get done(): boolean {
-    return this.finished;
+    return this.ended;
   }
 
-  /** Records event `index`'s outcome, unless it already has one or the call is done. */
+  /** Records event `index`'s fate, unless it already has one. */
   settle(index: number, outcome: ProduceOutcome): void {
-    if (this.finished || this.outcomes[index] !== undefined) return;
-    this.outcomes[index] = outcome;
+    if (this.ended || this.fates[index] !== undefined) return;
+    this.fates[index] = outcome;
     this.left -= 1;
-    if (this.left === 0) this.finish();
+    if (this.answeredAt) this.hooks.late(this, index, outcome);
+    if (this.left === 0) this.end();
   }
 
-  /** Gives every event still waiting `outcome`, which ends the call. */
+  /** Gives every event still without a fate `outcome` (a refusal, or the producer's close). */
   fill(outcome: Failure): void {
-    if (this.finished) return;
-    for (let i = 0; i < this.outcomes.length; i++) {
-      if (this.outcomes[i] === undefined) this.outcomes[i] = outcome;
-    }
-    this.left = 0;
-    this.finish();
+    for (let i = 0; i < this.fates.length && !this.ended; i++) this.settle(i, outcome);
   }
 
-  /** After `ms`, the events still waiting get `outcome()`. */
+  /** After `ms`, answers the client, the events still without a fate with `outcome()`. */
   deadline(ms: number, outcome: () => Failure): void {
-    if (this.finished) return;
-    this.timer = setTimeout(() => this.fill(outcome()), ms);
+    if (this.answeredAt) return;
+    this.timer = setTimeout(() => this.answer(outcome()), ms);
   }
 
-  private finish(): void {
-    this.finished = true;
+  private answer(missing: Failure | undefined): void {
+    if (this.answeredAt) return;
+    this.answeredAt = true;
     if (this.timer) clearTimeout(this.timer);
-    this.onDone(this);
+    const fated = this.fates.map((f) => f !== undefined);
+    const outcomes = this.fates.map((f) => f ?? (missing as Failure));
+    this.hooks.answer(this, outcomes, fated);
+  }
+
+  private end(): void {
+    this.ended = true;
+    this.answer(undefined);
+    this.hooks.end(this);
   }
 }
 

@@ -4,8 +4,10 @@
  * statistics (a JSON document every statistics.interval.ms).
  */
 import * as Kafka from 'node-rdkafka';
+import { authFailureOf } from './auth';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
+import { LogLimiter } from './log-limit';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -24,8 +26,49 @@ export interface RdkafkaLog {
   readonly message: string;
 }
 
-export function logRdkafka(log: Logger, entry: RdkafkaLog): void {
-  log[logLevelOf(entry.severity)]({ fac: entry.fac, severity: entry.severity, detail: entry.message }, 'librdkafka log');
+/** How long repeats of one librdkafka message are counted before their line (log-limit.ts). */
+export const RDKAFKA_LOG_INTERVAL_MS = 10000;
+
+/**
+ * What makes two librdkafka lines the same message: the text without the
+ * parts that change on every repeat (`(after 12ms in state CONNECT, 3
+ * identical error(s) suppressed)`, other millisecond counts).
+ */
+export function messageKey(message: string): string {
+  return message.replace(/\s*\(after \d+ms in state [A-Z_]+(?:, \d+ identical error\(s\) suppressed)?\)/g, '').replace(/\b\d+ ?ms\b/g, 'Nms');
+}
+
+/**
+ * librdkafka's log lines and error events of one producer, rate-limited:
+ * one line per distinct message per interval, with `repeated` counting the
+ * identical ones held back (log-limit.ts).
+ */
+export class RdkafkaLogger {
+  private readonly lines: LogLimiter<RdkafkaLog>;
+  private readonly errors: LogLimiter<Kafka.LibrdKafkaError>;
+
+  constructor(log: Logger, intervalMs: number = RDKAFKA_LOG_INTERVAL_MS) {
+    const every = (repeated: number) => (repeated > 0 ? { repeated, interval_ms: intervalMs } : {});
+    this.lines = new LogLimiter(intervalMs, (e, repeated) =>
+      log[logLevelOf(e.severity)]({ fac: e.fac, severity: e.severity, detail: e.message, ...every(repeated) }, 'librdkafka log'),
+    );
+    this.errors = new LogLimiter(intervalMs, (err, repeated) => log.warn({ err, ...every(repeated) }, 'librdkafka error'));
+  }
+
+  log(entry: RdkafkaLog): void {
+    this.lines.hit(`${entry.severity}:${entry.fac}:${messageKey(entry.message)}`, entry);
+  }
+
+  /** An error event librdkafka recovers from by itself (errorKind 'other'). */
+  error(err: Kafka.LibrdKafkaError): void {
+    this.errors.hit(messageKey(err.message), err);
+  }
+
+  /** The counts held back so far, logged now (at close). */
+  flush(): void {
+    this.lines.flush();
+    this.errors.flush();
+  }
 }
 
 /** The parts of librdkafka's statistics JSON that eventgate reads (see librdkafka STATISTICS.md). */
@@ -33,12 +76,18 @@ interface Stats {
   msg_cnt?: number;
   msg_size?: number;
   txmsgs?: number;
-  brokers?: Record<string, { nodeid?: number; state?: string; outbuf_msg_cnt?: number; rtt?: { avg?: number } }>;
+  brokers?: Record<string, { nodeid?: number; state?: string; outbuf_msg_cnt?: number; rtt?: { avg?: number }; toppars?: Record<string, unknown> }>;
 }
 
 export interface StatsSummary {
-  /** Whether some real (not bootstrap) broker connection is up. */
-  readonly brokerUp: boolean;
+  /**
+   * Whether a connection to a partition leader is up: to one of the brokers
+   * that lead partitions this producer writes to, or, before it knows of
+   * any, to any broker.
+   */
+  readonly leaderUp: boolean;
+  /** Whether any broker connection (bootstrap ones included) is up. */
+  readonly anyUp: boolean;
 }
 
 /** Feeds one statistics document to the metrics; undefined when it is not JSON. */
@@ -52,17 +101,24 @@ export function recordStats(metrics: Metrics, tags: Tags, json: string): StatsSu
   if (typeof stats.msg_cnt === 'number') metrics.gauge('kafka.producer.queue_messages', stats.msg_cnt, tags);
   if (typeof stats.msg_size === 'number') metrics.gauge('kafka.producer.queue_bytes', stats.msg_size, tags);
   if (typeof stats.txmsgs === 'number') metrics.gauge('kafka.producer.tx_messages', stats.txmsgs, tags);
-  let brokerUp = false;
+  let anyUp = false;
+  let leaders = 0;
+  let leaderUp = false;
   for (const broker of Object.values(stats.brokers ?? {})) {
+    const up = broker.state === 'UP';
+    if (up) anyUp = true;
     // Bootstrap entries (nodeid -1) stand for an address, not a broker.
     if (typeof broker.nodeid !== 'number' || broker.nodeid < 0) continue;
-    if (broker.state === 'UP') brokerUp = true;
+    if (Object.keys(broker.toppars ?? {}).length > 0) {
+      leaders++;
+      if (up) leaderUp = true;
+    }
     const brokerTags = { ...tags, broker: broker.nodeid };
     // librdkafka's rtt is in microseconds; 0 when there were no requests in the window.
     if (typeof broker.rtt?.avg === 'number') metrics.gauge('kafka.broker.rtt_avg_ms', broker.rtt.avg / 1000, brokerTags);
     if (typeof broker.outbuf_msg_cnt === 'number') metrics.gauge('kafka.broker.outbuf_messages', broker.outbuf_msg_cnt, brokerTags);
   }
-  return { brokerUp };
+  return { leaderUp: leaders > 0 ? leaderUp : anyUp, anyUp };
 }
 
 /**
@@ -70,12 +126,14 @@ export function recordStats(metrics: Metrics, tags: Tags, json: string): StatsSu
  * events to JS as a message only (src/callbacks.cc builds a plain Error; its
  * code is -1), so the kind is read from librdkafka's fixed texts:
  * err2str(ERR__ALL_BROKERS_DOWN), and the "Fatal error: ..." prefix of
- * rd_kafka_set_fatal_error, which node-rdkafka turns into origin 'fatal error'.
+ * rd_kafka_set_fatal_error, which node-rdkafka turns into origin 'fatal error';
+ * a broker refusing the client is told by auth.ts.
  */
-export function errorKind(err: Kafka.LibrdKafkaError): 'fatal' | 'all_brokers_down' | 'other' {
+export function errorKind(err: Kafka.LibrdKafkaError): 'fatal' | 'all_brokers_down' | 'auth' | 'other' {
   if (err.isFatal === true || err.code === Kafka.CODES.ERRORS.ERR__FATAL || /^fatal/i.test(err.origin ?? '')) return 'fatal';
   if (err.code === Kafka.CODES.ERRORS.ERR__ALL_BROKERS_DOWN || /all broker connections are down/i.test(err.message)) {
     return 'all_brokers_down';
   }
+  if (err.code === Kafka.CODES.ERRORS.ERR__AUTHENTICATION || err.code === Kafka.CODES.ERRORS.ERR__SSL || authFailureOf(err.message)) return 'auth';
   return 'other';
 }

@@ -2,7 +2,9 @@
  * A Sink on one node-rdkafka Producer. Each produce() call waits for the
  * delivery report of every event (so an ok outcome means Kafka acknowledged
  * it), bounded by kafka.produce_timeout_ms; what Kafka did not take goes to
- * the failed-events spool. guaranteed.ts and hasty.ts differ only in settings.
+ * the failed-events spool, once librdkafka says so (delivery.ts). While
+ * librdkafka knows every broker to be down, calls are refused at once.
+ * guaranteed.ts and hasty.ts differ only in settings.
  */
 import type * as Kafka from 'node-rdkafka';
 import { EventGateError, messageOf } from '../../errors';
@@ -15,7 +17,8 @@ import type { KafkaConf } from '../../config/schema';
 import { sinkProps, type ProducerName, type ProducerProps, type PropDefault } from './config';
 import { disconnectWithin, flushWithin, producerClient } from './client';
 import { Delivery, deliveryFailure, failure, produceFailure, type Failure, type Pending } from './delivery';
-import { errorKind, logRdkafka, recordStats, type RdkafkaLog } from './observe';
+import { AuthWatch } from './auth';
+import { errorKind, RdkafkaLogger, recordStats, type RdkafkaLog } from './observe';
 import { Settler } from './settle';
 
 /** Waits between failed connection attempts (each bounded by connect_timeout_ms): doubling from the first to the last. */
@@ -25,7 +28,7 @@ const PROBE_RETRY_MS = [250, 2000] as const;
 /** After a complete flush, how long delivery reports may take to reach JS. */
 const REPORT_GRACE_MS = 1000;
 /** Bound on librdkafka's own teardown at close. */
-const DISCONNECT_TIMEOUT_MS = 5000;
+const DISCONNECT_TIMEOUT_MS = 3000;
 
 const CONTENT_TYPE: Kafka.MessageHeader = Object.freeze({ 'content-type': 'application/json' });
 
@@ -50,8 +53,14 @@ type Waiter = (err?: Error) => void;
 
 /** How a connected producer's brokers are doing (fields change as librdkafka reports). */
 interface Health {
-  /** Set while librdkafka says all brokers are down. */
+  /** Set from librdkafka's "all brokers are down" until a leader connection is up again. */
   brokersDown?: string;
+  /**
+   * Set once librdkafka's broker states, after brokersDown was set, showed no
+   * connection up at all: calls are refused at once (no broker could take
+   * them) rather than waiting for produce_timeout_ms.
+   */
+  downConfirmed?: boolean;
   /** Set once librdkafka reported a fatal error: this client instance is done. */
   fatal?: string;
   /** A metadata probe in flight, or the timer of the next one. */
@@ -79,10 +88,16 @@ export class KafkaSink implements Sink {
   private state: State = { kind: 'new' };
   private readonly connectBackoff = new Backoff(...CONNECT_RETRY_MS);
   private readonly probeBackoff = new Backoff(...PROBE_RETRY_MS);
+  /** Calls whose events do not all have their fate yet (answered or not). */
   private readonly inflight = new Set<Delivery>();
+  /** Whether librdkafka sends statistics (broker states); without them a metadata probe is the sign of brokers back. */
+  private readonly statsEnabled: boolean;
   private readonly settler: Settler;
   private readonly readyWaiters = new Set<Waiter>();
   private readonly drainWaiters = new Set<() => void>();
+  private readonly auth: AuthWatch;
+  /** librdkafka's log lines and recoverable errors, one line per distinct message per interval. */
+  private readonly rdkafkaLog: RdkafkaLogger;
 
   /** Throws EG_ERR_CONFIG_INVALID when librdkafka refuses the settings. */
   constructor(opts: KafkaSinkOptions) {
@@ -91,14 +106,20 @@ export class KafkaSink implements Sink {
     this.kind = `kafka-${opts.name}`;
     this.log = opts.log.child({ component: 'kafka', producer: opts.name });
     this.tags = Object.freeze({ producer: opts.name });
+    this.auth = new AuthWatch(this.log);
+    this.rdkafkaLog = new RdkafkaLogger(this.log);
     this.settler = new Settler({ log: this.log, metrics: opts.metrics, tags: this.tags, spool: opts.spool });
+    this.statsEnabled = Number(opts.props.global['statistics.interval.ms'] ?? 0) > 0;
     try {
       this.client = producerClient(opts.props);
     } catch (err) {
       throw new EventGateError('EG_ERR_CONFIG_INVALID', `kafka ${opts.name} producer: ${messageOf(err)}`, { cause: err });
     }
     this.client.on('delivery-report', (err, report) => this.onDeliveryReport(err, report));
-    this.client.on('event.log', (entry: RdkafkaLog) => logRdkafka(this.log, entry));
+    this.client.on('event.log', (entry: RdkafkaLog) => {
+      this.rdkafkaLog.log(entry);
+      this.auth.see(entry.message);
+    });
     this.client.on('event.error', (err) => this.onError(err));
     this.client.on('event.stats', (data: { message: string }) => this.onStats(data.message));
   }
@@ -136,12 +157,13 @@ export class KafkaSink implements Sink {
     if (events.length === 0) return Promise.resolve([]);
     const state = this.state;
     if (state.kind === 'closed') return this.refuse(events, ctx, failure('EG_ERR_KAFKA_CLOSED', `${this.kind} producer is closed`));
-    if (state.kind !== 'connected' || state.health.fatal !== undefined) {
-      return this.refuse(events, ctx, failure('EG_ERR_KAFKA_UNAVAILABLE', this.notReadyReason() ?? `${this.kind} producer is not connected`));
+    if (state.kind !== 'connected' || state.health.fatal !== undefined || state.health.downConfirmed) {
+      const code = this.auth.failure ? 'EG_ERR_KAFKA_AUTH' : 'EG_ERR_KAFKA_UNAVAILABLE';
+      return this.refuse(events, ctx, failure(code, this.notReadyReason() ?? `${this.kind} producer is not connected`));
     }
     const headers = ctx.requestId ? [CONTENT_TYPE, { 'x-request-id': ctx.requestId }] : [CONTENT_TYPE];
     return new Promise((resolve) => {
-      const delivery = new Delivery(events.length, (d) => resolve(this.complete(d, events, ctx)));
+      const delivery = this.track(events, ctx, resolve);
       for (let i = 0; i < events.length; i++) {
         const event = events[i];
         const pending: Pending = { delivery, index: i };
@@ -151,17 +173,20 @@ export class KafkaSink implements Sink {
           delivery.settle(i, produceFailure(err));
         }
       }
-      if (delivery.done) return;
-      this.inflight.add(delivery);
       delivery.deadline(this.opts.produceTimeoutMs, () => {
         const down = state.health.brokersDown;
-        return failure('EG_ERR_KAFKA_TIMEOUT', `no delivery report within ${this.opts.produceTimeoutMs} ms${down ? ` (${down})` : ''}`);
+        return failure(
+          'EG_ERR_KAFKA_TIMEOUT',
+          `no delivery report within ${this.opts.produceTimeoutMs} ms${down ? ` (${down})` : ''}; spooled if Kafka reports it undelivered`,
+        );
       });
     });
   }
 
   notReadyReason(): string | undefined {
     const state = this.state;
+    const refused = this.auth.failure;
+    if (refused && state.kind !== 'closed' && state.kind !== 'new') return `${this.kind} producer refused by Kafka (EG_ERR_KAFKA_AUTH): ${refused.detail}`;
     switch (state.kind) {
       case 'closed':
         return `${this.kind} producer is closed`;
@@ -176,8 +201,9 @@ export class KafkaSink implements Sink {
   }
 
   /**
-   * Refuses new events, flushes for up to kafka.flush_timeout_ms, spools what
-   * is still unacknowledged (EG_ERR_KAFKA_CLOSED), disconnects. Idempotent.
+   * Refuses new events, flushes for up to kafka.flush_timeout_ms (not at all
+   * while every broker is known to be down), spools what is still
+   * unacknowledged (EG_ERR_KAFKA_CLOSED), disconnects. Idempotent.
    */
   close(): Promise<void> {
     if (this.state.kind === 'closed') return this.state.done;
@@ -194,9 +220,10 @@ export class KafkaSink implements Sink {
     for (const waiter of [...this.readyWaiters]) {
       waiter(new EventGateError('EG_ERR_KAFKA_CONNECT', `${this.kind} producer was closed before it connected`));
     }
-    if (was.kind === 'connected') {
-      if (await flushWithin(this.client, this.opts.flushTimeoutMs)) await this.drained(REPORT_GRACE_MS);
-      else if (this.inflight.size) this.log.warn({ batches: this.inflight.size }, 'kafka producer did not flush before close');
+    if (was.kind === 'connected' && this.inflight.size) {
+      if (was.health.downConfirmed) this.log.warn({ batches: this.inflight.size }, 'kafka brokers are down: closing without a flush');
+      else if (await flushWithin(this.client, this.opts.flushTimeoutMs)) await this.drained(REPORT_GRACE_MS);
+      else this.log.warn({ batches: this.inflight.size }, 'kafka producer did not flush before close');
     }
     for (const delivery of [...this.inflight]) {
       delivery.fill(failure('EG_ERR_KAFKA_CLOSED', `${this.kind} producer closed before the event was acknowledged`));
@@ -204,6 +231,7 @@ export class KafkaSink implements Sink {
     await this.settler.idle();
     if (was.kind === 'connected') clearInterval(was.poll);
     await disconnectWithin(this.client, DISCONNECT_TIMEOUT_MS);
+    this.rdkafkaLog.flush();
     this.log.info('kafka producer closed');
   }
 
@@ -228,6 +256,7 @@ export class KafkaSink implements Sink {
       const poll = setInterval(() => this.poll(), this.opts.pollIntervalMs);
       poll.unref();
       this.state = { kind: 'connected', poll, health: {} };
+      this.auth.clear();
       this.log.info('kafka producer connected');
       for (const waiter of [...this.readyWaiters]) waiter();
     });
@@ -244,16 +273,12 @@ export class KafkaSink implements Sink {
   private onDeliveryReport(err: Kafka.LibrdKafkaError | null | undefined, report: Kafka.DeliveryReport): void {
     const pending = report.opaque as Pending | undefined;
     if (!err) this.markUp();
-    if (!pending) return;
-    if (pending.delivery.done) {
-      // Reported after its call timed out: the event is in the spool too (a duplicate on replay) or truly failed.
-      this.opts.metrics.increment('kafka.produce.late', 1, { ...this.tags, ok: err ? 'false' : 'true' });
-      return;
-    }
-    pending.delivery.settle(pending.index, err ? deliveryFailure(err) : PRODUCED);
+    // A report after the call was answered is a late fate (settle.ts counts it, and spools a failure).
+    pending?.delivery.settle(pending.index, err ? deliveryFailure(err) : PRODUCED);
   }
 
   private onError(err: Kafka.LibrdKafkaError): void {
+    this.auth.see(err.message);
     const kind = errorKind(err);
     this.opts.metrics.increment('kafka.errors', 1, { ...this.tags, kind });
     const health = this.state.kind === 'connected' ? this.state.health : undefined;
@@ -264,28 +289,49 @@ export class KafkaSink implements Sink {
       return;
     }
     if (kind === 'all_brokers_down') {
-      if (health && health.brokersDown === undefined) this.log.error({ err }, 'all kafka brokers are down');
-      if (health) health.brokersDown = 'all brokers are down';
+      if (health && health.brokersDown === undefined) {
+        this.log.error({ err }, 'all kafka brokers are down');
+        health.brokersDown = 'all brokers are down';
+      }
       this.probeBrokers();
       return;
     }
+    // The watch has logged it, once per cause.
+    if (kind === 'auth') return;
     // librdkafka recovers from the others by itself (reconnects, retries).
-    this.log.warn({ err }, 'librdkafka error');
+    this.rdkafkaLog.error(err);
   }
 
   private onStats(json: string): void {
-    if (recordStats(this.opts.metrics, this.tags, json)?.brokerUp) this.markUp();
+    const brokers = recordStats(this.opts.metrics, this.tags, json);
+    if (!brokers) return;
+    if (brokers.leaderUp) this.markUp();
+    else if (!brokers.anyUp) this.confirmDown();
+  }
+
+  /** librdkafka's broker states agree that nothing is reachable: refuse calls at once from now on. */
+  private confirmDown(): void {
+    if (this.state.kind !== 'connected') return;
+    const health = this.state.health;
+    if (health.brokersDown === undefined || health.downConfirmed) return;
+    health.downConfirmed = true;
+    health.brokersDown = 'all brokers are down; no broker connection is up';
+    this.log.warn('no kafka broker connection is up: refusing events at once until one is');
   }
 
   private markUp(): void {
+    this.auth.clear();
     if (this.state.kind !== 'connected' || this.state.health.brokersDown === undefined) return;
     this.state.health.brokersDown = undefined;
+    this.state.health.downConfirmed = undefined;
     this.log.info('kafka brokers reachable again');
   }
 
   /**
-   * While brokers are down, asks for metadata (which needs a live broker) so
-   * that readiness comes back even with no traffic and no statistics.
+   * While brokers are down, asks for metadata (which needs a live broker):
+   * a connection attempt even with no traffic. Its answer can come over the
+   * bootstrap connection while the partition leaders' are still down, so
+   * only without statistics does it count as the brokers being back.
    */
   private probeBrokers(): void {
     if (this.state.kind !== 'connected' || this.state.health.probe !== undefined) return;
@@ -295,9 +341,10 @@ export class KafkaSink implements Sink {
       health.probe = undefined;
       if (this.closed || health.brokersDown === undefined) return;
       if (!err) {
-        this.markUp();
+        if (!this.statsEnabled) this.markUp();
         return;
       }
+      this.confirmDown();
       const next = setTimeout(() => {
         health.probe = undefined;
         this.probeBrokers();
@@ -309,16 +356,22 @@ export class KafkaSink implements Sink {
 
   /** Every event gets `outcome` at once (and is spooled). */
   private refuse(events: readonly OutboundEvent[], ctx: ProduceContext, outcome: Failure): Promise<ProduceOutcome[]> {
-    return new Promise((resolve) => {
-      new Delivery(events.length, (d) => resolve(this.complete(d, events, ctx))).fill(outcome);
-    });
+    return new Promise((resolve) => this.track(events, ctx, resolve).fill(outcome));
   }
 
-  private complete(delivery: Delivery, events: readonly OutboundEvent[], ctx: ProduceContext): Promise<ProduceOutcome[]> {
-    if (this.inflight.delete(delivery) && this.inflight.size === 0) {
-      for (const waiter of [...this.drainWaiters]) waiter();
-    }
-    return this.settler.settle(delivery, events, ctx);
+  /** A new call's bookkeeping, in `inflight` until every event has its fate. */
+  private track(events: readonly OutboundEvent[], ctx: ProduceContext, resolve: (outcomes: Promise<ProduceOutcome[]>) => void): Delivery {
+    const delivery = new Delivery(events.length, {
+      answer: (d, outcomes, fated) => resolve(this.settler.answer(d, outcomes, fated, events, ctx)),
+      late: (_d, index, outcome) => this.settler.settleLate(events[index], outcome),
+      end: (d) => {
+        if (this.inflight.delete(d) && this.inflight.size === 0) {
+          for (const waiter of [...this.drainWaiters]) waiter();
+        }
+      },
+    });
+    this.inflight.add(delivery);
+    return delivery;
   }
 
   /** Resolves when no call waits for delivery reports, or after `ms`. */
