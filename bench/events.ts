@@ -16,6 +16,15 @@ export interface EventSet {
 
 export type Kind = 'single' | 'batch';
 
+/**
+ * What a batch holds: `valid`, every event valid; `mixed`, every tenth event
+ * fails, alternately invalid (no meta.stream) and of a schema no base URI
+ * has, as batches from the field do: their answer then carries an item per
+ * failure (the event and ajv's errors), and error events are made for them.
+ */
+export type BatchMix = 'valid' | 'mixed';
+export const BATCH_MIXES: readonly BatchMix[] = ['valid', 'mixed'];
+
 type Event = Record<string, unknown>;
 
 /** `test`: the repo's bundled test schema; `wmf`: a real, heavy Wikimedia schema (if the fixtures are there). */
@@ -76,13 +85,23 @@ function variant(example: Event, n: number, now: number): Event {
  * `count` distinct request bodies of one kind: a single event each, or a
  * JSON array of `batchSize` events. Made once, before any clock starts.
  */
-export function makeBodies(example: Event, kind: Kind, batchSize: number, count: number): string[] {
+export function makeBodies(example: Event, kind: Kind, batchSize: number, count: number, mix: BatchMix = 'valid'): string[] {
   const now = Date.now();
   let n = 0;
   const bodies: string[] = [];
   for (let b = 0; b < count; b++) {
     if (kind === 'single') bodies.push(JSON.stringify(variant(example, n++, now)));
-    else bodies.push(JSON.stringify(Array.from({ length: batchSize }, () => variant(example, n++, now))));
+    else bodies.push(JSON.stringify(Array.from({ length: batchSize }, (_, i) => spoiled(variant(example, n++, now), mix === 'mixed' ? i : -1))));
   }
   return bodies;
+}
+
+/** The event at `i` of a mixed batch: every tenth one made invalid (5, 25, ...) or of an unknown schema (15, 35, ...). */
+function spoiled(event: Event, i: number): Event {
+  if (i % 10 !== 5) return event;
+  if (i % 20 === 5) {
+    delete (event.meta as Event).stream;
+    return event;
+  }
+  return { ...event, $schema: '/no/such/schema/1.0.0' };
 }

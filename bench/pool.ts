@@ -6,7 +6,10 @@
  *   - the same batches with single-event requests sent at the same time, by
  *     a second load generator: the singles' p50 and p99 (the point of the
  *     pool: small requests are not stuck behind big ones);
- *   - single-event requests alone, as their baseline.
+ *   - single-event requests alone, as their baseline;
+ * for batches of valid events and for mixed ones (a tenth invalid or of an
+ * unknown schema), with the CPU time the HTTP workers' main threads spend per
+ * batch (the pool's point is to leave that thread free).
  * No pinning: the pool needs the cores. Prints the table and the issue's two
  * ratios; never fails on a missed target.
  */
@@ -14,9 +17,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { eventSets, exampleEvent, makeBodies, schemaFileOf, type EventSet } from './events';
+import { BATCH_MIXES, eventSets, exampleEvent, makeBodies, schemaFileOf, type BatchMix, type EventSet } from './events';
 import { measure, type Load, type Measurement } from './measure';
-import { cpuTimeMs, machineBusyMs, waitForQuiet } from './procs';
+import { cpuTimeMs, machineBusyMs, threadCpuMs, waitForQuiet } from './procs';
 import { startEventgate, type Server } from './servers';
 
 /** The compiled file is dist/bench/pool.js. */
@@ -29,6 +32,8 @@ interface Options {
   readonly sizes: number[];
   readonly workers: number[];
   readonly sets: string[];
+  readonly mixes: BatchMix[];
+  readonly pools: boolean[];
   readonly batchConnections: number;
   readonly singleConnections: number;
   readonly bodies: number;
@@ -46,6 +51,9 @@ const USAGE = `npm run bench:pool -- [flags]
   --sizes LIST            events per batch                       1000,5000
   --workers LIST          HTTP worker processes (num_workers)    1,2
   --sets LIST             event sets: test,wmf                   test
+  --batches LIST          batch contents: valid,mixed (a tenth
+                          invalid or of an unknown schema)       valid,mixed
+  --pool LIST             pool off, on or both: off,on           off,on
   --batch-connections N   connections posting batches, per worker  4
   --single-connections N  connections posting singles, per worker  2
   --bodies N              distinct batch bodies per size         4
@@ -67,6 +75,8 @@ function parseOptions(argv: string[]): Options | undefined {
       sizes: { type: 'string' },
       workers: { type: 'string' },
       sets: { type: 'string' },
+      batches: { type: 'string' },
+      pool: { type: 'string' },
       'batch-connections': { type: 'string' },
       'single-connections': { type: 'string' },
       bodies: { type: 'string' },
@@ -91,6 +101,15 @@ function parseOptions(argv: string[]): Options | undefined {
     sizes: nums('sizes', v.sizes, '1000,5000', 1),
     workers: nums('workers', v.workers, '1,2', 1),
     sets: (v.sets ?? 'test').split(',').map((s) => s.trim()),
+    mixes: (v.batches ?? BATCH_MIXES.join(',')).split(',').map((s) => {
+      const mix = BATCH_MIXES.find((m) => m === s.trim());
+      if (!mix) throw new Error(`--batches: ${JSON.stringify(s)} is not one of ${BATCH_MIXES.join(', ')}`);
+      return mix;
+    }),
+    pools: (v.pool ?? 'off,on').split(',').map((s) => {
+      if (s.trim() !== 'on' && s.trim() !== 'off') throw new Error(`--pool: ${JSON.stringify(s)} is not on or off`);
+      return s.trim() === 'on';
+    }),
     batchConnections: nums('batch-connections', v['batch-connections'], '4', 1)[0],
     singleConnections: nums('single-connections', v['single-connections'], '2', 1)[0],
     bodies: nums('bodies', v.bodies, '4', 1)[0],
@@ -114,8 +133,15 @@ function startPoolEventgate(tmp: string, set: EventSet, workers: number, pool: b
     cpu: undefined,
     nodeArgs: [],
     threadPool: pool,
-    // The sink is not what is measured here.
-    conf: { output_path: '/dev/null', max_body_size: '64mb' },
+    conf: {
+      // The sink is not what is measured here.
+      output_path: '/dev/null',
+      max_body_size: '64mb',
+      // Mixed batches make error events, as in production: the bundled error schema is in the repo's schemas.
+      error_stream: 'eventgate.error',
+      schema_base_uris: [...new Set([set.schemaBase, resolve(REPO, 'schemas')])],
+      schema_precache_uris: [set.schemaUri, '/error/1.0.0'],
+    },
     top: { num_workers: workers === 1 ? 0 : workers },
   });
 }
@@ -142,9 +168,37 @@ function treeCpuMs(pid: number | undefined): number {
   return total;
 }
 
+/**
+ * CPU time of the main thread (the event loop) of a process and of all its
+ * descendants, in ms: in a cluster the master's, near idle, and each
+ * worker's, the thread that reads bodies, writes to the sink and answers.
+ */
+function mainThreadsCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  let total = threadCpuMs(pid, pid) ?? 0;
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return total;
+  }
+  for (const tid of tasks) {
+    let children: string[] = [];
+    try {
+      children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean);
+    } catch {
+      continue;
+    }
+    for (const child of children) total += mainThreadsCpuMs(Number(child));
+  }
+  return total;
+}
+
 /** Where the CPU went while a load ran (warm-up included), in % of one core. */
 interface CpuShare {
   readonly server: number;
+  /** Of `server`, the main threads' (see mainThreadsCpuMs). */
+  readonly main: number;
   /** Everything else on the machine but the load generators: other people's work is noise. */
   readonly other: number;
 }
@@ -152,13 +206,15 @@ interface CpuShare {
 async function withCpu<T extends Measurement | Measurement[]>(pid: number | undefined, run: () => Promise<T>): Promise<[T, CpuShare]> {
   const started = performance.now();
   const server0 = treeCpuMs(pid);
+  const main0 = mainThreadsCpuMs(pid);
   const busy0 = machineBusyMs() ?? 0;
   const result = await run();
   const elapsed = performance.now() - started;
   const server = treeCpuMs(pid) - server0;
+  const main = mainThreadsCpuMs(pid) - main0;
   const busy = (machineBusyMs() ?? 0) - busy0;
   const generators = ([] as Measurement[]).concat(result).reduce((sum, m) => sum + (m.generatorCpuPct / 100) * m.seconds * 1000, 0);
-  return [result, { server: (server / elapsed) * 100, other: (Math.max(0, busy - server - generators) / elapsed) * 100 }];
+  return [result, { server: (server / elapsed) * 100, main: (main / elapsed) * 100, other: (Math.max(0, busy - server - generators) / elapsed) * 100 }];
 }
 
 /**
@@ -181,6 +237,7 @@ async function measured<T extends Measurement | Measurement[]>(opts: Options, pi
 
 interface Row {
   readonly set: string;
+  readonly mix: BatchMix;
   readonly workers: number;
   readonly pool: boolean;
   readonly size: number;
@@ -213,24 +270,26 @@ async function runServer(set: EventSet, workers: number, pool: boolean, opts: Op
     const singleConns = opts.singleConnections * workers;
     const [singleAlone] = await measured(opts, server.pid, () => measure(target, loadOf(singles, 1, singleConns, opts, workers)));
     for (const size of opts.sizes) {
-      const batches = makeBodies(example, 'batch', size, opts.bodies);
-      let batch: [Measurement, CpuShare] | undefined;
-      let mixed: [Measurement[], CpuShare] | undefined;
-      for (let i = 1; i <= opts.repeat; i++) {
-        const of = opts.repeat > 1 ? ` (run ${i}/${opts.repeat})` : '';
-        progress(`${name}: ${size}-event batches${of}`);
-        const b = await measured(opts, server.pid, () => measure(target, loadOf(batches, size, batchConns, opts, workers)));
-        if (!batch || b[0].eventsPerS > batch[0].eventsPerS) batch = b;
-        progress(`${name}: ${size}-event batches with single events alongside${of}`);
-        const m = await measured(opts, server.pid, () =>
-          Promise.all([measure(target, loadOf(batches, size, batchConns, opts, workers)), measure(target, loadOf(singles, 1, singleConns, opts, workers))]),
-        );
-        if (!mixed || m[0][1].p99Ms < mixed[0][1].p99Ms) mixed = m;
+      for (const mix of opts.mixes) {
+        const batches = makeBodies(example, 'batch', size, opts.bodies, mix);
+        let batch: [Measurement, CpuShare] | undefined;
+        let mixed: [Measurement[], CpuShare] | undefined;
+        for (let i = 1; i <= opts.repeat; i++) {
+          const of = opts.repeat > 1 ? ` (run ${i}/${opts.repeat})` : '';
+          progress(`${name}: ${size}-event ${mix} batches${of}`);
+          const b = await measured(opts, server.pid, () => measure(target, loadOf(batches, size, batchConns, opts, workers)));
+          if (!batch || b[0].eventsPerS > batch[0].eventsPerS) batch = b;
+          progress(`${name}: ${size}-event ${mix} batches with single events alongside${of}`);
+          const m = await measured(opts, server.pid, () =>
+            Promise.all([measure(target, loadOf(batches, size, batchConns, opts, workers)), measure(target, loadOf(singles, 1, singleConns, opts, workers))]),
+          );
+          if (!mixed || m[0][1].p99Ms < mixed[0][1].p99Ms) mixed = m;
+        }
+        if (!batch || !mixed) throw new Error('nothing was measured');
+        const [[mixedBatch, mixedSingle], mixedCpu] = mixed;
+        const [batchOnly, batchCpu] = batch;
+        rows.push({ set: set.name, mix, workers, pool, size, batch: batchOnly, mixedBatch, mixedSingle, singleAlone, batchCpu, mixedCpu });
       }
-      if (!batch || !mixed) throw new Error('nothing was measured');
-      const [[mixedBatch, mixedSingle], mixedCpu] = mixed;
-      const [batchOnly, batchCpu] = batch;
-      rows.push({ set: set.name, workers, pool, size, batch: batchOnly, mixedBatch, mixedSingle, singleAlone, batchCpu, mixedCpu });
     }
   } finally {
     await server.stop();
@@ -243,10 +302,13 @@ const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : '-')
 const bad = (m: Measurement) => (m.non2xx || m.errors ? ` (!${m.non2xx} non-2xx, ${m.errors} errors)` : '');
 
 function table(rows: Row[]): string {
-  const head = ['set', 'workers', 'pool', 'events/batch', 'batch ev/s', 'batch p50', 'batch p99', 'cpu srv/other', 'mixed ev/s', 'single p50', 'single p99', 'cpu srv/other', 'single p99 alone'];
+  const head = ['set', 'batches', 'workers', 'pool', 'events/batch', 'batch ev/s', 'batch p50', 'batch p99', 'cpu srv/other', 'main ms/batch', 'mixed ev/s', 'single p50', 'single p99', 'cpu srv/other', 'single p99 alone'];
   const cpu = (c: CpuShare) => `${Math.round(c.server)}%/${Math.round(c.other)}%`;
+  // The main threads' CPU per batch answered: their share of a core times the time per batch.
+  const mainPerBatch = (r: Row) => (r.batch.requestsPerS > 0 ? ((r.batchCpu.main / 100) * 1000) / r.batch.requestsPerS : NaN);
   const lines = rows.map((r) => [
     r.set,
+    r.mix,
     String(r.workers),
     r.pool ? 'on' : 'off',
     int(r.size),
@@ -254,6 +316,7 @@ function table(rows: Row[]): string {
     ms(r.batch.p50Ms),
     ms(r.batch.p99Ms),
     cpu(r.batchCpu),
+    ms(mainPerBatch(r)),
     int(r.mixedBatch.eventsPerS) + bad(r.mixedBatch),
     ms(r.mixedSingle.p50Ms),
     ms(r.mixedSingle.p99Ms) + bad(r.mixedSingle),
@@ -261,10 +324,11 @@ function table(rows: Row[]): string {
     ms(r.singleAlone.p99Ms),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const fmt = (cells: string[]) => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return (
     [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n') +
-    '\n(latencies in ms; cpu: % of one core used by eventgate (all processes and threads) / by anything but eventgate and the load generators, warm-up included)'
+    '\n(latencies in ms; cpu: % of one core used by eventgate (all processes and threads) / by anything but eventgate and the load generators, warm-up included; ' +
+    'main ms/batch: CPU time of the HTTP workers\' main threads per batch answered, batches alone)'
   );
 }
 
@@ -272,14 +336,14 @@ function table(rows: Row[]): string {
 function verdicts(rows: Row[]): string {
   const out: string[] = [];
   for (const on of rows.filter((r) => r.pool)) {
-    const off = rows.find((r) => !r.pool && r.set === on.set && r.workers === on.workers && r.size === on.size);
+    const off = rows.find((r) => !r.pool && r.set === on.set && r.mix === on.mix && r.workers === on.workers && r.size === on.size);
     if (!off) continue;
     const speedup = on.batch.eventsPerS / off.batch.eventsPerS;
     const p99 = off.mixedSingle.p99Ms / on.mixedSingle.p99Ms;
     const target = on.workers === 1 && on.size === 5000;
     const mark = (ok: boolean) => (target ? (ok ? '  [target met]' : '  [target missed]') : '');
     out.push(
-      `${on.set}, ${on.workers} worker(s), ${int(on.size)}-event batches: ` +
+      `${on.set} (${on.mix}), ${on.workers} worker(s), ${int(on.size)}-event batches: ` +
         `events/s with pool / without = ${speedup.toFixed(2)}x (target 1.6x)${mark(speedup >= 1.6)}; ` +
         `single p99 during batches without pool / with = ${p99.toFixed(1)}x (target 3x)${mark(p99 >= 3)}`,
     );
@@ -312,7 +376,7 @@ async function main(): Promise<void> {
   try {
     for (const set of sets) {
       for (const workers of opts.workers) {
-        for (const pool of [false, true]) rows.push(...(await runServer(set, workers, pool, opts, tmp)));
+        for (const pool of opts.pools) rows.push(...(await runServer(set, workers, pool, opts, tmp)));
       }
     }
   } finally {

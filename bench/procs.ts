@@ -86,14 +86,23 @@ export async function waitReady(child: Child, port: number, path: string, timeou
 /** CPU time (user + system, all threads) a process has used so far, in ms; undefined where /proc is not there. */
 export function cpuTimeMs(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+function statCpuMs(file: string): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const stat = readFileSync(file, 'latin1');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime are fields 14 and 15 of the file, in clock ticks (USER_HZ, 100 on Linux).
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
   } catch {
     return undefined;
   }
+}
+
+/** CPU time (user + system) one thread of a process has used so far, in ms; undefined where /proc is not there. */
+export function threadCpuMs(pid: number, tid: number): number | undefined {
+  return statCpuMs(`/proc/${pid}/task/${tid}/stat`);
 }
 
 /** Busy CPU time of the whole machine so far (all cores, without idle and iowait), in ms; undefined without /proc. */

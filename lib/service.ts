@@ -7,6 +7,7 @@ import { parseSize, type LoadedConfig } from './config/load';
 import { logStreamOf } from './config/outputs';
 import { eventLimitsOf } from './event/scan';
 import { Gate } from './gate/gate';
+import { errorEventOptionsOf } from './gate/error-events';
 import { buildValidator } from './gate/build';
 import type { AppContext, ServiceInfo } from './http/context';
 import { ConnectionDrain } from './http/drain';
@@ -131,24 +132,8 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     metrics,
     streams,
   });
-  const schemaUriField = typeof conf.schema_uri_field === 'string' ? conf.schema_uri_field : conf.schema_uri_field[0];
-  const gate = new Gate({
-    validator,
-    metrics,
-    log,
-    errorEvents: conf.error_stream
-      ? {
-          sink: sinks.hasty,
-          options: {
-            stream: conf.error_stream,
-            schemaUri: conf.error_schema_uri,
-            emitterId: conf.service_name,
-            schemaUriField,
-            streamField: conf.stream_field,
-          },
-        }
-      : undefined,
-  });
+  const errorEventOptions = errorEventOptionsOf(conf);
+  const gate = new Gate({ validator, metrics, log, errorEvents: errorEventOptions ? { sink: sinks.hasty, options: errorEventOptions } : undefined });
   let precached = false;
   let precacheFailure: string | undefined;
   const app = {

@@ -3,11 +3,16 @@
  * main thread. Serialized events cross in one transferred buffer: a transfer
  * per event would cost more than the copy it saves, and small Buffers share
  * Node's pool slab, which cannot be transferred at all. Repeated strings
- * cross once.
+ * cross once. No object per event crosses (structured clone would rebuild
+ * each on the main thread): the only ones made there are the outbound
+ * events the sink takes, views into the packed buffer.
  */
-import { ACCEPTED, type EventResult, type FailedResult } from '../gate/result';
+import { isEvent } from '../event/parse';
+import { countByStream } from '../gate/gate';
+import type { EventResult, FailedResult } from '../gate/result';
 import type { Validated } from '../gate/validate';
 import type { OutboundEvent } from '../sink/sink';
+import { packAnswer } from './answer';
 import type { BatchReply, Interned, MetricSample, PackedOutbound } from './task';
 
 type ValidatedReply = Extract<BatchReply, { kind: 'validated' }>;
@@ -39,13 +44,14 @@ export function unintern({ table, ids }: Interned): (string | undefined)[] {
  * ArrayBuffer: the values first, each followed by a newline, so that they
  * are already the NDJSON a file sink writes in one piece; then the keys.
  */
-function packOutbound(validated: Validated): PackedOutbound {
+export function packOutbound(validated: Pick<Validated, 'outbound' | 'outboundIndex'>): PackedOutbound {
   const { outbound, outboundIndex } = validated;
   const n = outbound.length;
   const valueLength = new Uint32Array(n);
   const keyLength = new Int32Array(n);
   const timestamps = new Float64Array(n);
   const topics = new Array<string>(n);
+  const streams = new Array<string>(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
     const o = outbound[i];
@@ -54,6 +60,7 @@ function packOutbound(validated: Validated): PackedOutbound {
     total += valueLength[i] + 1 + (o.key ? o.key.length : 0);
     timestamps[i] = o.timestamp ?? NaN;
     topics[i] = o.topic;
+    streams[i] = o.stream;
   }
   const bytes = new ArrayBuffer(total);
   const view = Buffer.from(bytes);
@@ -72,45 +79,62 @@ function packOutbound(validated: Validated): PackedOutbound {
     view.set(key, at);
     at += key.length;
   }
-  return { bytes, valueLength, keyLength, index: Uint32Array.from(outboundIndex), topics: intern(topics), timestamps };
+  return { bytes, valueLength, keyLength, index: Uint32Array.from(outboundIndex), streams: intern(streams), topics: intern(topics), timestamps };
 }
 
-/** Thread side: the reply for a validated batch; `outbound.bytes` is to be transferred. */
-export function packReply(events: readonly unknown[], validated: Validated, metrics: MetricSample[], threadMs: number): ValidatedReply {
-  const n = events.length;
-  const failures = new Array<FailedResult>(n);
-  const failedEvents = new Array<unknown>(n);
-  const failedUris = new Array<string | undefined>(n);
-  for (let i = 0; i < n; i++) {
-    const r = validated.results[i];
-    if (r.status === 'accepted') continue;
-    failures[i] = r;
-    failedEvents[i] = events[i];
-    failedUris[i] = validated.uris[i];
+/** Whether an invalid item is no event at all (what a hasty request may not hold). */
+function holdsNonEvent(events: readonly unknown[], results: readonly EventResult[]): boolean {
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i];
+    if (r.status !== 'invalid') continue;
+    if (r.code === 'EG_ERR_EVENT_NOT_OBJECT' || r.code === 'EG_ERR_EVENT_TOO_DEEP' || !isEvent(events[i])) return true;
   }
+  return false;
+}
+
+export interface PackedErrorEvents {
+  readonly made: number;
+  readonly validated: Validated;
+}
+
+/** Thread side: the reply for a validated batch; the buffers of `transferOf(reply)` are to be transferred. */
+export function packReply(
+  events: readonly unknown[],
+  validated: Validated,
+  maxAnswerBytes: number,
+  errorEvents: PackedErrorEvents | undefined,
+  metrics: MetricSample[],
+  threadMs: number,
+): ValidatedReply {
+  const { results } = validated;
+  const firstInvalid = errorEvents?.validated.results.find((r): r is FailedResult => r.status !== 'accepted');
   return {
     kind: 'validated',
-    count: n,
-    failures,
-    failedEvents,
-    failedUris,
-    streams: intern(validated.streams),
+    count: events.length,
+    holdsNonEvent: holdsNonEvent(events, results),
     outbound: packOutbound(validated),
+    answer: packAnswer(events, results, maxAnswerBytes),
+    counts: countByStream(validated.streams, results),
+    errorEvents: errorEvents && errorEvents.made > 0 ? { made: errorEvents.made, outbound: packOutbound(errorEvents.validated), firstInvalid } : undefined,
     metrics,
     threadMs,
   };
 }
 
-/** Main side: the batch as the in-thread validator would have given it; values are views into the transferred buffer. */
-export function unpackReply(reply: ValidatedReply): Validated {
-  const results = new Array<EventResult>(reply.count).fill(ACCEPTED);
-  reply.failures.forEach((r, i) => (results[i] = r));
-  const streams = unintern(reply.streams);
-  const { bytes, valueLength, keyLength, index, timestamps } = reply.outbound;
-  const topics = unintern(reply.outbound.topics);
+/** What a reply transfers rather than copies. */
+export function transferOf(reply: ValidatedReply): ArrayBuffer[] {
+  const list = [reply.outbound.bytes, reply.answer.bytes];
+  if (reply.errorEvents) list.push(reply.errorEvents.outbound.bytes);
+  return list;
+}
+
+/** Main side: the outbound events, as views into the transferred buffer. */
+export function unpackOutbound(packed: PackedOutbound): OutboundEvent[] {
+  const { bytes, valueLength, keyLength, timestamps } = packed;
+  const streams = unintern(packed.streams);
+  const topics = unintern(packed.topics);
   const n = valueLength.length;
   const outbound = new Array<OutboundEvent>(n);
-  const outboundIndex = new Array<number>(n);
   let at = 0;
   let keyAt = 0;
   for (let i = 0; i < n; i++) keyAt += valueLength[i] + 1;
@@ -123,9 +147,7 @@ export function unpackReply(reply: ValidatedReply): Validated {
       keyAt += keyLength[i];
     }
     const ts = timestamps[i];
-    outbound[i] = { stream: streams[index[i]] as string, topic: topics[i] as string, value, key, timestamp: Number.isNaN(ts) ? undefined : ts };
-    outboundIndex[i] = index[i];
+    outbound[i] = { stream: streams[i] as string, topic: topics[i] as string, value, key, timestamp: Number.isNaN(ts) ? undefined : ts };
   }
-  // Only failed events' URIs came back: error events are all that reads them.
-  return { results, outbound, outboundIndex, streams, uris: reply.failedUris };
+  return outbound;
 }

@@ -7,13 +7,14 @@ import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import type { LogStream, ServiceConf } from '../config/schema';
 import { EventGateError, isErrorCode, messageOf, type ErrorCode } from '../errors';
-import type { EventResult } from '../gate/result';
-import type { Validated } from '../gate/validate';
+import type { Answer } from '../gate/answer';
+import type { PreparedBatch, SinkFailure } from '../gate/gate';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import type { RequestHeaders, StreamRegistry } from '../stream';
 import { replay } from './metrics';
-import { unpackReply } from './pack';
+import { finishAnswer } from './answer';
+import { unpackOutbound } from './pack';
 import { eventMarker, holdsAtLeast } from './route';
 import { defaultThreads } from './size';
 import { StreamSnapshots } from './streams';
@@ -37,19 +38,20 @@ export interface PoolRequest {
   readonly query: URLSearchParams;
 }
 
-/** A batch a thread has validated: what gate.produce takes, and what an answer shows. */
+/** A batch a thread has validated: what gate.producePrepared takes, and its answer. */
 export interface PooledBatch {
   /** Events in the body. */
   readonly count: number;
-  /** The events that failed validation, at their index (sparse): all that gate.produce reads. */
-  readonly events: unknown[];
-  readonly validated: Validated;
+  /** An item is no event: a hasty request is answered as without hasty. */
+  readonly holdsNonEvent: boolean;
+  readonly prepared: PreparedBatch;
+  /** Each outbound event's place in the batch. */
+  readonly outboundIndex: Uint32Array;
   /**
-   * The events an answer shows for `results` (after producing): failed ones
-   * as the thread left them, and valid ones the sink refused read back from
-   * the bytes that were produced (JSON in, the same JSON out).
+   * The answer once the sink has refused `failures` of the outbound events
+   * (usually none: then it is the thread's, at no cost per event).
    */
-  eventsFor(results: readonly EventResult[]): unknown[];
+  answerAfter(failures: readonly SinkFailure[]): Answer;
 }
 
 /** Codes of failures of the pool itself (not of the request's body): answered as such. */
@@ -213,7 +215,7 @@ export class BatchPool {
       });
     }
     metrics.timing('batch.pool.thread_time', reply.threadMs);
-    return pooledBatch(reply);
+    return pooledBatch(reply, this.opts.conf.max_answer_bytes);
   }
 
   /**
@@ -290,21 +292,20 @@ export class BatchPool {
   }
 }
 
-function pooledBatch(reply: Extract<BatchReply, { kind: 'validated' }>): PooledBatch {
-  const validated = unpackReply(reply);
-  const { outbound, outboundIndex } = validated;
-  const events = reply.failedEvents;
+function pooledBatch(reply: Extract<BatchReply, { kind: 'validated' }>, maxAnswerBytes: number): PooledBatch {
+  const outbound = unpackOutbound(reply.outbound);
+  const outboundIndex = reply.outbound.index;
+  const made = reply.errorEvents;
+  const prepared: PreparedBatch = {
+    outbound,
+    counts: reply.counts,
+    errorEvents: made ? { made: made.made, outbound: unpackOutbound(made.outbound), firstInvalid: made.firstInvalid } : undefined,
+  };
   return {
     count: reply.count,
-    events,
-    validated,
-    eventsFor(final) {
-      // Only an event the sink refused is not there yet; those are at outboundIndex.
-      for (let j = 0; j < outboundIndex.length; j++) {
-        const i = outboundIndex[j];
-        if (final[i].status !== 'accepted' && !(i in events)) events[i] = JSON.parse(outbound[j].value.toString('utf8'));
-      }
-      return events;
-    },
+    holdsNonEvent: reply.holdsNonEvent,
+    prepared,
+    outboundIndex,
+    answerAfter: (failures) => finishAnswer(reply.answer, reply.count, failures, outbound, outboundIndex, maxAnswerBytes),
   };
 }

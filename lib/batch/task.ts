@@ -4,9 +4,11 @@
  * matched on `code`.
  */
 import type { LogStream, ServiceConf } from '../config/schema';
+import type { StreamCounts } from '../gate/gate';
 import type { FailedResult } from '../gate/result';
 import type { Tags } from '../metrics/metrics';
 import type { RequestHeaders } from '../stream';
+import type { PackedAnswer } from './answer';
 
 /** Given to every thread once, at its start (piscina `workerData`). */
 export interface ThreadData {
@@ -54,13 +56,14 @@ export interface Interned {
  * The serialized valid events in one transferred buffer: each value
  * (valueLength[i] bytes) followed by a newline, then all keys back to back
  * (keyLength[i] bytes; -1: no key). `index` is each one's place in the
- * batch; its stream is that event's.
+ * batch.
  */
 export interface PackedOutbound {
   readonly bytes: ArrayBuffer;
   readonly valueLength: Uint32Array;
   readonly keyLength: Int32Array;
   readonly index: Uint32Array;
+  readonly streams: Interned;
   readonly topics: Interned;
   /** NaN: no timestamp. */
   readonly timestamps: Float64Array;
@@ -71,19 +74,23 @@ export type BatchReply =
   | { readonly kind: 'refused'; readonly code: string; readonly message: string; readonly metrics: MetricSample[] }
   /** Validation threw (a fault, not a verdict). */
   | { readonly kind: 'failed'; readonly code: string; readonly message: string; readonly metrics: MetricSample[] }
+  /**
+   * Everything per event done: the valid events serialized, the answer and
+   * the metric counts as if the sink takes them all, the error events made;
+   * nothing per event is left to unpack but the outbound events themselves.
+   */
   | {
       readonly kind: 'validated';
       /** Events in the body. */
       readonly count: number;
-      /** The result of each event that was not accepted, at its index (sparse): every other one was. */
-      readonly failures: FailedResult[];
-      /** Those events (sparse), as they were after enrichment and defaults. */
-      readonly failedEvents: unknown[];
-      /** And their schema URIs (sparse). */
-      readonly failedUris: (string | undefined)[];
-      /** Stream of each event, where it could be read. */
-      readonly streams: Interned;
+      /** An item is no event (not a non-empty object, or too deep): a hasty request is answered as without hasty. */
+      readonly holdsNonEvent: boolean;
       readonly outbound: PackedOutbound;
+      readonly answer: PackedAnswer;
+      /** Events per stream, as if every valid one is accepted. */
+      readonly counts: [string, StreamCounts][];
+      /** Absent without error_stream, or when no event was invalid. */
+      readonly errorEvents?: { readonly made: number; readonly outbound: PackedOutbound; readonly firstInvalid?: FailedResult };
       readonly metrics: MetricSample[];
       /** Time the thread spent on the batch. */
       readonly threadMs: number;

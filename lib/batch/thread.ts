@@ -1,22 +1,25 @@
 /**
  * Entry of a pool thread (piscina loads this file). It builds the same
  * validator as the HTTP worker (buildValidator, with its own schema cache),
- * and per task: parses the raw body, validates, enriches, serializes, and
- * replies with per-event results and the serialized valid events in one
- * transferred buffer. Producing stays on the main thread.
+ * and per task: parses the raw body, validates, enriches, serializes, makes
+ * the error events of invalid events, builds the answer and the metric
+ * counts, and replies with all that packed (pack.ts). Producing stays on the
+ * main thread, which then has a constant left to do per batch besides it.
  */
 import bunyan from 'bunyan';
 import { deserialize } from 'node:v8';
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { codeOf, messageOf } from '../errors';
 import { buildValidator, type BuiltValidator } from '../gate/build';
-import type { RequestInfo, StreamLookup } from '../gate/validate';
+import { errorEventOptionsOf, errorEventsOf, type ErrorEventOptions } from '../gate/error-events';
+import type { FailedResult } from '../gate/result';
+import type { RequestInfo, StreamLookup, Validated } from '../gate/validate';
 import { eventLimitsOf, type EventLimits } from '../event/scan';
 import { parseEvents, type ParsedEvents } from '../event/parse';
 import type { Logger } from '../log';
 import { StreamTable, type StreamSettings } from '../stream';
 import { ThreadMetrics } from './metrics';
-import { packReply } from './pack';
+import { packReply, transferOf, type PackedErrorEvents } from './pack';
 import type { BatchReply, BatchTask, StreamSnapshot, ThreadData } from './task';
 
 /** The stream table a task names, rebuilt only when the main thread's config changed. */
@@ -42,6 +45,8 @@ interface ThreadState {
   readonly streams: SnapshotStreams;
   readonly log: Logger;
   readonly limits: EventLimits;
+  readonly errorEvents: ErrorEventOptions | undefined;
+  readonly maxAnswerBytes: number;
 }
 
 async function start(data: ThreadData): Promise<ThreadState> {
@@ -61,7 +66,7 @@ async function start(data: ThreadData): Promise<ThreadState> {
   }
   // Precache metrics are the worker's business, not the first batch's.
   metrics.take();
-  return { built, metrics, streams, log, limits: eventLimitsOf(conf) };
+  return { built, metrics, streams, log, limits: eventLimitsOf(conf), errorEvents: errorEventOptionsOf(conf), maxAnswerBytes: conf.max_answer_bytes };
 }
 
 const state = start(workerData as ThreadData);
@@ -79,8 +84,23 @@ function reply(value: BatchReply, transfer: ArrayBuffer[] = []) {
   });
 }
 
+/**
+ * Error events are a side channel: a fault validating them (a schema
+ * repository that throws) must not fail the batch they report on. It fails
+ * them all instead, and the main thread counts and logs them as failed.
+ */
+async function validateErrorEvents(built: BuiltValidator, made: Record<string, unknown>[], log: Logger): Promise<Validated> {
+  try {
+    return await built.validator.validate(made);
+  } catch (err) {
+    log.error({ err }, 'pool thread could not validate error events');
+    const fault: FailedResult = { status: 'error', code: codeOf(err), context: { message: messageOf(err) } };
+    return { results: made.map(() => fault), outbound: [], outboundIndex: [], streams: [], uris: [] };
+  }
+}
+
 export default async function runBatch(task: BatchTask): Promise<unknown> {
-  const { built, metrics, streams, log, limits } = await state;
+  const { built, metrics, streams, log, limits, errorEvents: errorEventOptions, maxAnswerBytes } = await state;
   const started = performance.now();
   let parsed: ParsedEvents;
   try {
@@ -93,8 +113,14 @@ export default async function runBatch(task: BatchTask): Promise<unknown> {
     const { events, tooDeep } = parsed;
     const request: RequestInfo = { headers: task.headers, query: new URLSearchParams(task.query), tooDeep };
     const validated = await built.validator.validate(events, request);
-    const packed = packReply(events, validated, metrics.take(), performance.now() - started);
-    return reply(packed, [packed.outbound.bytes]);
+    let errorEvents: PackedErrorEvents | undefined;
+    if (errorEventOptions) {
+      const made = errorEventsOf(events, validated, errorEventOptions);
+      // The same validation the main thread gives error events (Gate.reportInvalid).
+      if (made.length > 0) errorEvents = { made: made.length, validated: await validateErrorEvents(built, made, log) };
+    }
+    const packed = packReply(events, validated, maxAnswerBytes, errorEvents, metrics.take(), performance.now() - started);
+    return reply(packed, transferOf(packed));
   } catch (err) {
     log.error({ err }, 'pool thread could not validate a batch');
     return reply({ kind: 'failed', code: codeOf(err), message: messageOf(err), metrics: metrics.take() });

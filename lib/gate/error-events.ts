@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { ServiceConf } from '../config/schema';
 import type { ErrorCode } from '../errors';
 import type { InvalidContext } from './result';
+import type { Validated } from './validate';
 import { setField } from '../event/fields';
 
 export interface ErrorEventOptions {
@@ -12,6 +14,18 @@ export interface ErrorEventOptions {
   readonly emitterId: string;
   readonly schemaUriField: string;
   readonly streamField: string;
+}
+
+/** The options a service config gives error events; undefined without `error_stream`. */
+export function errorEventOptionsOf(conf: ServiceConf): ErrorEventOptions | undefined {
+  if (!conf.error_stream) return undefined;
+  return {
+    stream: conf.error_stream,
+    schemaUri: conf.error_schema_uri,
+    emitterId: conf.service_name,
+    schemaUriField: typeof conf.schema_uri_field === 'string' ? conf.schema_uri_field : conf.schema_uri_field[0],
+    streamField: conf.stream_field,
+  };
 }
 
 export interface InvalidEvent {
@@ -42,5 +56,17 @@ export function errorEventFor(invalid: InvalidEvent, opts: ErrorEventOptions, no
   out.message = invalid.context.errorsText;
   out.errored_schema_uri = invalid.schemaUri ?? '';
   out.errored_stream_name = invalid.stream ?? '';
+  return out;
+}
+
+/** An error event for each invalid event of a validated batch, in input order. */
+export function errorEventsOf(events: readonly unknown[], validated: Validated, opts: ErrorEventOptions): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const { results } = validated;
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i];
+    if (r.status !== 'invalid') continue;
+    out.push(errorEventFor({ event: events[i], code: r.code, context: r.context, schemaUri: validated.uris[i], stream: validated.streams[i] }, opts));
+  }
   return out;
 }

@@ -1,8 +1,9 @@
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
-import type { ProduceContext, Sink } from '../sink/sink';
-import { errorEventFor, type ErrorEventOptions } from './error-events';
-import type { EventResult } from './result';
+import type { OutboundEvent, ProduceContext, Sink } from '../sink/sink';
+import type { ErrorCode } from '../errors';
+import { errorEventsOf, type ErrorEventOptions } from './error-events';
+import type { EventResult, FailedResult } from './result';
 import type { EventValidator, RequestInfo, Validated } from './validate';
 
 export interface GateDeps {
@@ -13,7 +14,7 @@ export interface GateDeps {
   readonly errorEvents?: { readonly options: ErrorEventOptions; readonly sink: Sink };
 }
 
-interface StreamCounts {
+export interface StreamCounts {
   received: number;
   accepted: number;
   invalid: number;
@@ -21,10 +22,39 @@ interface StreamCounts {
 }
 
 /**
+ * A batch validated elsewhere (in a pool thread), with what is per event
+ * already done there: serialized, counted, its error events made and
+ * serialized. What is left is the sink's work and a constant.
+ */
+export interface PreparedBatch {
+  readonly outbound: readonly OutboundEvent[];
+  /** Events per stream, counted as if the sink takes every outbound event. */
+  readonly counts: readonly (readonly [string, StreamCounts])[];
+  /** The error events of its invalid events, validated and serialized; absent: none. */
+  readonly errorEvents?: PreparedErrorEvents;
+}
+
+export interface PreparedErrorEvents {
+  /** Error events made (one per invalid event). */
+  readonly made: number;
+  /** The valid ones, serialized. */
+  readonly outbound: readonly OutboundEvent[];
+  /** The first that failed validation itself, for the log. */
+  readonly firstInvalid?: FailedResult;
+}
+
+/** An outbound event the sink did not take: `at` is its place in `outbound`. */
+export interface SinkFailure {
+  readonly at: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/**
  * Counts per stream, so a batch makes one metric call per stream, not per
  * event. Most batches (and every single event) have one stream: no map then.
  */
-function countByStream(streams: readonly (string | undefined)[], results: readonly EventResult[]): Iterable<[string, StreamCounts]> {
+export function countByStream(streams: readonly (string | undefined)[], results: readonly EventResult[]): [string, StreamCounts][] {
   const first = streams[0] ?? 'unknown';
   let one = true;
   for (let i = 1; i < results.length && one; i++) one = (streams[i] ?? 'unknown') === first;
@@ -41,7 +71,7 @@ function countByStream(streams: readonly (string | undefined)[], results: readon
     c.received++;
     c[results[i].status]++;
   }
-  return counts;
+  return [...counts];
 }
 
 /**
@@ -84,6 +114,33 @@ export class Gate {
     });
   }
 
+  /**
+   * Produces a batch a pool thread prepared; resolves with what the sink
+   * refused (none, usually). Counts and error events as produce() does.
+   */
+  producePrepared(batch: PreparedBatch, sink: Sink, ctx: ProduceContext): Promise<SinkFailure[]> {
+    const { outbound } = batch;
+    const settle = (failures: SinkFailure[]) => {
+      this.countPrepared(batch, failures);
+      const target = this.deps.errorEvents;
+      const made = batch.errorEvents;
+      if (target && made && made.made > 0) {
+        const { outbound: errorOutbound, firstInvalid } = made;
+        this.track(this.produceErrorOutbound(made.made, made.made - errorOutbound.length, firstInvalid, errorOutbound, target.sink, ctx));
+      }
+      return failures;
+    };
+    if (outbound.length === 0) return Promise.resolve(settle([]));
+    return sink.produce(outbound, ctx).then((outcomes) => {
+      const failures: SinkFailure[] = [];
+      for (let j = 0; j < outcomes.length; j++) {
+        const o = outcomes[j];
+        if (!o.ok) failures.push({ at: j, code: o.code, message: o.message });
+      }
+      return settle(failures);
+    });
+  }
+
   /** Runs work that outlives its request (hasty events, error events); close() waits for it. */
   track(work: Promise<void>): void {
     const tracked = work.finally(() => this.background.delete(tracked));
@@ -105,11 +162,7 @@ export class Gate {
   private reportInvalid(events: readonly unknown[], validated: Validated, ctx: ProduceContext): void {
     const target = this.deps.errorEvents;
     if (!target) return;
-    const errorEvents: Record<string, unknown>[] = [];
-    validated.results.forEach((r, i) => {
-      if (r.status !== 'invalid') return;
-      errorEvents.push(errorEventFor({ event: events[i], code: r.code, context: r.context, schemaUri: validated.uris[i], stream: validated.streams[i] }, target.options));
-    });
+    const errorEvents = errorEventsOf(events, validated, target.options);
     if (errorEvents.length === 0) return;
     this.track(this.produceErrorEvents(errorEvents, target.sink, ctx));
   }
@@ -117,25 +170,63 @@ export class Gate {
   /** Error events go through the same validation; their own failures are logged, never reported again. */
   private async produceErrorEvents(errorEvents: Record<string, unknown>[], sink: Sink, ctx: ProduceContext): Promise<void> {
     const { log, metrics, validator } = this.deps;
+    let validated: Validated;
     try {
-      const validated = await validator.validate(errorEvents);
-      const outcomes = validated.outbound.length ? await sink.produce(validated.outbound, ctx) : [];
-      const failed = validated.results.filter((r) => r.status !== 'accepted').length + outcomes.filter((o) => !o.ok).length;
-      metrics.increment('error_events.produced', errorEvents.length - failed);
+      validated = await validator.validate(errorEvents);
+    } catch (err) {
+      metrics.increment('error_events.failed', errorEvents.length);
+      log.error({ err, request_id: ctx.requestId }, 'error events could not be produced');
+      return;
+    }
+    const invalid = validated.results.filter((r) => r.status !== 'accepted');
+    await this.produceErrorOutbound(errorEvents.length, invalid.length, invalid[0], validated.outbound, sink, ctx);
+  }
+
+  /** Produces validated error events: `invalid` of the `made` failed their own validation. */
+  private async produceErrorOutbound(
+    made: number,
+    invalid: number,
+    firstInvalid: FailedResult | undefined,
+    outbound: readonly OutboundEvent[],
+    sink: Sink,
+    ctx: ProduceContext,
+  ): Promise<void> {
+    const { log, metrics } = this.deps;
+    try {
+      const outcomes = outbound.length ? await sink.produce(outbound, ctx) : [];
+      const failed = invalid + outcomes.filter((o) => !o.ok).length;
+      metrics.increment('error_events.produced', made - failed);
       if (failed > 0) {
         metrics.increment('error_events.failed', failed);
-        const first = validated.results.find((r) => r.status !== 'accepted') ?? outcomes.find((o) => !o.ok);
+        const first = firstInvalid ?? outcomes.find((o) => !o.ok);
         log.error({ request_id: ctx.requestId, failed, first }, 'error events could not be produced');
       }
     } catch (err) {
-      metrics.increment('error_events.failed', errorEvents.length);
+      metrics.increment('error_events.failed', made);
       log.error({ err, request_id: ctx.requestId }, 'error events could not be produced');
     }
   }
 
+  /** Counts a prepared batch: what the sink refused moves from accepted to error. */
+  private countPrepared(batch: PreparedBatch, failures: readonly SinkFailure[]): void {
+    if (failures.length === 0) return this.emitCounts(batch.counts);
+    const counts = new Map(batch.counts.map(([stream, c]) => [stream, { ...c }]));
+    for (const f of failures) {
+      const c = counts.get(batch.outbound[f.at].stream);
+      if (!c) continue;
+      c.accepted--;
+      c.error++;
+    }
+    this.emitCounts(counts);
+  }
+
   private count(streams: readonly (string | undefined)[], results: readonly EventResult[]): void {
+    this.emitCounts(countByStream(streams, results));
+  }
+
+  private emitCounts(counts: Iterable<readonly [string, StreamCounts]>): void {
     const { metrics } = this.deps;
-    for (const [stream, c] of countByStream(streams, results)) {
+    for (const [stream, c] of counts) {
       const tags = { stream };
       metrics.increment('events.received', c.received, tags);
       if (c.accepted) metrics.increment('events.accepted', c.accepted, tags);

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { ServiceConf } from '../config/schema';
-import type { EventResult } from '../gate/result';
+import type { Answer } from '../gate/answer';
 import type { Logger } from '../log';
 
 /** The events of one request, as its answer counted them (a hasty request: only how many came). */
@@ -18,14 +18,9 @@ export interface EventCounts {
   readonly hasty?: true;
 }
 
-export function countResults(results: readonly EventResult[]): EventCounts {
-  let accepted = 0;
-  let invalid = 0;
-  for (const r of results) {
-    if (r.status === 'accepted') accepted++;
-    else if (r.status === 'invalid') invalid++;
-  }
-  return { received: results.length, accepted, invalid, error: results.length - accepted - invalid };
+/** The counts of an answer to `received` events. */
+export function countsOf(answer: Answer, received: number): EventCounts {
+  return { received, accepted: received - answer.failed, invalid: answer.invalid, error: answer.failed - answer.invalid };
 }
 
 /** What a request's scope carries for the access log; the events route fills it in. */

@@ -31,7 +31,7 @@ describe('thread pool lifecycle', () => {
       const running = pool.validate(Buffer.from(bigBody()), { headers: {}, query: new URLSearchParams() });
       const closed = app.close();
       const batch = await running;
-      expect(batch.validated.outbound).to.have.length(20000);
+      expect(batch.prepared.outbound).to.have.length(20000);
       await closed;
       expect(pool.liveThreads).to.equal(0);
       expect(pool.wants(Buffer.alloc(1 << 20))).to.equal(false);

@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import type { BatchPool, PoolRequest } from '../../lib/batch/pool';
 import { validateConfig } from '../../lib/config/load';
 import { eventLimitsOf } from '../../lib/event/scan';
+import { answerFor, type Answer } from '../../lib/gate/answer';
 import { buildValidator } from '../../lib/gate/build';
-import type { Validated } from '../../lib/gate/validate';
+import { countByStream } from '../../lib/gate/gate';
+import type { EventResult } from '../../lib/gate/result';
+import type { OutboundEvent } from '../../lib/sink/sink';
 import { parseEvents } from '../../lib/event/parse';
 import { silentLogger } from '../../lib/log';
 import { MemoryMetrics } from '../../lib/metrics/memory';
@@ -17,14 +20,13 @@ import { COMMON_CONF, mixedBody, POOL_ALWAYS } from './support';
 type App = Awaited<ReturnType<typeof buildApp>>;
 
 /** What a sink would get, comparable with deep equality (Buffers as text). */
-function plain(v: Validated): unknown {
-  return {
-    results: v.results,
-    outbound: v.outbound.map((o) => ({ ...o, value: o.value.toString(), key: o.key ? o.key.toString('utf8') : o.key })),
-    outboundIndex: v.outboundIndex,
-    streams: v.streams,
-    uris: v.results.map((r, i) => (r.status === 'accepted' ? undefined : v.uris[i])),
-  };
+function plain(outbound: readonly OutboundEvent[]): unknown {
+  return outbound.map((o) => ({ ...o, value: o.value.toString(), key: o.key ? o.key.toString('utf8') : o.key }));
+}
+
+/** An answer comparable with deep equality (a body as text). */
+function text(a: Answer): unknown {
+  return { ...a, body: a.body?.toString() };
 }
 
 async function startApp(conf: Record<string, unknown>, dir = ROOT): Promise<App> {
@@ -47,28 +49,31 @@ describe('BatchPool', () => {
   });
   after(() => app?.close());
 
-  it('gives the results, values, keys, topics and timestamps the in-thread validator gives', async () => {
+  it('gives the values, keys, topics, timestamps, counts and answer the in-thread validator gives', async () => {
     const { validator } = buildValidator(app.conf, ROOT, { log: silentLogger(), metrics: new MemoryMetrics(), streams: app.streams });
     for (const body of [mixedBody(80), mixedBody(500, true)]) {
       const { events } = parseEvents(Buffer.from(body), eventLimitsOf(app.conf));
       const inline = await validator.validate(events, REQUEST);
       const pooled = await poolOf(app).validate(Buffer.from(body), REQUEST);
-      expect(plain(pooled.validated)).to.deep.equal(plain(inline));
+      expect(plain(pooled.prepared.outbound)).to.deep.equal(plain(inline.outbound));
+      expect([...pooled.outboundIndex]).to.deep.equal(inline.outboundIndex);
       expect(pooled.count).to.equal(events.length);
-      expect(pooled.validated.outbound.some((o) => o.key !== null)).to.equal(true);
-      expect(pooled.validated.outbound.every((o) => o.topic === `dc1.${o.stream}`)).to.equal(true);
-      // The events an answer shows: the failed ones, enriched and defaulted in the thread as in-thread.
-      const failed = inline.results.map((r, i) => (r.status === 'accepted' ? undefined : events[i]));
-      expect(pooled.events.map((e, i) => (inline.results[i].status === 'accepted' ? undefined : e))).to.deep.equal(failed);
+      expect(pooled.prepared.outbound.some((o) => o.key !== null)).to.equal(true);
+      expect(pooled.prepared.outbound.every((o) => o.topic === `dc1.${o.stream}`)).to.equal(true);
+      expect(pooled.prepared.counts).to.deep.equal(countByStream(inline.streams, inline.results));
+      // The answer shows the failed events enriched and defaulted in the thread as in-thread.
+      expect(text(pooled.answerAfter([]))).to.deep.equal(text(answerFor(events, inline.results, app.conf.max_answer_bytes)));
     }
   });
 
-  it('reads back a valid event the sink refused from the bytes it produced', async () => {
+  it('answers a valid event the sink refused with an item holding the event read back from the bytes it produced', async () => {
     const body = JSON.stringify([{ $schema: '/test/event/1.0.0', meta: { stream: 'test.event', id: 'a', dt: '2026-01-01T00:00:00Z' }, n: 1 }]);
     const pooled = await poolOf(app).validate(Buffer.from(body), REQUEST);
-    expect(pooled.events[0]).to.equal(undefined);
-    const refused = [{ status: 'error' as const, code: 'EG_ERR_SINK_WRITE' as const, context: { message: 'disk full' } }];
-    expect(pooled.eventsFor(refused)[0]).to.deep.equal(JSON.parse(pooled.validated.outbound[0].value.toString('utf8')));
+    const refused: EventResult[] = [{ status: 'error', code: 'EG_ERR_SINK_WRITE', context: { message: 'disk full' } }];
+    const event: unknown = JSON.parse(pooled.prepared.outbound[0].value.toString('utf8'));
+    const answer = pooled.answerAfter([{ at: 0, code: 'EG_ERR_SINK_WRITE', message: 'disk full' }]);
+    expect(answer.status).to.equal(500);
+    expect(text(answer)).to.deep.equal(text(answerFor([event], refused)));
   });
 
   it('rejects a body that is not events with the code in-thread parsing gives, as an EventGateError', async () => {
@@ -104,12 +109,12 @@ describe('BatchPool with a stream config that changes', () => {
   it('validates against the new stream config in its threads after a refresh', async () => {
     const body = Buffer.from(JSON.stringify({ $schema: '/test/event/1.0.0', meta: { stream: 'later.event', id: 'a', dt: '2026-01-01T00:00:00Z' } }));
     const first = await poolOf(app).validate(Buffer.from(body), REQUEST);
-    expect(first.validated.results[0]).to.have.property('code', 'EG_ERR_STREAM_NOT_CONFIGURED');
+    expect(String(first.answerAfter([]).body)).to.contain('"code":"EG_ERR_STREAM_NOT_CONFIGURED"');
     writeFileSync(join(dir, 'streams.yaml'), 'test.event: {schema_title: test/event}\nlater.event: {topic_prefix: "late."}\n');
     expect(await app.streams?.refresh()).to.equal(true);
     const second = await poolOf(app).validate(Buffer.from(body), REQUEST);
-    expect(second.validated.results[0]).to.deep.equal({ status: 'accepted' });
-    expect(second.validated.outbound[0].topic).to.equal('late.later.event');
+    expect(second.answerAfter([]).status).to.equal(201);
+    expect(second.prepared.outbound[0].topic).to.equal('late.later.event');
   });
 });
 

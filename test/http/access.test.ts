@@ -52,6 +52,11 @@ describe('access log', function () {
     const gz = await eg.waitFor((l) => l.msg === 'access' && l.request_id === 'req-gzip', 10000, 'the gzip line');
     expect(gz.bytes_in).to.equal(zipped.length);
     expect(gz.events).to.deep.equal({ received: 50, accepted: 50, invalid: 0, error: 0 });
+    // A batch the thread pool validates (200 events or more) is counted alike.
+    const pooled = [...Array.from({ length: 249 }, () => testEvent()), { ...testEvent(), test_int: 'x' }];
+    expect((await post(pooled, { 'x-request-id': 'req-pooled' })).status).to.equal(207);
+    const pl = await eg.waitFor((l) => l.msg === 'access' && l.request_id === 'req-pooled', 10000, 'the pooled line');
+    expect(pl.events).to.deep.equal({ received: 250, accepted: 249, invalid: 1, error: 0 });
   });
 
   it('writes a line for about sample_rate of the requests', async () => {

@@ -402,12 +402,15 @@ run() {
   exit 1
 }
 
-case ${1:-} in
-  fetch) fetch ;;
-  start) start "${2:-}" ;;
-  stop) stop "${2:-}" ;;
-  halt) halt "${2:-}" ;;
-  resume) resume "${2:-}" ;;
-  run) run ;;
-  *) usage ;;
-esac
+# Sourced (by cluster.sh, for its functions), it defines and does nothing.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  case ${1:-} in
+    fetch) fetch ;;
+    start) start "${2:-}" ;;
+    stop) stop "${2:-}" ;;
+    halt) halt "${2:-}" ;;
+    resume) resume "${2:-}" ;;
+    run) run ;;
+    *) usage ;;
+  esac
+fi

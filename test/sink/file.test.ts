@@ -2,9 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packReply, unpackReply } from '../../lib/batch/pack';
-import { ACCEPTED, type EventResult } from '../../lib/gate/result';
-import type { Validated } from '../../lib/gate/validate';
+import { packOutbound, unpackOutbound } from '../../lib/batch/pack';
 import { FileSink } from '../../lib/sink/file';
 import type { OutboundEvent } from '../../lib/sink/sink';
 
@@ -15,9 +13,7 @@ function event(i: number, value: string | Buffer, key: Buffer | null = null): Ou
 /** Values as a pool thread hands them back: views into one transferred buffer. */
 function pooled(texts: readonly string[], withKeys: boolean): OutboundEvent[] {
   const outbound = texts.map((t, i) => event(i, t, withKeys ? Buffer.from(`k${i}`) : null));
-  const results: EventResult[] = texts.map(() => ACCEPTED);
-  const validated: Validated = { results, outbound, outboundIndex: texts.map((_, i) => i), streams: texts.map(() => 'test.event'), uris: [] };
-  return unpackReply(packReply(texts, validated, [], 0)).outbound;
+  return unpackOutbound(packOutbound({ outbound, outboundIndex: texts.map((_, i) => i) }));
 }
 
 describe('file sink', () => {

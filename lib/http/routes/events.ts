@@ -1,16 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { POOL_CODES, type BatchPool, type PooledBatch, type PoolRequest } from '../../batch/pool';
 import { codeOf, EventGateError, messageOf, statusOf } from '../../errors';
-import type { EventResult } from '../../gate/result';
+import { answerFor, type Answer } from '../../gate/answer';
 import type { RequestInfo } from '../../gate/validate';
 import type { Sink } from '../../sink/sink';
 import { isEvent, parseEvents, type ParsedEvents } from '../../event/parse';
 import { checkContentType, readBody } from '../body';
 import type { AppContext, RequestScope } from '../context';
 import { failRequest } from '../fail';
+import { countsOf } from '../access';
 import { send, sendError, sendJson } from '../respond';
-import { countResults } from '../access';
-import { answerFor } from '../results';
 
 const THREAD_PATH = Object.freeze({ path: 'thread' });
 const INLINE_PATH = Object.freeze({ path: 'inline' });
@@ -24,17 +23,6 @@ const RETRY_AFTER_SECONDS = '5';
  * the client's fault whether hasty or not: it is answered as without hasty,
  * event by event, never 202.
  */
-
-/** For a pooled batch: its results say what the thread saw; the failed events are there to look at. */
-function holdsNonEvent(batch: PooledBatch): boolean {
-  const { results } = batch.validated;
-  for (let i = 0; i < results.length; i++) {
-    const r = results[i];
-    if (r.status !== 'invalid') continue;
-    if (r.code === 'EG_ERR_EVENT_NOT_OBJECT' || r.code === 'EG_ERR_EVENT_TOO_DEEP' || !isEvent(batch.events[i])) return true;
-  }
-  return false;
-}
 
 function isHasty(query: URLSearchParams): boolean {
   const v = query.get('hasty');
@@ -109,14 +97,15 @@ async function answerPooled(
     return sendError(res, scope, code, messageOf(err));
   }
   const ctx = { requestId: scope.id };
-  if (hasty && !holdsNonEvent(batch)) {
+  // The thread built the answer, counts and error events: what is left here is the sink's work.
+  const produce = (sink: Sink) => app.gate.producePrepared(batch.prepared, sink, ctx).then((failures) => batch.answerAfter(failures));
+  if (hasty && !batch.holdsNonEvent) {
     scope.events = { received: batch.count, hasty: true };
     send(res, 202, `${batch.count} events hastily received.`, scope);
-    app.gate.track(produceHastily(app, scope, batch.count, (sink) => app.gate.produce(batch.events, batch.validated, sink, ctx)));
+    app.gate.track(produceHastily(app, scope, batch.count, produce));
     return;
   }
-  const results = await app.gate.produce(batch.events, batch.validated, app.sinks.guaranteed, ctx);
-  answerResults(app, res, scope, batch.eventsFor(results), results);
+  sendAnswer(app, res, scope, await produce(app.sinks.guaranteed), batch.count);
 }
 
 /** Validates, produces and answers: shared by POST /v1/events and GET /v1/_test/events. */
@@ -132,15 +121,16 @@ export function answerEvents(
   if (hasty && events.every(isEvent)) {
     scope.events = { received: events.length, hasty: true };
     send(res, 202, `${events.length} events hastily received.`, scope);
-    app.gate.track(produceHastily(app, scope, events.length, (sink) => app.gate.process(events, sink, ctx, request)));
+    // Only the status counts here: the answer was given, its events are not shown.
+    const produce = (sink: Sink) => app.gate.process(events, sink, ctx, request).then((results) => answerFor(new Array<unknown>(results.length), results));
+    app.gate.track(produceHastily(app, scope, events.length, produce));
     return;
   }
-  return app.gate.process(events, app.sinks.guaranteed, ctx, request).then((results) => answerResults(app, res, scope, events, results));
+  return app.gate.process(events, app.sinks.guaranteed, ctx, request).then((results) => sendAnswer(app, res, scope, answerFor(events, results, app.maxAnswerBytes), events.length));
 }
 
-function answerResults(app: AppContext, res: ServerResponse, scope: RequestScope, events: readonly unknown[], results: EventResult[]): void {
-  const answer = answerFor(events, results, app.maxAnswerBytes);
-  if (app.accessLog) scope.events = countResults(results);
+function sendAnswer(app: AppContext, res: ServerResponse, scope: RequestScope, answer: Answer, received: number): void {
+  if (app.accessLog) scope.events = countsOf(answer, received);
   if (answer.status !== 201) {
     app.log.info({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'events not accepted');
   }
@@ -150,13 +140,11 @@ function answerResults(app: AppContext, res: ServerResponse, scope: RequestScope
 }
 
 /** The client has its 202: failures can only be logged and counted. */
-async function produceHastily(app: AppContext, scope: RequestScope, count: number, produce: (sink: Sink) => Promise<EventResult[]>): Promise<void> {
+async function produceHastily(app: AppContext, scope: RequestScope, count: number, produce: (sink: Sink) => Promise<Answer>): Promise<void> {
   try {
-    const results = await produce(app.sinks.hasty);
-    // Only the status counts here: the answer was given, its events are not shown.
-    const answer = answerFor(new Array<unknown>(results.length), results);
+    const answer = await produce(app.sinks.hasty);
     if (answer.status !== 201) {
-      app.metrics.increment('events.hasty_failed', results.filter((r) => r.status !== 'accepted').length);
+      app.metrics.increment('events.hasty_failed', answer.failed);
       app.log.warn({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'hasty events failed');
     }
   } catch (err) {
