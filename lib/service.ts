@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { BatchPool } from './batch/pool';
 import { workersOf } from './batch/size';
 import { parseSize, type LoadedConfig } from './config/load';
@@ -65,7 +65,11 @@ export interface RunningService {
    * once its in-flight requests are answered. The listening address stays.
    */
   reload(loaded: LoadedConfig): Promise<void>;
-  /** Stops accepting, lets in-flight requests finish, closes sinks. Idempotent. */
+  /**
+   * Stops accepting, answers what its connections still send (each answer
+   * closing its connection), closes idle connections after
+   * drain_idle_grace_ms, then closes the sinks. Idempotent.
+   */
   close(): Promise<void>;
   /** From now on every answer closes its keep-alive connection (before a shutdown or a roll). */
   drainConnections(): void;
@@ -191,8 +195,9 @@ async function whenReady(app: App, deps: ServiceDeps): Promise<void> {
 export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Promise<RunningService> {
   let current = new Tracked(await buildApp(loaded, deps));
   await whenReady(current.app, deps);
-  const drain = new ConnectionDrain();
+  const drain = new ConnectionDrain(loaded.config.drain_idle_grace_ms);
   const server = createHttpServer(() => current, drain);
+  drain.watch(server);
   const conf = current.app.conf;
   server.listen(conf.port, conf.interface);
   try {
@@ -225,10 +230,11 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
     },
     close() {
       closing ??= (async () => {
-        const closed = new Promise<void>((done) => server.close(() => done()));
-        // Idle keep-alive connections would hold close() open; busy ones finish first.
-        server.closeIdleConnections();
-        await closed;
+        drain.start();
+        // net.Server's close, not http.Server's: since Node 19 that one also closes every idle
+        // keep-alive connection at once, resetting requests already on their way (lib/http/drain.ts).
+        // This one stops accepting and calls back once the drain has closed the last connection.
+        await new Promise<void>((done) => NetServer.prototype.close.call(server, () => done()));
         await current.drainAndClose();
       })();
       return closing;

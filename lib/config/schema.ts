@@ -209,6 +209,12 @@ export const configSchema = obj({
   worker_heartbeat_timeout: int({ minimum: 1, default: 7500 }),
   startup_attempts: int({ minimum: 1, default: 3 }),
   shutdown_timeout_ms: int({ minimum: 1, default: 10000 }),
+  drain_idle_grace_ms: int({
+    minimum: 0,
+    default: 1000,
+    description:
+      'While a worker (or the single process) drains, a keep-alive connection with no request is closed once it has been idle this long; a request sent on it before then is answered (with Connection: close). 0 closes idle connections at once. Keep it below shutdown_timeout_ms.',
+  }),
   worker_startup_timeout_ms: int({
     minimum: 1,
     default: 60000,

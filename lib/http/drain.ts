@@ -1,26 +1,117 @@
 /**
- * Ends keep-alive connections as their requests finish once a drain starts.
+ * Ends a server's keep-alive connections, once a drain starts, without
+ * dropping a request a client has sent.
  *
- * `server.close()` stops accepting and closes idle connections, but a
- * keep-alive connection that is busy at that moment stays open after its
- * answer until keepAliveTimeout (65 s): the drain, and the roll or shutdown
- * behind it, would wait that long. Answering `Connection: close` to every
- * request in flight or arriving on an open connection makes each client
- * reconnect (to another worker during a roll) and lets the server close as
- * soon as the last answer is out.
+ * A connection that is idle on the server's side may already carry the
+ * client's next request (on the wire, or its first bytes read): closing it
+ * the moment the drain starts, as `server.close()` does since Node 19 (it
+ * calls `closeIdleConnections()`), resets that request. So, from the start
+ * of a drain:
  *
- * Every answer goes through lib/http/respond.ts, which asks `draining` as it
- * writes the headers: nothing is tracked per request.
+ * - every answer says `Connection: close` (lib/http/respond.ts asks
+ *   `draining` as it writes the headers), including those of requests being
+ *   worked on: node closes each such connection once its answer is out, and
+ *   the client reconnects (to another worker during a roll);
+ * - a connection with no request is closed only once it has been idle for
+ *   `graceMs` and not one byte has arrived on it since its last answer; a
+ *   client sending back to back gets its next answer (with the close) well
+ *   within that;
+ * - it is closed with a FIN (`end()`), not a reset: a client that reads the
+ *   FIN before it reuses the connection opens a new one instead, and a
+ *   request that crossed the FIN is dropped unprocessed (`request()`).
+ *
+ * The drain is over when the server has no connection left (net.Server's
+ * 'close'); the caller bounds it (shutdown_timeout_ms).
  */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+interface Connection {
+  /** Requests read on it and not yet answered (more than one only when a client pipelines). */
+  active: number;
+  idleSince: number;
+  /** socket.bytesRead when it last went idle: more since then is a request on its way in. */
+  bytesAtIdle: number;
+  timer?: NodeJS.Timeout;
+  /** The drain closed it (FIN sent): a request read on it after that cannot be answered. */
+  ended: boolean;
+}
+
 export class ConnectionDrain {
   private started = false;
+  private readonly connections = new Map<Socket, Connection>();
+
+  constructor(private readonly graceMs: number) {}
 
   get draining(): boolean {
     return this.started;
   }
 
-  /** From now on every answer closes its connection, including those of requests being worked on. */
+  /** Follows the server's connections; before it listens. */
+  watch(server: Server): void {
+    server.on('connection', (socket: Socket) => {
+      const connection: Connection = { active: 0, idleSince: Date.now(), bytesAtIdle: 0, ended: false };
+      this.connections.set(socket, connection);
+      socket.once('close', () => {
+        clearTimeout(connection.timer);
+        this.connections.delete(socket);
+      });
+      // Accepted in the last moment before the listener closed: its request is on its way.
+      if (this.started) this.schedule(socket, connection);
+    });
+  }
+
+  /**
+   * A request was read on its socket: the connection is busy until the answer
+   * closes. False for a request that came on a connection the drain had
+   * closed already (it crossed our FIN on the wire): no answer can reach its
+   * client, so it must not be processed either; the caller drops it, and the
+   * client sees its connection closed without an answer, the one case in
+   * which a client may safely send a request again.
+   */
+  request(req: IncomingMessage, res: ServerResponse): boolean {
+    const socket = req.socket;
+    const connection = this.connections.get(socket);
+    if (!connection) return true;
+    if (connection.ended) return false;
+    connection.active++;
+    clearTimeout(connection.timer);
+    res.once('close', () => {
+      if (--connection.active > 0) return;
+      // Right after the answer went out, before the client can have sent another byte.
+      connection.idleSince = Date.now();
+      connection.bytesAtIdle = socket.bytesRead;
+      if (this.started) this.schedule(socket, connection);
+    });
+    return true;
+  }
+
+  /** From now on every answer closes its connection, and idle connections close after the grace. */
   start(): void {
+    if (this.started) return;
     this.started = true;
+    for (const [socket, connection] of this.connections) this.schedule(socket, connection);
+  }
+
+  private schedule(socket: Socket, connection: Connection): void {
+    if (connection.active > 0 || socket.destroyed) return;
+    clearTimeout(connection.timer);
+    const wait = Math.max(0, connection.idleSince + this.graceMs - Date.now());
+    connection.timer = setTimeout(() => this.closeIfIdle(socket, connection), wait);
+  }
+
+  private closeIfIdle(socket: Socket, connection: Connection): void {
+    if (connection.active > 0 || socket.destroyed) return;
+    if (socket.bytesRead !== connection.bytesAtIdle) {
+      // A request's first bytes came, not yet its headers: once they do, its answer closes the
+      // connection. A client that stops halfway is idle again from now (headersTimeout bounds it).
+      connection.idleSince = Date.now();
+      connection.bytesAtIdle = socket.bytesRead;
+      return this.schedule(socket, connection);
+    }
+    connection.ended = true;
+    socket.end();
+    // A client that never closes its side would hold the drain open until its deadline.
+    connection.timer = setTimeout(() => socket.destroy(), Math.max(this.graceMs, 1000));
   }
 }

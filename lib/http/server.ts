@@ -81,6 +81,10 @@ export interface Serving {
  */
 export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
   return (req: IncomingMessage, res: ServerResponse): void => {
+    if (!drain.request(req, res)) {
+      req.socket.destroy();
+      return;
+    }
     const serving = current();
     const app = serving.app;
     const started = performance.now();

@@ -2,13 +2,15 @@
  * The master's watch over its workers: a periodic check kills a worker past
  * its heartbeat, startup or drain deadline (its exit then decides what
  * follows), and each heartbeat's heap figure may start a graceful
- * replacement of a worker over worker_heap_limit_mb.
+ * replacement of a worker over worker_heap_limit_mb (unless the limit is
+ * below a fresh worker's heap: heap.ts).
  */
 import type { LoadedConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { messageOf } from '../errors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
+import { HeapGuard } from './heap';
 import type { KillReason, WorkerRecord } from './record';
 import type { WorkerSet } from './workers';
 
@@ -33,6 +35,9 @@ export class Health {
   private timer: NodeJS.Timeout | undefined;
   /** Workers whose heap replacement is queued or running. */
   private readonly replacing = new WeakSet<WorkerRecord>();
+  /** Successors of heap replacements whose first heartbeat since listening is still to come. */
+  private readonly successors = new WeakSet<WorkerRecord>();
+  private readonly guard = new HeapGuard();
 
   constructor(
     private readonly host: HealthHost,
@@ -70,18 +75,34 @@ export class Health {
 
   /** After a heartbeat: a serving worker over its heap limit gets a successor, then drains. */
   watchHeap(w: WorkerRecord): void {
-    const limitBytes = this.config.worker_heap_limit_mb * 1024 * 1024;
-    if (this.host.stopping || w.state !== 'listening' || this.replacing.has(w) || w.heapUsedBytes <= limitBytes) return;
+    const limitMb = this.config.worker_heap_limit_mb;
+    if (this.host.stopping || w.state !== 'listening') return;
+    const heapMb = Math.round(w.heapUsedBytes / 1048576);
+    if (this.successors.delete(w)) {
+      const pause = this.guard.successorBeat(limitMb, w.heapUsedBytes);
+      if (pause) {
+        const fields = { worker: w.id, worker_pid: w.pid, heap_used_mb: heapMb, limit_mb: limitMb, retry_in_ms: pause.pauseMs };
+        if (pause.first) this.log.warn(fields, "worker_heap_limit_mb is below a fresh worker's heap; heap replacements back off");
+        else this.log.debug(fields, 'heap replacement successor over the limit again; backing off longer');
+        return;
+      }
+    }
+    if (this.replacing.has(w) || w.heapUsedBytes <= limitMb * 1024 * 1024) return;
+    if (!this.guard.mayReplace(limitMb)) {
+      this.log.debug({ worker: w.id, heap_used_mb: heapMb, limit_mb: limitMb }, 'worker over its heap limit; replacement backed off');
+      return;
+    }
     this.replacing.add(w);
-    this.log.warn(
-      { worker: w.id, worker_pid: w.pid, heap_used_mb: Math.round(w.heapUsedBytes / 1048576), limit_mb: this.config.worker_heap_limit_mb },
-      'worker over its heap limit; replacing it gracefully',
-    );
-    this.metrics.increment('supervisor.worker.restarts', 1, { cause: 'heap' });
+    this.log.warn({ worker: w.id, worker_pid: w.pid, heap_used_mb: heapMb, limit_mb: limitMb }, 'worker over its heap limit; replacing it gracefully');
     this.host.enqueue(async () => {
-      if (w.state !== 'listening') return;
+      // A replacement queued behind one whose successor showed the limit below the baseline.
+      if (w.state !== 'listening' || !this.guard.mayReplace(this.config.worker_heap_limit_mb)) {
+        this.replacing.delete(w);
+        return;
+      }
+      this.metrics.increment('supervisor.worker.restarts', 1, { cause: 'heap' });
       try {
-        await this.host.startWithRetries(this.host.active, 'heap replacement', w.slot);
+        this.successors.add(await this.host.startWithRetries(this.host.active, 'heap replacement', w.slot));
       } catch (err) {
         this.replacing.delete(w);
         if (!this.host.stopping) this.log.error({ worker: w.id, reason: messageOf(err) }, 'no successor for the worker over its heap limit; it keeps serving');

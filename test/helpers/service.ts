@@ -28,6 +28,9 @@ export async function startTestService(conf: Record<string, unknown> = {}, top: 
   const dir = mkdtempSync(join(tmpdir(), 'eventgate-test-'));
   const output = join(dir, 'events.ndjson');
   const config = validateConfig({
+    // Tests close services often and idle keep-alive connections of the test client are no
+    // requests in flight: no grace (test/supervisor/drain.test.ts tests the grace).
+    drain_idle_grace_ms: 0,
     ...top,
     services: [
       {
