@@ -78,7 +78,8 @@ async function replay(file: string, configPath: string): Promise<void> {
     process.exit(1);
   }
   const log = createLogger(loaded.config.logging, { worker_id: 0, command: 'replay' }, 'stderr');
-  const metrics = new ReloadableMetrics(loaded.config.metrics, log);
+  // A one-off command serves no scrape endpoint: Prometheus would see it come and go.
+  const metrics = new ReloadableMetrics(loaded.config.metrics, log, { kind: 'tool' });
   let report: ReplayReport;
   try {
     report = await replaySpool(file, loaded, { log, metrics });

@@ -96,6 +96,7 @@ export const ERRORS = {
   EG_ERR_WORKER_EXITED: { message: 'A worker exited before it listened.' },
   EG_ERR_WORKER_STARTUP_TIMEOUT: { message: 'A worker did not listen within worker_startup_timeout_ms.' },
   EG_ERR_MASTER_STOPPING: { message: 'The master is stopping: it starts no more workers.' },
+  EG_ERR_METRICS_LISTEN: { message: 'The Prometheus metrics endpoint could not listen on its port.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -11,6 +11,7 @@ import { errorEventOptionsOf } from './gate/error-events';
 import { buildValidator } from './gate/build';
 import type { AppContext, ServiceInfo } from './http/context';
 import { ConnectionDrain } from './http/drain';
+import { accessLogOf } from './http/access';
 import { bodyLimits } from './http/body';
 import { corsSettingsOf } from './http/cors';
 import { listenError } from './http/listen';
@@ -152,6 +153,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     eventLimits: eventLimitsOf(conf),
     maxAnswerBytes: conf.max_answer_bytes,
     headers: headerPolicy(corsSettingsOf(conf), conf.csp, deps.servedBy),
+    accessLog: accessLogOf(conf.access_log, log),
     notReadyReason(): string | undefined {
       if (!precached) return precacheFailure ?? 'schemas are being precached';
       return sinks.guaranteed.notReadyReason() ?? sinks.hasty.notReadyReason();

@@ -29,6 +29,7 @@ export interface PackedAnswer {
   readonly reason: string;
   readonly retryable: boolean;
   readonly failed: number;
+  readonly invalid: number;
   /** The body is bytes[0, bodyLength); -1: none. */
   readonly bodyLength: number;
   readonly bytes: ArrayBuffer;
@@ -119,6 +120,7 @@ export function packAnswer(events: readonly unknown[], results: readonly EventRe
     reason: answer.reason,
     retryable: answer.retryable,
     failed: answer.failed,
+    invalid: answer.invalid,
     bodyLength: answer.body === undefined ? -1 : offsets[bodyPieces],
     bytes,
     index: Uint32Array.from(failed),
@@ -147,8 +149,8 @@ export function finishAnswer(
 ): Answer {
   if (failures.length === 0) {
     if (packed.bodyLength < 0) return allAccepted(n);
-    const { status, reason, retryable, failed } = packed;
-    return { status, reason, retryable, failed, body: Buffer.from(packed.bytes, 0, packed.bodyLength) };
+    const { status, reason, retryable, failed, invalid } = packed;
+    return { status, reason, retryable, failed, invalid, body: Buffer.from(packed.bytes, 0, packed.bodyLength) };
   }
   const items = new AnswerItems<Buffer>(maxBytes);
   const view = (at: number, size: number) => Buffer.from(packed.bytes, at, size);

@@ -4,7 +4,7 @@
  * validated config. The shape is service-runner's, so an EventGate config
  * keeps working: top-level runtime settings, then `services[0].conf`.
  */
-import { anyOf, arr, bool, int, json, literalUnion, obj, record, str, type Infer } from './shape';
+import { anyOf, arr, bool, int, json, literalUnion, num, obj, record, requiredWhen, str, type Infer } from './shape';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 const LOG_STREAMS = ['stdout', 'stderr'] as const;
@@ -73,6 +73,28 @@ export const threadPoolSchema = obj(
   { defaulted: true },
 );
 
+/**
+ * One entry of `metrics`. A prometheus entry must name its port: the statsd
+ * default (8125) is no port to serve scrapes on. (The `if` is checked before
+ * ajv fills that default in.)
+ */
+const metricsTargetSchema = requiredWhen(
+  obj(
+    {
+      type: literalUnion(['statsd', 'prometheus'], { default: 'statsd' }),
+      host: str({
+        default: 'localhost',
+        description: 'statsd: where to send. prometheus: the address the scrape endpoint listens on (0.0.0.0 or :: for a Prometheus on another host).',
+      }),
+      port: int({ minimum: 0, maximum: 65535, default: 8125, description: 'statsd: where to send. prometheus (required): the scrape port; 0 picks a free one.' }),
+      prefix: str({ default: 'eventgate', description: 'statsd only: prepended to every name with a dot.' }),
+    },
+    { defaulted: true },
+  ),
+  { type: 'prometheus' },
+  ['port'],
+);
+
 export const serviceConfSchema = obj(
   {
     port: int({ minimum: 0, maximum: 65535, default: 8192 }),
@@ -83,6 +105,13 @@ export const serviceConfSchema = obj(
       description: 'Largest accepted body, after inflating: bytes, or a size such as 1mb.',
     }),
     request_timeout_ms: int({ minimum: 1, default: 30000, description: 'A body not fully arrived by then gets 408.' }),
+    access_log: obj(
+      {
+        enabled: bool({ default: false, description: 'One info line per request (msg "access"): ids, route, status, duration, bytes, event counts; never bodies.' }),
+        sample_rate: num({ minimum: 0, maximum: 1, default: 1, description: 'Share of requests logged, 0 to 1, drawn per request.' }),
+      },
+      { defaulted: true },
+    ),
     max_event_depth: int({
       minimum: 1,
       default: 64,
@@ -233,18 +262,7 @@ export const configSchema = obj({
     },
     { defaulted: true },
   ),
-  metrics: arr(
-    obj(
-      {
-        type: literalUnion(['statsd'], { default: 'statsd' }),
-        host: str({ default: 'localhost' }),
-        port: int({ minimum: 1, maximum: 65535, default: 8125 }),
-        prefix: str({ default: 'eventgate' }),
-      },
-      { defaulted: true },
-    ),
-    { default: [] },
-  ),
+  metrics: arr(metricsTargetSchema, { default: [] }),
   services: arr(
     obj(
       {

@@ -111,3 +111,14 @@ export function obj<P extends Props, D extends boolean = false>(
   if (opts?.defaulted) schema.default = {};
   return shape<ObjType<P>>(schema, opts?.defaulted === true) as never;
 }
+
+/**
+ * `shape`, with `required` properties whenever the object has the given
+ * constant values (JSON Schema if/then), e.g. a port that one type of an
+ * entry must give and another may leave to its default.
+ */
+export function requiredWhen<S extends Shape<unknown>>(base: S, when: Record<string, string>, required: string[]): S {
+  const properties: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(when)) properties[k] = { const: v };
+  return { ...base, schema: { ...base.schema, if: { properties, required: Object.keys(when) }, then: { required } } };
+}

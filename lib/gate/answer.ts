@@ -20,6 +20,8 @@ export interface Answer {
   readonly retryable: boolean;
   /** Events not accepted (invalid and errored). */
   readonly failed: number;
+  /** Of those, the invalid ones (the access log's counts). */
+  readonly invalid: number;
 }
 
 /** The answer for n events all accepted, kept for the batch sizes that repeat (single events above all). */
@@ -104,7 +106,7 @@ export class AnswerItems<T> {
     const s = n - f;
     if (f === 0) return allAccepted(n);
     if (s === 0 && e === 0) {
-      return { status: 400, reason: `${i} out of ${n} events were invalid and not accepted.`, body: body(this.invalid, undefined), retryable: false, failed: f };
+      return { status: 400, reason: `${i} out of ${n} events were invalid and not accepted.`, body: body(this.invalid, undefined), retryable: false, failed: f, invalid: i };
     }
     if (s > 0) {
       return {
@@ -113,6 +115,7 @@ export class AnswerItems<T> {
         body: body(this.invalid, this.error),
         retryable: false,
         failed: f,
+        invalid: i,
       };
     }
     // Nothing went in and every errored event failed for want of Kafka: a retry later can take them
@@ -124,13 +127,14 @@ export class AnswerItems<T> {
       body: body(this.invalid, this.error),
       retryable,
       failed: f,
+      invalid: i,
     };
   }
 }
 
 export function allAccepted(n: number): Answer {
-  if (n < 1024) return (ALL_ACCEPTED[n] ??= Object.freeze({ status: 201, reason: `All ${n} out of ${n} events were accepted.`, retryable: false, failed: 0 }));
-  return { status: 201, reason: `All ${n} out of ${n} events were accepted.`, retryable: false, failed: 0 };
+  if (n < 1024) return (ALL_ACCEPTED[n] ??= Object.freeze({ status: 201, reason: `All ${n} out of ${n} events were accepted.`, retryable: false, failed: 0, invalid: 0 }));
+  return { status: 201, reason: `All ${n} out of ${n} events were accepted.`, retryable: false, failed: 0, invalid: 0 };
 }
 
 /** The pending item of a failed result, as text. */

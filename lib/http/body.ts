@@ -84,8 +84,14 @@ export function refusedUnread(req: IncomingMessage, limits: BodyLimits): boolean
  * the rest is not read. `done` gets the body, or EG_ERR_BODY_TOO_LARGE,
  * _REQUEST_TIMEOUT, _BODY_ABORTED, _BODY_ENCODING or _CONTENT_ENCODING; it is
  * called once. A callback, not a promise: this is on every request's path.
+ * `read.bytesIn` is set to the bytes taken off the wire (before inflating).
  */
-export function readBody(req: IncomingMessage, limits: BodyLimits, done: (body: Buffer | EventGateError) => void): void {
+export function readBody(
+  req: IncomingMessage,
+  limits: BodyLimits,
+  done: (body: Buffer | EventGateError) => void,
+  read: { bytesIn?: number } = {},
+): void {
   let decoder: Gunzip | Inflate | undefined;
   try {
     decoder = decoderFor(req);
@@ -107,6 +113,8 @@ export function readBody(req: IncomingMessage, limits: BodyLimits, done: (body: 
     if (finished) return;
     finished = true;
     limits.deadlines.cancel(deadline);
+    // zlib's bytesWritten: the compressed bytes it was given.
+    read.bytesIn = decoder ? decoder.bytesWritten : size;
     if (!err) return done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     // Stop reading: what is not read is never buffered, and the socket is
     // closed after the answer (the caller sends Connection: close).

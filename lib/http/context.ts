@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics/metrics';
 import type { Sinks } from '../sink/create';
 import type { StreamRegistry } from '../stream';
 import type { EventLimits } from '../event/scan';
+import type { AccessLog, AccessNotes } from './access';
 import type { BodyLimits } from './body';
 import type { AnswerScope, HeaderPolicy } from './respond';
 
@@ -36,12 +37,14 @@ export interface AppContext {
   /** Budget of the invalid/error items of one answer (max_answer_bytes). */
   readonly maxAnswerBytes: number;
   readonly headers: HeaderPolicy;
+  /** Absent when access_log is off. */
+  readonly accessLog?: AccessLog;
   /** Undefined when ready to take events, else why not. */
   notReadyReason(): string | undefined;
 }
 
 /** One request as routes see it. */
-export interface RequestScope extends AnswerScope {
+export interface RequestScope extends AnswerScope, AccessNotes {
   readonly id: string;
   readonly query: URLSearchParams;
 }

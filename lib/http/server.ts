@@ -104,13 +104,16 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
       origin: req.headers.origin,
     };
     const route = routeOf(path);
+    const access = app.accessLog?.begin(req, id, route, scope);
     serving.enter();
     // The one listener per response. On 'close', not 'finish': aborted requests count too. The
     // metric comes first, so a reload waiting for in-flight requests sees each one counted.
     res.on('close', () => {
       // A response that did not finish was never sent as its statusCode says: the client went away.
       const status = res.writableFinished ? res.statusCode : 'aborted';
-      app.metrics.timing('http.request', performance.now() - started, { route, method: req.method ?? 'unknown', status });
+      const ms = performance.now() - started;
+      app.metrics.timing('http.request', ms, { route, method: req.method ?? 'unknown', status });
+      access?.(status, ms);
       serving.leave();
     });
 

@@ -27,7 +27,8 @@ export interface HealthHost {
   readonly active: LoadedConfig;
   /** Runs a change of the worker set after the ones queued before it. */
   enqueue(task: () => Promise<void>): void;
-  startWithRetries(loaded: LoadedConfig, purpose: string): Promise<WorkerRecord>;
+  /** `slot`: that of the worker the new one replaces. */
+  startWithRetries(loaded: LoadedConfig, purpose: string, slot?: number): Promise<WorkerRecord>;
 }
 
 export class Health {
@@ -101,7 +102,7 @@ export class Health {
       }
       this.metrics.increment('supervisor.worker.restarts', 1, { cause: 'heap' });
       try {
-        this.successors.add(await this.host.startWithRetries(this.host.active, 'heap replacement'));
+        this.successors.add(await this.host.startWithRetries(this.host.active, 'heap replacement', w.slot));
       } catch (err) {
         this.replacing.delete(w);
         if (!this.host.stopping) this.log.error({ worker: w.id, reason: messageOf(err) }, 'no successor for the worker over its heap limit; it keeps serving');

@@ -6,11 +6,17 @@
  * is ignored rather than half-read.
  */
 import type { Config } from '../config/schema';
+import type { Snapshot } from '../metrics/prometheus';
 
 /** Master -> worker: the validated config to serve, sent in answer to `ready`. */
 export interface StartMessage {
   readonly type: 'start';
   readonly workerId: number;
+  /**
+   * The worker's place, 0..workers-1, kept by its replacement: the bounded
+   * `worker` label of its metrics (the id grows with every fork).
+   */
+  readonly slot: number;
   readonly config: Config;
   /** Where the config came from; relative paths in it resolve against `dir`. */
   readonly path?: string;
@@ -25,7 +31,13 @@ export interface DrainMessage {
   readonly type: 'drain';
 }
 
-export type MasterMessage = StartMessage | DrainMessage;
+/** Master -> worker: send your Prometheus samples (a scrape of the master is under way). */
+export interface CollectMetricsMessage {
+  readonly type: 'collect_metrics';
+  readonly id: number;
+}
+
+export type MasterMessage = StartMessage | DrainMessage | CollectMetricsMessage;
 
 /** Worker -> master: the entry module is loaded and waits for `start`. */
 export interface ReadyMessage {
@@ -59,10 +71,22 @@ export interface DrainingMessage {
   readonly reason: string;
 }
 
-export type WorkerMessage = ReadyMessage | ListeningMessage | HeartbeatMessage | StartupFailedMessage | DrainingMessage;
+/**
+ * Worker -> master: its Prometheus samples, in answer to `collect_metrics`
+ * (`id`), or unasked (no `id`) every few seconds and just before a planned
+ * exit, so that what it counted since the last scrape is not lost when it
+ * exits. Empty without a prometheus target.
+ */
+export interface MetricsMessage {
+  readonly type: 'metrics';
+  readonly id?: number;
+  readonly metrics: Snapshot;
+}
 
-const MASTER_TYPES: ReadonlySet<string> = new Set<MasterMessage['type']>(['start', 'drain']);
-const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerMessage['type']>(['ready', 'listening', 'heartbeat', 'startup_failed', 'draining']);
+export type WorkerMessage = ReadyMessage | ListeningMessage | HeartbeatMessage | StartupFailedMessage | DrainingMessage | MetricsMessage;
+
+const MASTER_TYPES: ReadonlySet<string> = new Set<MasterMessage['type']>(['start', 'drain', 'collect_metrics']);
+const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerMessage['type']>(['ready', 'listening', 'heartbeat', 'startup_failed', 'draining', 'metrics']);
 
 function typeOf(msg: unknown): string | undefined {
   if (typeof msg !== 'object' || msg === null) return undefined;

@@ -15,6 +15,7 @@ import { codeOf, messageOf } from '../errors';
 import type { Logger } from '../log';
 import type { ReloadableMetrics } from '../metrics/factory';
 import { Backoff } from '../backoff';
+import { ClusterMetrics } from './collect';
 import { beatIntervalMs, Health, type HealthHost } from './health';
 import type { WorkerMessage } from './ipc';
 import { desiredWorkers, type RunOptions } from './options';
@@ -42,6 +43,7 @@ class Master implements RollHost, HealthHost {
   private readonly roller: Roller;
   private readonly shutdown: Shutdown;
   private readonly crashBackoff: Backoff;
+  private readonly clusterMetrics: ClusterMetrics;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
@@ -64,6 +66,8 @@ class Master implements RollHost, HealthHost {
       this.health.stop();
       if (clean) this.workers.removeOwnDebugFiles();
     });
+    this.clusterMetrics = new ClusterMetrics(this.workers);
+    metrics.gatherWith((own) => this.clusterMetrics.gather(own));
   }
 
   private get config() {
@@ -133,6 +137,7 @@ class Master implements RollHost, HealthHost {
         return w.send({
           type: 'start',
           workerId: w.id,
+          slot: w.slot,
           config: w.loaded.config,
           path: w.loaded.path,
           dir: w.loaded.dir,
@@ -147,8 +152,11 @@ class Master implements RollHost, HealthHost {
         return this.workers.reportStates();
       case 'heartbeat':
         w.markAlive(msg.heapUsedBytes);
-        this.metrics.gauge('supervisor.worker.heap_used_bytes', msg.heapUsedBytes, { worker: w.id });
+        // By slot, so names (statsd) and series (Prometheus) stay bounded; a draining worker leaves its slot's reading to its successor.
+        if (w.state !== 'draining') this.metrics.gauge('supervisor.worker.heap_used_bytes', msg.heapUsedBytes, { worker: w.slot });
         return this.health.watchHeap(w);
+      case 'metrics':
+        return this.clusterMetrics.receive(w, msg);
       case 'startup_failed':
         w.markStartupFailed(codeOf(msg), msg.message);
         return;
@@ -167,6 +175,7 @@ class Master implements RollHost, HealthHost {
 
   /** `w` is dead and out of the set already; `was` tells a planned exit from a failed start and a crash. */
   private onExit(w: WorkerRecord, was: WorkerState, code: number | null, signal: string | null): void {
+    this.clusterMetrics.exited(w);
     const cause = w.killReason ?? (was === 'draining' ? 'drained' : was === 'starting' ? 'startup' : 'crash');
     this.metrics.increment('supervisor.worker.exited', 1, { cause });
     // exit_code, not code: `code` in a log line is always an error code of lib/errors.ts.
@@ -192,20 +201,20 @@ class Master implements RollHost, HealthHost {
   // ---- starting and replacing ----
 
   /** Forks a worker and waits until it listens; rejects with a StartupFailure. */
-  private async startWorker(loaded: LoadedConfig): Promise<WorkerRecord> {
+  private async startWorker(loaded: LoadedConfig, slot?: number): Promise<WorkerRecord> {
     if (this.stopping) throw new StartupFailure('EG_ERR_MASTER_STOPPING', 'the master is stopping');
-    const w = this.workers.fork(loaded, this.generation);
+    const w = this.workers.fork(loaded, this.generation, slot);
     await w.listening;
     return w;
   }
 
-  /** startup_attempts tries, with back-off between them. */
-  async startWithRetries(loaded: LoadedConfig, purpose: string): Promise<WorkerRecord> {
+  /** startup_attempts tries, with back-off between them; `slot`: that of the worker this one is to replace. */
+  async startWithRetries(loaded: LoadedConfig, purpose: string, slot?: number): Promise<WorkerRecord> {
     const attempts = loaded.config.startup_attempts;
     const backoff = new Backoff(loaded.config.worker_restart_delay_ms, loaded.config.worker_restart_delay_max_ms);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.startWorker(loaded);
+        return await this.startWorker(loaded, slot);
       } catch (err) {
         if (this.stopping || attempt >= attempts) throw err;
         const delay = backoff.next();

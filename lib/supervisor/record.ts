@@ -52,6 +52,8 @@ export class WorkerRecord {
 
   constructor(
     readonly id: number,
+    /** Its place among the workers (0..num_workers-1), taken over by its successor: see WorkerSet.fork. */
+    readonly slot: number,
     readonly worker: Worker,
     readonly loaded: LoadedConfig,
     readonly generation: number,

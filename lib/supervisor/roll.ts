@@ -23,7 +23,8 @@ export interface RollHost {
   readonly pendingReplacements: number;
   /** Runs a change of the worker set after the ones queued before it. */
   enqueue(task: () => Promise<void>): void;
-  startWithRetries(loaded: LoadedConfig, purpose: string): Promise<WorkerRecord>;
+  /** `slot`: that of the worker the new one replaces. */
+  startWithRetries(loaded: LoadedConfig, purpose: string, slot?: number): Promise<WorkerRecord>;
   /** One more worker; one that fails to start is retried in the background. */
   addWorker(): Promise<void>;
 }
@@ -78,7 +79,7 @@ export class Roller {
       const fresh = this.workers.live().filter((x) => x.generation === generation).length;
       if (fresh < desired) {
         try {
-          await host.startWithRetries(next, 'roll');
+          await host.startWithRetries(next, 'roll', w.slot);
         } catch (err) {
           if (host.stopping) return;
           host.active = previous.loaded;

@@ -13,17 +13,23 @@ import { validateConfig, type LoadedConfig } from '../config/load';
 import { codeOf, EventGateError, messageOf } from '../errors';
 import { logStreamOf } from '../config/outputs';
 import { createLogger, type Logger } from '../log';
-import { createMetrics } from '../metrics/factory';
-import type { Metrics } from '../metrics/metrics';
+import { createMetrics, type ProcessMetrics } from '../metrics/factory';
 import { startService, type RunningService } from '../service';
 import { isMasterMessage, type StartMessage, type WorkerMessage } from './ipc';
 import { nameEventLoopLog } from './v8log';
 
 type Phase = 'waiting' | 'starting' | 'listening' | 'draining';
 
+/**
+ * With a prometheus target, the worker also sends its samples unasked this
+ * often: if it crashes, the master's sums lose at most this long of its counts
+ * (a scrape asks anyway, and a planned exit sends them last).
+ */
+const METRICS_PUSH_MS = 5000;
+
 interface Running {
   readonly log: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: ProcessMetrics;
   readonly shutdownTimeoutMs: number;
   service?: RunningService;
 }
@@ -45,6 +51,7 @@ function main(): void {
   let phase: Phase = 'waiting';
   let running: Running | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  let metricsPush: NodeJS.Timeout | undefined;
 
   const start = async (msg: StartMessage): Promise<void> => {
     phase = 'starting';
@@ -57,8 +64,8 @@ function main(): void {
       // No logger without a config: the master logs the reason it gets here.
       return sendAndExit({ type: 'startup_failed', code: codeOf(err), message: messageOf(err) }, 1);
     }
-    const log = createLogger(loaded.config.logging, { worker_id: msg.workerId }, logStreamOf(loaded.config));
-    const metrics = createMetrics(loaded.config.metrics, log);
+    const log = createLogger(loaded.config.logging, { worker_id: msg.workerId, worker_slot: msg.slot }, logStreamOf(loaded.config));
+    const metrics = createMetrics(loaded.config.metrics, log, { kind: 'worker', slot: msg.slot });
     running = { log, metrics, shutdownTimeoutMs: loaded.config.shutdown_timeout_ms };
     if (v8log.path !== undefined) log.info({ v8_log: v8log.path }, 'V8 log of the event loop');
     else if (process.execArgv.includes('--prof')) log.warn({ reason: v8log.reason }, 'V8 log of the event loop not named');
@@ -66,6 +73,11 @@ function main(): void {
       const mem = process.memoryUsage();
       send({ type: 'heartbeat', heapUsedBytes: mem.heapUsed, rssBytes: mem.rss });
     }, msg.heartbeatIntervalMs);
+    metricsPush = setInterval(() => {
+      void metrics.snapshot().then((snapshot) => {
+        if (snapshot && phase !== 'draining') send({ type: 'metrics', metrics: snapshot });
+      });
+    }, METRICS_PUSH_MS);
     let service: RunningService;
     try {
       // Listening only once ready: a roll waits for this worker's `listening`, and
@@ -112,9 +124,13 @@ function main(): void {
       process.exit(1);
     }
     clearInterval(heartbeat);
+    clearInterval(metricsPush);
+    // What it counted since the master's last scrape, so that the master's sums keep it.
+    const final = await metrics.snapshot();
     await metrics.close();
     log.info('worker stopped');
     // stdout is synchronous for files and pipes on Linux: the lines above are out.
+    if (final) return sendAndExit({ type: 'metrics', metrics: final }, 0);
     process.exit(0);
   };
 
@@ -127,6 +143,12 @@ function main(): void {
       case 'drain':
         if (phase !== 'draining') void drain('asked by the master');
         return;
+      case 'collect_metrics': {
+        // Before `start` there is nothing counted yet: an empty answer, so the scrape need not wait.
+        const id = msg.id;
+        void (running?.metrics.snapshot() ?? Promise.resolve(undefined)).then((metrics) => send({ type: 'metrics', id, metrics: metrics ?? [] }));
+        return;
+      }
     }
   });
 

@@ -45,7 +45,14 @@ export class WorkerSet implements Iterable<WorkerRecord> {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
   }
 
-  fork(loaded: LoadedConfig, generation: number): WorkerRecord {
+  /**
+   * A new worker in `slot`: the slot of the worker it is to replace (a roll,
+   * a heap replacement: that one still serves until this one listens), else
+   * the lowest slot no starting or listening worker holds (at startup, after
+   * a crash, or for a worker that drains on its own). Slots stay in
+   * 0..num_workers-1; two workers share one only while the older drains.
+   */
+  fork(loaded: LoadedConfig, generation: number, slot = this.freeSlot()): WorkerRecord {
     const id = ++this.lastId;
     const debug = debugEnabled(loaded.config, this.options);
     const execArgv = [...process.execArgv];
@@ -61,7 +68,7 @@ export class WorkerSet implements Iterable<WorkerRecord> {
     // setupPrimary sets stdio, as its settings outlive the call.
     const stdio = debug ? [0, 1, 'pipe', 'ipc'] : [0, 1, 2, 'ipc'];
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv, stdio, ...(debug ? { inspectPort: inspectPort(loaded.config, id) } : {}) });
-    const record = new WorkerRecord(id, cluster.fork(), loaded, generation);
+    const record = new WorkerRecord(id, slot, cluster.fork(), loaded, generation);
     const stderr = record.worker.process.stderr;
     if (debug && stderr) forwardStderr(stderr, this.log, { worker: id, worker_pid: record.pid });
     this.byId.set(id, record);
@@ -77,9 +84,17 @@ export class WorkerSet implements Iterable<WorkerRecord> {
     });
     // IPC errors (a send racing an exit) are followed by the exit itself.
     record.worker.on('error', (err: Error) => this.log.debug({ err, worker: id }, 'worker IPC error'));
-    this.log.info({ worker: id, worker_pid: record.pid, generation, debug }, 'worker forked');
+    this.log.info({ worker: id, worker_slot: slot, worker_pid: record.pid, generation, debug }, 'worker forked');
     this.reportStates();
     return record;
+  }
+
+  private freeSlot(): number {
+    const held = new Set<number>();
+    for (const w of this.byId.values()) if (w.live) held.add(w.slot);
+    let slot = 0;
+    while (held.has(slot)) slot++;
+    return slot;
   }
 
   /** Drains a worker and waits for its exit (the health check kills it past shutdown_timeout_ms). */

@@ -77,6 +77,15 @@ describe('config loading', () => {
     expect(problems.join('\n')).to.match(/services\[0\]\.conf\.allow_insecure_schemas: must be boolean/);
   });
 
+  it('takes statsd and prometheus metrics targets at once, and refuses a prometheus one without its port', () => {
+    const config = parseConfigText('metrics: [{type: statsd}, {type: prometheus, port: 9102, host: 0.0.0.0}]', {});
+    expect(config.metrics).to.deep.equal([
+      { type: 'statsd', host: 'localhost', port: 8125, prefix: 'eventgate' },
+      { type: 'prometheus', host: '0.0.0.0', port: 9102, prefix: 'eventgate' },
+    ]);
+    expect(problemsOf('metrics: [{type: prometheus}]').join('\n')).to.match(/metrics\[0\].*port/);
+  });
+
   it('explains a value that fits none of the allowed forms', () => {
     expect(problemsOf('num_workers: lots')).to.deep.equal(['num_workers: must be integer or must match pattern "^ncpu(\\s*\\*\\s*\\d+)?$"']);
   });

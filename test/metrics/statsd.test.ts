@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { silentLogger } from '../../lib/log';
 import { createMetrics, ReloadableMetrics } from '../../lib/metrics/factory';
-import { nullMetrics } from '../../lib/metrics/metrics';
 import { sanitizeSegment, statsdName, StatsdMetrics } from '../../lib/metrics/statsd';
 import { until } from '../helpers/until';
 import { StatsdSink } from './statsd-sink';
@@ -62,8 +61,11 @@ describe('StatsdMetrics', () => {
     await metrics.close();
   });
 
-  it('is nothing at all when no target is configured', () => {
-    expect(createMetrics([], silentLogger())).to.equal(nullMetrics);
+  it('is nothing at all when no target is configured: no samples kept, no endpoint', async () => {
+    const metrics = createMetrics([], silentLogger());
+    metrics.increment('events.accepted', 1, { stream: 'a' });
+    expect(await metrics.snapshot()).to.equal(undefined);
+    expect(await metrics.scrapePorts).to.deep.equal([]);
   });
 
   it('follows a reload to new targets and closes the old client', async () => {

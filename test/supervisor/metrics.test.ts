@@ -56,13 +56,17 @@ describe('statsd from master and workers', function () {
       'egtest.supervisor.worker.started',
       'egtest.supervisor.worker.exited.crash',
       'egtest.supervisor.worker.restarts.crash',
-      `egtest.supervisor.worker.heap_used_bytes.${id}`,
+      'egtest.supervisor.worker.heap_used_bytes.0',
+      'egtest.supervisor.worker.heap_used_bytes.1',
       'egtest.supervisor.workers.listening',
     ];
     await until(() => wanted.every((name) => has(name)(a) && has(name)(b)), 10000, `metrics ${wanted.join(', ')}`);
     await until(() => sum(a, 'egtest.supervisor.worker.started') === 3, 5000, 'three starts');
 
     const lines = a.parsed();
+    // The heap gauge is by slot: the replacement (worker 3) reports under the slot of the worker it replaced.
+    const heapNames = new Set(lines.map(([n]) => n).filter((n) => n.startsWith('egtest.supervisor.worker.heap_used_bytes.')));
+    expect([...heapNames].sort()).to.deep.equal(['egtest.supervisor.worker.heap_used_bytes.0', 'egtest.supervisor.worker.heap_used_bytes.1']);
     expect(sum(a, 'egtest.events.received.test_event')).to.equal(10);
     expect(sum(a, 'egtest.supervisor.worker.started')).to.equal(3);
     expect(sum(a, 'egtest.supervisor.worker.exited.crash')).to.equal(1);

@@ -21,7 +21,7 @@ function fakeWorker(): { worker: Worker; sent: MasterMessage[]; killed: string[]
 function record() {
   const fake = fakeWorker();
   const loaded = { config: validateConfig({}), dir: '.' };
-  return { ...fake, w: new WorkerRecord(1, fake.worker, loaded, 1) };
+  return { ...fake, w: new WorkerRecord(1, 0, fake.worker, loaded, 1) };
 }
 
 describe('worker record', () => {

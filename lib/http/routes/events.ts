@@ -8,6 +8,7 @@ import { isEvent, parseEvents, type ParsedEvents } from '../../event/parse';
 import { checkContentType, readBody } from '../body';
 import type { AppContext, RequestScope } from '../context';
 import { failRequest } from '../fail';
+import { countsOf } from '../access';
 import { send, sendError, sendJson } from '../respond';
 
 const THREAD_PATH = Object.freeze({ path: 'thread' });
@@ -36,15 +37,20 @@ export function postEvents(app: AppContext, req: IncomingMessage, res: ServerRes
     return refuseBody(app, res, scope, err);
   }
   // The body is read by callback, so its failures are caught here rather than by the request handler.
-  readBody(req, app.limits, (body) => {
-    let pending: Promise<void> | void;
-    try {
-      pending = answerBody(app, req, res, scope, body);
-    } catch (err) {
-      return failRequest(app, res, scope, err);
-    }
-    if (pending) pending.catch((err: unknown) => failRequest(app, res, scope, err));
-  });
+  readBody(
+    req,
+    app.limits,
+    (body) => {
+      let pending: Promise<void> | void;
+      try {
+        pending = answerBody(app, req, res, scope, body);
+      } catch (err) {
+        return failRequest(app, res, scope, err);
+      }
+      if (pending) pending.catch((err: unknown) => failRequest(app, res, scope, err));
+    },
+    scope,
+  );
 }
 
 function answerBody(app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope, body: Buffer | EventGateError): Promise<void> | void {
@@ -94,11 +100,12 @@ async function answerPooled(
   // The thread built the answer, counts and error events: what is left here is the sink's work.
   const produce = (sink: Sink) => app.gate.producePrepared(batch.prepared, sink, ctx).then((failures) => batch.answerAfter(failures));
   if (hasty && !batch.holdsNonEvent) {
+    scope.events = { received: batch.count, hasty: true };
     send(res, 202, `${batch.count} events hastily received.`, scope);
     app.gate.track(produceHastily(app, scope, batch.count, produce));
     return;
   }
-  sendAnswer(app, res, scope, await produce(app.sinks.guaranteed));
+  sendAnswer(app, res, scope, await produce(app.sinks.guaranteed), batch.count);
 }
 
 /** Validates, produces and answers: shared by POST /v1/events and GET /v1/_test/events. */
@@ -112,16 +119,18 @@ export function answerEvents(
 ): Promise<void> | void {
   const ctx = { requestId: scope.id };
   if (hasty && events.every(isEvent)) {
+    scope.events = { received: events.length, hasty: true };
     send(res, 202, `${events.length} events hastily received.`, scope);
     // Only the status counts here: the answer was given, its events are not shown.
     const produce = (sink: Sink) => app.gate.process(events, sink, ctx, request).then((results) => answerFor(new Array<unknown>(results.length), results));
     app.gate.track(produceHastily(app, scope, events.length, produce));
     return;
   }
-  return app.gate.process(events, app.sinks.guaranteed, ctx, request).then((results) => sendAnswer(app, res, scope, answerFor(events, results, app.maxAnswerBytes)));
+  return app.gate.process(events, app.sinks.guaranteed, ctx, request).then((results) => sendAnswer(app, res, scope, answerFor(events, results, app.maxAnswerBytes), events.length));
 }
 
-function sendAnswer(app: AppContext, res: ServerResponse, scope: RequestScope, answer: Answer): void {
+function sendAnswer(app: AppContext, res: ServerResponse, scope: RequestScope, answer: Answer, received: number): void {
+  if (app.accessLog) scope.events = countsOf(answer, received);
   if (answer.status !== 201) {
     app.log.info({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'events not accepted');
   }
