@@ -19,6 +19,7 @@ import { disconnectWithin, flushWithin, producerClient } from './client';
 import { Delivery, deliveryFailure, failure, produceFailure, type Failure, type Pending } from './delivery';
 import { AuthWatch } from './auth';
 import { errorKind, RdkafkaLogger, recordStats, type RdkafkaLog } from './observe';
+import { Poller } from './poller';
 import { Settler } from './settle';
 
 /** Waits between failed connection attempts (each bounded by connect_timeout_ms): doubling from the first to the last. */
@@ -27,6 +28,8 @@ const CONNECT_RETRY_MS = [500, 4000] as const;
 const PROBE_RETRY_MS = [250, 2000] as const;
 /** After a complete flush, how long delivery reports may take to reach JS. */
 const REPORT_GRACE_MS = 1000;
+/** How often a producer with no delivery awaited polls (logs, errors, statistics). */
+const IDLE_POLL_MS = 100;
 /** Bound on librdkafka's own teardown at close. */
 const DISCONNECT_TIMEOUT_MS = 3000;
 
@@ -75,7 +78,7 @@ interface Health {
 type State =
   | { readonly kind: 'new' }
   | { readonly kind: 'connecting'; readonly error?: string; readonly retry?: NodeJS.Timeout }
-  | { readonly kind: 'connected'; readonly poll: NodeJS.Timeout; readonly health: Health }
+  | { readonly kind: 'connected'; readonly poll: Poller; readonly health: Health }
   | { readonly kind: 'closed'; readonly done: Promise<void> };
 
 export class KafkaSink implements Sink {
@@ -229,7 +232,7 @@ export class KafkaSink implements Sink {
       delivery.fill(failure('EG_ERR_KAFKA_CLOSED', `${this.kind} producer closed before the event was acknowledged`));
     }
     await this.settler.idle();
-    if (was.kind === 'connected') clearInterval(was.poll);
+    if (was.kind === 'connected') was.poll.stop();
     await disconnectWithin(this.client, DISCONNECT_TIMEOUT_MS);
     this.rdkafkaLog.flush();
     this.log.info('kafka producer closed');
@@ -252,9 +255,7 @@ export class KafkaSink implements Sink {
         this.state = { kind: 'connecting', error: err.message, retry };
         return;
       }
-      // Delivery reports, logs, errors and stats all reach JS through poll().
-      const poll = setInterval(() => this.poll(), this.opts.pollIntervalMs);
-      poll.unref();
+      const poll = new Poller(() => this.poll(), () => this.inflight.size > 0, this.opts.pollIntervalMs, IDLE_POLL_MS);
       this.state = { kind: 'connected', poll, health: {} };
       this.auth.clear();
       this.log.info('kafka producer connected');
@@ -371,6 +372,7 @@ export class KafkaSink implements Sink {
       },
     });
     this.inflight.add(delivery);
+    if (this.state.kind === 'connected') this.state.poll.wake();
     return delivery;
   }
 
