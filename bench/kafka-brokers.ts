@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as Kafka from 'node-rdkafka';
 import { KafkaCluster, NODE_IDS } from '../test/kafka/cluster';
 import { startBroker, stopBroker } from '../test/kafka/fixture';
 
@@ -62,6 +63,44 @@ async function cluster(): Promise<BenchKafka> {
     prepareTopic: (topic) => c.createTopic(topic, 1),
     stop: () => c.stop(),
   };
+}
+
+const TOPIC_TIMEOUT_MS = 10000;
+
+function call<T>(f: (cb: (err: Kafka.LibrdKafkaError | null | undefined, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => f((err, value) => (err ? reject(Object.assign(new Error(err.message), { code: err.code })) : resolve(value))));
+}
+
+/**
+ * `topic` as Kafka holds it after the rows, per partition: leader, replicas,
+ * in-sync replicas and messages (the high watermark: every produced event,
+ * warm-ups and retries included). What shows that the rows replicated as claimed.
+ */
+export async function describeTopic(bootstrap: string, topic: string): Promise<string> {
+  const producer = new Kafka.Producer({ 'metadata.broker.list': bootstrap, 'log_level': 3 });
+  try {
+    await call((cb) => {
+      producer.connect({ timeout: TOPIC_TIMEOUT_MS }, cb);
+    });
+    const metadata = await call<Kafka.Metadata>((cb) => {
+      producer.getMetadata({ topic, timeout: TOPIC_TIMEOUT_MS }, cb);
+    });
+    const partitions = metadata.topics.find((t) => t.name === topic)?.partitions ?? [];
+    if (partitions.length === 0) return `topic ${topic}: not found`;
+    const lines: string[] = [];
+    for (const p of partitions) {
+      const w = await call<Kafka.WatermarkOffsets>((cb) => {
+        producer.queryWatermarkOffsets(topic, p.id, TOPIC_TIMEOUT_MS, cb);
+      });
+      lines.push(
+        `topic ${topic} partition ${p.id}: leader ${p.leader}, replicas [${p.replicas.join(',')}], in sync [${p.isrs.join(',')}], ` +
+          `${(w.highOffset - w.lowOffset).toLocaleString('en-US')} messages`,
+      );
+    }
+    return lines.join('\n');
+  } finally {
+    if (producer.isConnected()) await new Promise<void>((done) => producer.disconnect(() => done()));
+  }
 }
 
 export function startKafka(useCluster: boolean): Promise<BenchKafka> {

@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { eventSets, exampleEvent, makeBodies, type EventSet, type Kind } from './events';
-import { startKafka, type BenchKafka } from './kafka-brokers';
+import { describeTopic, startKafka, type BenchKafka } from './kafka-brokers';
 import { formatRows, formatTargets, formatWarnings, writeJson, type KafkaRow, type Path } from './kafka-report';
 import { measure } from './measure';
 import { parseOptions, USAGE, type Options } from './options';
@@ -75,7 +75,7 @@ async function runServer(run: Run, paths: readonly Path[], conf: Readonly<Record
 }
 
 /** The file sink's rows, then Kafka's: the same bodies, connections and pinning. */
-async function runAll(kafka: BenchKafka, opts: Options, at: Cpus): Promise<KafkaRow[]> {
+async function runAll(kafka: BenchKafka, opts: Options, at: Cpus): Promise<{ rows: KafkaRow[]; topic: string }> {
   const set = eventSets(REPO, opts.wmfSchemas).find((s) => s.name === 'test');
   if (!set) throw new Error('no test event set');
   const example = exampleEvent(set);
@@ -88,10 +88,11 @@ async function runAll(kafka: BenchKafka, opts: Options, at: Cpus): Promise<Kafka
     const fileRows = await runServer(run, ['file'], undefined, kafka.pids);
     const topicPrefix = `bench.${Date.now().toString(36)}.`;
     const stream = (example.meta as { stream: string }).stream;
-    await kafka.prepareTopic(`${topicPrefix}${stream}`);
+    const topic = `${topicPrefix}${stream}`;
+    await kafka.prepareTopic(topic);
     progress(`kafka: starting eventgate (kafka ${kafka.bootstrap}, topic prefix ${topicPrefix})`);
     const conf = { topic_prefix: topicPrefix, kafka: { conf: { 'metadata.broker.list': kafka.bootstrap } } };
-    return [...fileRows, ...(await runServer(run, ['guaranteed', 'hasty'], conf, kafka.pids))];
+    return { rows: [...fileRows, ...(await runServer(run, ['guaranteed', 'hasty'], conf, kafka.pids))], topic };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const kafka = await startKafka(cluster);
   let rows: KafkaRow[];
+  let topicState: string;
   try {
     progress(`${kafka.description}, ready in ${Date.now() - started} ms`);
     process.stdout.write(
@@ -133,14 +135,16 @@ async function main(): Promise<void> {
         `${kafka.description}\n` +
         `${opts.connections} keep-alive connections, ${opts.warmupS} s warm-up + ${opts.durationS} s per row\n\n`,
     );
-    rows = await runAll(kafka, opts, at);
+    const ran = await runAll(kafka, opts, at);
+    rows = ran.rows;
+    topicState = await describeTopic(kafka.bootstrap, ran.topic).catch((err: unknown) => `topic ${ran.topic}: not described (${String(err)})`);
   } finally {
     progress('stopping Kafka');
     await kafka.stop();
   }
   const warnings = formatWarnings(rows, opts.spin);
   process.stdout.write(
-    `${formatRows(rows)}\n\n${formatTargets(rows)}\n\n` +
+    `${formatRows(rows)}\n\n${formatTargets(rows)}\n\n${topicState}\n\n` +
       "file sink: eventgate without kafka.conf, writing NDJSON to a temp file; 'x file' is events/s\n" +
       "÷ the file sink's of the same kind, 'x file cpu' the file sink's srv µs/ev ÷ the row's.\n" +
       "guaranteed: 2xx after Kafka acknowledged every event (acks=all); hasty: 202 as soon as the events\n" +
