@@ -26,6 +26,12 @@ export interface Load {
   readonly path?: string;
   /** See LoadJob.spreadOver. */
   readonly spreadOver?: number;
+  /**
+   * Processes the server depends on (bench/kafka.ts: the broker JVMs), whose
+   * CPU in the window is reported apart from `other`: it is the price of the
+   * sink, not noise.
+   */
+  readonly watchPids?: readonly number[];
 }
 
 export interface Measurement {
@@ -46,8 +52,24 @@ export interface Measurement {
   readonly generatorCpuPct: number;
   /** CPU the rest of the machine used in the window (other processes: noise), in % of one core. */
   readonly otherCpuPct: number | undefined;
+  /** CPU of Load.watchPids in the window, in % of one core (undefined without them or /proc). */
+  readonly watchedCpuPct: number | undefined;
+  /** The same per event answered 2xx, in µs. */
+  readonly watchedUsPerEvent: number | undefined;
   readonly firstError?: string;
   readonly firstNon2xx?: string;
+}
+
+/** Summed CPU time of `pids`; undefined when there are none or one cannot be read. */
+function cpuTimeOfMs(pids: readonly number[]): number | undefined {
+  if (pids.length === 0) return undefined;
+  let sum = 0;
+  for (const pid of pids) {
+    const ms = cpuTimeMs(pid);
+    if (ms === undefined) return undefined;
+    sum += ms;
+  }
+  return sum;
 }
 
 export async function measure(target: Target, load: Load): Promise<Measurement> {
@@ -66,11 +88,14 @@ export async function measure(target: Target, load: Load): Promise<Measurement> 
   };
   let serverCpuAtStart: number | undefined;
   let busyAtStart: number | undefined;
+  let watchedAtStart: number | undefined;
+  const watched = load.watchPids ?? [];
   const result = new Promise<LoadResult>((resolve, reject) => {
     gen.proc.on('message', (msg: LoadMessage) => {
       if (msg.type === 'started') {
         serverCpuAtStart = cpuTimeMs(target.pid);
         busyAtStart = machineBusyMs();
+        watchedAtStart = cpuTimeOfMs(watched);
       }
       else resolve(msg);
     });
@@ -86,13 +111,16 @@ export async function measure(target: Target, load: Load): Promise<Measurement> 
   }
   const serverCpuAtEnd = cpuTimeMs(target.pid);
   const busyAtEnd = machineBusyMs();
+  const watchedAtEnd = cpuTimeOfMs(watched);
   const seconds = r.elapsedMs / 1000;
   let ok = 0;
   for (const [status, n] of Object.entries(r.statuses)) if (status.startsWith('2')) ok += n;
   const latency = new Histogram(r.latency);
   const serverCpuMs = serverCpuAtStart !== undefined && serverCpuAtEnd !== undefined ? serverCpuAtEnd - serverCpuAtStart : undefined;
   const busyMs = busyAtStart !== undefined && busyAtEnd !== undefined ? busyAtEnd - busyAtStart : undefined;
-  const otherMs = busyMs !== undefined && serverCpuMs !== undefined ? Math.max(0, busyMs - serverCpuMs - r.cpuMs) : undefined;
+  const watchedMs = watchedAtStart !== undefined && watchedAtEnd !== undefined ? watchedAtEnd - watchedAtStart : undefined;
+  const otherMs =
+    busyMs !== undefined && serverCpuMs !== undefined ? Math.max(0, busyMs - serverCpuMs - r.cpuMs - (watchedMs ?? 0)) : undefined;
   const events = ok * load.eventsPerBody;
   return {
     server: target.server,
@@ -108,6 +136,8 @@ export async function measure(target: Target, load: Load): Promise<Measurement> 
     serverUsPerEvent: serverCpuMs === undefined || events === 0 ? undefined : (serverCpuMs * 1000) / events,
     generatorCpuPct: (r.cpuMs / r.elapsedMs) * 100,
     otherCpuPct: otherMs === undefined ? undefined : (otherMs / r.elapsedMs) * 100,
+    watchedCpuPct: watchedMs === undefined ? undefined : (watchedMs / r.elapsedMs) * 100,
+    watchedUsPerEvent: watchedMs === undefined || events === 0 ? undefined : (watchedMs * 1000) / events,
     firstError: r.firstError,
     firstNon2xx: r.firstNon2xx,
   };
