@@ -18,8 +18,11 @@ export const kafkaSchema = obj({
   flush_timeout_ms: int({ minimum: 0, default: 10000, description: 'How long closing a producer may spend flushing.' }),
   connect_timeout_ms: int({
     minimum: 1,
-    default: 10000,
-    description: 'How long one connection attempt of a producer may take; it retries until connected.',
+    // An attempt in flight holds librdkafka's teardown, and with it the
+    // process exit, until it times out: a stop with Kafka unreachable waits
+    // for it, so it is kept short (attempts repeat until one connects).
+    default: 3000,
+    description: 'How long one connection attempt of a producer may take; it retries until connected. A stop while Kafka is unreachable waits up to this long for the attempt in flight.',
   }),
   poll_interval_ms: int({
     minimum: 1,
