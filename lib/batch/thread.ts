@@ -19,6 +19,7 @@ import { parseEvents, type ParsedEvents } from '../event/parse';
 import type { Logger } from '../log';
 import { StreamTable, type StreamSettings } from '../stream';
 import { ThreadMetrics } from './metrics';
+import { niceThisThread } from './nice';
 import { packReply, transferOf, type PackedErrorEvents } from './pack';
 import type { BatchReply, BatchTask, StreamSnapshot, ThreadData } from './task';
 
@@ -55,6 +56,7 @@ async function start(data: ThreadData): Promise<ThreadState> {
   const { fields, level, stream } = data.log;
   const name = typeof fields.name === 'string' ? fields.name : 'eventgate';
   const log = bunyan.createLogger({ ...fields, name, level, serializers: bunyan.stdSerializers, stream: process[stream], pool_thread: true });
+  if (!niceThisThread(conf.batch.thread_pool.nice)) log.debug('pool thread keeps its scheduling priority (no per-thread nice here)');
   const metrics = new ThreadMetrics();
   const streams = new SnapshotStreams();
   const built = buildValidator(conf, configDir, { log, metrics, streams: conf.stream_config_uri ? streams : undefined });

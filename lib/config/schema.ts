@@ -62,6 +62,13 @@ export const threadPoolSchema = obj(
       default: 10000,
       description: 'How long a batch may wait for a thread (then 503), and then run on one (then 500, and the thread is terminated and replaced).',
     }),
+    nice: int({
+      minimum: 0,
+      maximum: 19,
+      default: 10,
+      description:
+        'Scheduling priority of each thread below the event loop (Linux nice, per thread): a thread busy with a large batch yields the cores to the event loop answering small requests. 0: the same priority.',
+    }),
     heap_limit_mb: int({
       minimum: 0,
       default: 0,
