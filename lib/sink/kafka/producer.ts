@@ -28,6 +28,8 @@ const CONNECT_RETRY_MS = [500, 4000] as const;
 const PROBE_RETRY_MS = [250, 2000] as const;
 /** After a complete flush, how long delivery reports may take to reach JS. */
 const REPORT_GRACE_MS = 1000;
+/** Statistics documents in a row with no broker connection up that confirm "all brokers are down". */
+const DOWN_STATS_TO_CONFIRM = 2;
 /** How often a producer with no delivery awaited polls (logs, errors, statistics). */
 const IDLE_POLL_MS = 100;
 /** Bound on librdkafka's own teardown at close. */
@@ -60,10 +62,15 @@ interface Health {
   brokersDown?: string;
   /**
    * Set once librdkafka's broker states, after brokersDown was set, showed no
-   * connection up at all: calls are refused at once (no broker could take
-   * them) rather than waiting for produce_timeout_ms.
+   * connection up at all twice in a row (a second apart by default), or a
+   * metadata probe failed: calls are refused at once (no broker could take
+   * them) rather than waiting for produce_timeout_ms. Twice, so that the
+   * moment a broker closes an idle connection and librdkafka reconnects does
+   * not refuse anything.
    */
   downConfirmed?: boolean;
+  /** Statistics documents with no connection up since brokersDown was set. */
+  downStats?: number;
   /** Set once librdkafka reported a fatal error: this client instance is done. */
   fatal?: string;
   /** A metadata probe in flight, or the timer of the next one. */
@@ -306,8 +313,14 @@ export class KafkaSink implements Sink {
   private onStats(json: string): void {
     const brokers = recordStats(this.opts.metrics, this.tags, json);
     if (!brokers) return;
-    if (brokers.leaderUp) this.markUp();
-    else if (!brokers.anyUp) this.confirmDown();
+    if (brokers.leaderUp) {
+      this.markUp();
+      return;
+    }
+    if (this.state.kind !== 'connected' || this.state.health.brokersDown === undefined) return;
+    const health = this.state.health;
+    health.downStats = brokers.anyUp ? 0 : (health.downStats ?? 0) + 1;
+    if (health.downStats >= DOWN_STATS_TO_CONFIRM) this.confirmDown();
   }
 
   /** librdkafka's broker states agree that nothing is reachable: refuse calls at once from now on. */
@@ -325,6 +338,7 @@ export class KafkaSink implements Sink {
     if (this.state.kind !== 'connected' || this.state.health.brokersDown === undefined) return;
     this.state.health.brokersDown = undefined;
     this.state.health.downConfirmed = undefined;
+    this.state.health.downStats = undefined;
     this.log.info('kafka brokers reachable again');
   }
 
