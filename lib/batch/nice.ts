@@ -11,13 +11,14 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
-export function niceThisThread(increment: number): boolean {
-  if (increment === 0) return true;
+/** Sets the calling thread's nice value (absolute, as setpriority does); 0 leaves it as it is. */
+export function niceThisThread(nice: number): boolean {
+  if (nice === 0) return true;
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     // A tid equal to the pid is the process's main thread: never nice that one.
     if (!Number.isInteger(tid) || tid === process.pid) return false;
-    setPriority(tid, increment);
+    setPriority(tid, nice);
     return true;
   } catch {
     return false;
