@@ -221,6 +221,7 @@ describe('Kafka over TLS and SASL/SCRAM', function () {
     const other = join(tempDir(), 'other-ca.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-noenc', '-days', '1', '-subj', '/CN=not the broker CA', '-keyout', join(tempDir(), 'other-ca.key'), '-out', other], { stdio: 'ignore' });
     const svc = await start(tlsConf(sec.ssl, other));
-    await expectRefused(svc, 'tls', /SSL handshake failed: .*certificate verify failed/);
+    // librdkafka reports it in a short and a full form, either first; both name the failed verification.
+    await expectRefused(svc, 'tls', /certificate verify failed/);
   });
 });

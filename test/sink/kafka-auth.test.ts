@@ -78,7 +78,17 @@ describe('Kafka brokers refusing a producer', function () {
     expect(lines().filter((l) => l.code === 'EG_ERR_KAFKA_AUTH')).to.have.length(2);
   });
 
-  it('keeps the first, fuller text of a TLS failure although librdkafka alternates between two', function () {
+  it('keeps the fuller text of a TLS failure as the reason whichever of its two forms librdkafka reports first', function () {
+    for (const order of [[TLS_FAIL_SHORT, TLS_FAIL, TLS_FAIL_SHORT], [TLS_FAIL, TLS_FAIL_SHORT, TLS_FAIL]]) {
+      const { log, lines } = recorder();
+      const watch = new AuthWatch(log);
+      for (const text of order) watch.see(text);
+      expect(lines().filter((l) => l.code === 'EG_ERR_KAFKA_AUTH')).to.have.length(1);
+      expect(watch.failure?.detail).to.match(/verify that ssl\.ca\.location is correctly configured/);
+    }
+  });
+
+  it('keeps the fuller text when it comes first too', function () {
     const { log, lines } = recorder();
     const watch = new AuthWatch(log);
     watch.see(TLS_FAIL);

@@ -44,9 +44,9 @@ export function authFailureOf(text: string): AuthFailure | undefined {
 /**
  * The refusal one producer saw, until a broker connection is up again. Logs
  * EG_ERR_KAFKA_AUTH at error level once per broker and cause, not at every
- * retry; and keeps the first text of each, which is librdkafka's most
- * complete (a TLS failure is reported in two forms by turns, the first with
- * a hint at ssl.ca.location).
+ * retry; and keeps the fuller text of each as the reason (a TLS failure is
+ * reported in two forms by turns, in either order; the fuller one hints at
+ * ssl.ca.location).
  */
 export class AuthWatch {
   private current: AuthFailure | undefined;
@@ -64,9 +64,16 @@ export class AuthWatch {
     const failure = authFailureOf(text);
     if (!failure) return;
     const key = `${failure.cause} ${failure.broker ?? ''}`;
-    if (this.logged.has(key)) return;
+    // A text that names no broker ("Local: SSL error") restates a failure a
+    // broker's own line already reported in full.
+    if (this.logged.has(key) || (failure.broker === undefined && [...this.logged].some((k) => k.startsWith(`${failure.cause} `)))) {
+      // librdkafka alternates a short and a full text of one TLS failure, in either order: the reason is the fuller.
+      const now = this.current;
+      if (now && now.cause === failure.cause && now.broker === failure.broker && failure.detail.length > now.detail.length) this.current = failure;
+      return;
+    }
     this.logged.add(key);
-    this.current = failure;
+    if (this.current === undefined || (this.current.broker === undefined && failure.broker !== undefined)) this.current = failure;
     const { cause, broker, detail } = failure;
     this.log.error({ code: CODE, cause, broker, detail }, 'kafka broker refused the producer: authentication or TLS failed');
   }
