@@ -16,9 +16,9 @@ import { join, resolve } from 'node:path';
 import { eventSets, exampleEvent, makeBodies, type EventSet, type Kind } from './events';
 import { describeTopic, startKafka, type BenchKafka } from './kafka-brokers';
 import { formatRows, formatTargets, formatWarnings, writeJson, type KafkaRow, type Path } from './kafka-report';
-import { measure, type Load, type Measurement } from './measure';
+import { best, measure, quiet, type Load, type Measurement } from './measure';
 import { parseOptions, USAGE, type Options } from './options';
-import { canPin, waitForQuiet } from './procs';
+import { canPin } from './procs';
 import { startEventgate } from './servers';
 
 /** The compiled file is dist/bench/kafka.js. */
@@ -44,19 +44,6 @@ interface Run {
   readonly tmp: string;
 }
 
-/** With --quiet-wait: lets other processes' load pass before a measurement. */
-async function quiet(opts: Options): Promise<void> {
-  if (opts.quietWaitS <= 0) return;
-  const waited = await waitForQuiet(opts.quietWaitS * 1000);
-  if (waited < 0) progress(`the machine did not get quiet within ${opts.quietWaitS} s; measuring anyway`);
-  else if (waited > 1500) progress(`waited ${(waited / 1000).toFixed(0)} s for other load to pass`);
-}
-
-/** The run with more events/s: interference from other processes only ever lowers it. */
-function best(a: Measurement | undefined, b: Measurement): Measurement {
-  return a && a.eventsPerS >= b.eventsPerS ? a : b;
-}
-
 /** One eventgate (the file sink without `conf`, else Kafka), one row per path and kind, eventgate stopped. */
 async function runServer(run: Run, paths: readonly Path[], conf: Readonly<Record<string, unknown>> | undefined, watchPids: readonly number[]): Promise<KafkaRow[]> {
   const { opts, at } = run;
@@ -80,7 +67,7 @@ async function runServer(run: Run, paths: readonly Path[], conf: Readonly<Record
         let m: Measurement | undefined;
         for (let i = 1; i <= opts.repeat; i++) {
           progress(`${path} ${kind}${opts.repeat > 1 ? ` (run ${i}/${opts.repeat})` : ''}`);
-          await quiet(opts);
+          await quiet(opts.quietWaitS, progress);
           m = best(m, await measure(eventgate, load));
         }
         if (m) rows.push({ path, kind, eventsPerBody, m });

@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { Histogram } from './histogram';
-import { cpuTimeMs, launch, machineBusyMs, stop } from './procs';
+import { cpuTimeMs, launch, machineBusyMs, stop, waitForQuiet } from './procs';
 import type { LoadJob, LoadMessage, LoadResult } from './protocol';
 
 export interface Target {
@@ -141,4 +141,17 @@ export async function measure(target: Target, load: Load): Promise<Measurement> 
     firstError: r.firstError,
     firstNon2xx: r.firstNon2xx,
   };
+}
+
+/** With --quiet-wait (`seconds` > 0): lets other processes' load pass before a measurement. */
+export async function quiet(seconds: number, say: (line: string) => void): Promise<void> {
+  if (seconds <= 0) return;
+  const waited = await waitForQuiet(seconds * 1000);
+  if (waited < 0) say(`the machine did not get quiet within ${seconds} s; measuring anyway`);
+  else if (waited > 1500) say(`waited ${(waited / 1000).toFixed(0)} s for other load to pass`);
+}
+
+/** The run with more events/s: interference from other processes only ever lowers it. */
+export function best(a: Measurement | undefined, b: Measurement): Measurement {
+  return a && a.eventsPerS >= b.eventsPerS ? a : b;
 }

@@ -18,8 +18,8 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BATCH_MIXES, eventSets, exampleEvent, makeBodies, schemaFileOf, type BatchMix, type EventSet } from './events';
-import { measure, type Load, type Measurement } from './measure';
-import { cpuTimeMs, machineBusyMs, threadCpuMs, waitForQuiet } from './procs';
+import { measure, quiet, type Load, type Measurement } from './measure';
+import { cpuTimeMs, machineBusyMs, threadCpuMs } from './procs';
 import { startEventgate, type Server } from './servers';
 
 /** The compiled file is dist/bench/pool.js. */
@@ -121,12 +121,6 @@ function parseOptions(argv: string[]): Options | undefined {
   };
 }
 
-/** Lets other processes' load pass before a measurement: the pool needs every core. */
-async function quiet(opts: Options): Promise<void> {
-  if (opts.quietWaitS <= 0) return;
-  if ((await waitForQuiet(opts.quietWaitS * 1000)) < 0) progress(`the machine did not get quiet within ${opts.quietWaitS} s; measuring anyway`);
-}
-
 /** eventgate with the pool on or off, `workers` cluster workers (1: num_workers 0, one process). */
 function startPoolEventgate(tmp: string, set: EventSet, workers: number, pool: boolean): Promise<Server> {
   return startEventgate(REPO, tmp, set, {
@@ -146,15 +140,14 @@ function startPoolEventgate(tmp: string, set: EventSet, workers: number, pool: b
   });
 }
 
-/** CPU time of a process and all its descendants (cluster workers, and their threads), in ms. */
-function treeCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  let total = cpuTimeMs(pid) ?? 0;
+/** `pid` and every process below it (cluster workers), by /proc/PID/task/TID/children. */
+function processTree(pid: number): number[] {
+  const tree = [pid];
   let tasks: string[] = [];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return total;
+    return tree;
   }
   for (const tid of tasks) {
     let children: string[] = [];
@@ -163,9 +156,15 @@ function treeCpuMs(pid: number | undefined): number {
     } catch {
       continue;
     }
-    for (const child of children) total += treeCpuMs(Number(child));
+    for (const child of children) tree.push(...processTree(Number(child)));
   }
-  return total;
+  return tree;
+}
+
+/** CPU time of a process and all its descendants (cluster workers, and their threads), in ms. */
+function treeCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  return processTree(pid).reduce((total, p) => total + (cpuTimeMs(p) ?? 0), 0);
 }
 
 /**
@@ -175,23 +174,7 @@ function treeCpuMs(pid: number | undefined): number {
  */
 function mainThreadsCpuMs(pid: number | undefined): number {
   if (pid === undefined) return 0;
-  let total = threadCpuMs(pid, pid) ?? 0;
-  let tasks: string[] = [];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return total;
-  }
-  for (const tid of tasks) {
-    let children: string[] = [];
-    try {
-      children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean);
-    } catch {
-      continue;
-    }
-    for (const child of children) total += mainThreadsCpuMs(Number(child));
-  }
-  return total;
+  return processTree(pid).reduce((total, p) => total + (threadCpuMs(p, p) ?? 0), 0);
 }
 
 /** Where the CPU went while a load ran (warm-up included), in % of one core. */
@@ -225,7 +208,7 @@ async function withCpu<T extends Measurement | Measurement[]>(pid: number | unde
 async function measured<T extends Measurement | Measurement[]>(opts: Options, pid: number | undefined, run: () => Promise<T>): Promise<[T, CpuShare]> {
   let best: [T, CpuShare] | undefined;
   for (let attempt = 0; attempt <= opts.retries; attempt++) {
-    await quiet(opts);
+    await quiet(opts.quietWaitS, progress);
     const r = await withCpu(pid, run);
     if (!best || r[1].other < best[1].other) best = r;
     if (r[1].other <= opts.maxOtherPct) break;

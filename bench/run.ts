@@ -8,10 +8,10 @@ import { existsSync, mkdtempSync, rmSync, statSync, truncateSync } from 'node:fs
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { eventSets, exampleEvent, makeBodies, schemaFileOf, type EventSet, type Kind } from './events';
-import { measure, type Load, type Measurement } from './measure';
+import { best, measure, quiet, type Load, type Measurement } from './measure';
 import { parseOptions, USAGE, type Options } from './options';
 import { hasThreadPool } from './config';
-import { canPin, waitForQuiet } from './procs';
+import { canPin } from './procs';
 import { formatTable, formatVerdicts, formatWarnings, writeJson, type Scenario } from './report';
 import { startCeiling, startEventgate, type Eventgate, type Server } from './servers';
 
@@ -23,19 +23,6 @@ const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
 interface Cpus {
   readonly server: number | undefined;
   readonly generator: number | undefined;
-}
-
-/** With --quiet-wait: lets other processes' load pass before a measurement. */
-async function quiet(opts: Options): Promise<void> {
-  if (opts.quietWaitS <= 0) return;
-  const waited = await waitForQuiet(opts.quietWaitS * 1000);
-  if (waited < 0) progress(`the machine did not get quiet within ${opts.quietWaitS} s; measuring anyway`);
-  else if (waited > 1500) progress(`waited ${(waited / 1000).toFixed(0)} s for other load to pass`);
-}
-
-/** The run with more events/s: interference from other processes only ever lowers it. */
-function best(a: Measurement | undefined, b: Measurement): Measurement {
-  return a && a.eventsPerS >= b.eventsPerS ? a : b;
 }
 
 function sinkBytes(file: string): number {
@@ -73,11 +60,11 @@ async function runKind(run: SetRun, kind: Kind, opts: Options, at: Cpus): Promis
   for (let i = 1; i <= opts.repeat; i++) {
     const of = opts.repeat > 1 ? ` (run ${i}/${opts.repeat})` : '';
     progress(`${run.set.name} ${kind}: ceiling${of}`);
-    await quiet(opts);
+    await quiet(opts.quietWaitS, progress);
     c = best(c, await measure(ceiling, load));
     progress(`${run.set.name} ${kind}: eventgate${of}`);
     emptySink(sink);
-    await quiet(opts);
+    await quiet(opts.quietWaitS, progress);
     const m = await measure(eventgate, load);
     if (best(e, m) === m) {
       e = m;
