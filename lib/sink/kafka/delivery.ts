@@ -25,8 +25,12 @@ export interface Pending {
 }
 
 export interface DeliveryHooks {
-  /** Once: the outcomes the client is answered with (`fated[i]` false: event i had no fate yet). */
-  readonly answer: (delivery: Delivery, outcomes: readonly ProduceOutcome[], fated: readonly boolean[]) => void;
+  /**
+   * Once: the outcomes the client is answered with; `fated[i]` false: event
+   * i had no fate yet. `fated` is undefined when every event has one (the
+   * common case, answered without a copy).
+   */
+  readonly answer: (delivery: Delivery, outcomes: readonly ProduceOutcome[], fated: readonly boolean[] | undefined) => void;
   /** Event `index` got its fate after the answer. */
   readonly late: (delivery: Delivery, index: number, outcome: ProduceOutcome) => void;
   /** Once: every event has its fate. */
@@ -85,6 +89,10 @@ export class Delivery {
     if (this.answeredAt) return;
     this.answeredAt = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.left === 0) {
+      this.hooks.answer(this, this.fates as ProduceOutcome[], undefined);
+      return;
+    }
     const fated = this.fates.map((f) => f !== undefined);
     const outcomes = this.fates.map((f) => f ?? (missing as Failure));
     this.hooks.answer(this, outcomes, fated);

@@ -29,7 +29,7 @@ export class Settler {
   answer(
     delivery: Delivery,
     outcomes: readonly ProduceOutcome[],
-    fated: readonly boolean[],
+    fated: readonly boolean[] | undefined,
     events: readonly OutboundEvent[],
     ctx: ProduceContext,
   ): Promise<ProduceOutcome[]> {
@@ -42,7 +42,7 @@ export class Settler {
       if (outcome.ok) continue;
       failures++;
       codes[outcome.code] = (codes[outcome.code] ?? 0) + 1;
-      if (fated[i]) failed.push({ event: events[i], error: { code: outcome.code, message: outcome.message } });
+      if (fated?.[i] ?? true) failed.push({ event: events[i], error: { code: outcome.code, message: outcome.message } });
     }
     metrics.timing('kafka.produce.duration', Date.now() - delivery.started, tags);
     if (failures < events.length) metrics.increment('kafka.produce.delivered', events.length - failures, tags);
