@@ -73,6 +73,7 @@ export const ERRORS = {
   EG_ERR_KAFKA_UNAVAILABLE: { status: 503, event: 'error', message: 'Kafka is not reachable.' },
   EG_ERR_KAFKA_QUEUE_FULL: { status: 503, event: 'error', message: 'The Kafka producer queue is full.' },
   EG_ERR_KAFKA_CLOSED: { status: 503, event: 'error', message: 'The Kafka producer closed before the event was acknowledged.' },
+  EG_ERR_KAFKA_FATAL: { status: 503, event: 'error', message: 'The Kafka producer failed (a fatal librdkafka error) before the event was acknowledged; it is being replaced.' },
   EG_ERR_KAFKA_AUTH: {
     status: 503,
     event: 'error',

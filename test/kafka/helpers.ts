@@ -163,12 +163,18 @@ export async function consumeAll(
   return messages;
 }
 
-/** Creates `topic` with `partitions` partitions (replication factor 1). */
-export async function createTopic(topic: string, partitions = 1, timeoutMs = 10000, bootstrap = kafkaBootstrap()): Promise<void> {
+/** Creates `topic` with `partitions` partitions (replication factor 1) and the topic-level `config` (e.g. max.message.bytes). */
+export async function createTopic(
+  topic: string,
+  partitions = 1,
+  timeoutMs = 10000,
+  bootstrap = kafkaBootstrap(),
+  config: Readonly<Record<string, string>> = {},
+): Promise<void> {
   const admin = Kafka.AdminClient.create({ 'metadata.broker.list': bootstrap, 'log_level': 3 });
   try {
     await new Promise<void>((resolve, reject) => {
-      admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1 }, timeoutMs, (err) =>
+      admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1, config: { ...config } }, timeoutMs, (err) =>
         err ? reject(asError(err)) : resolve(),
       );
     });

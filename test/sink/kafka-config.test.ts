@@ -117,7 +117,10 @@ describe('librdkafka reports', function () {
   it('tells fatal and all-brokers-down error events from the rest by what node-rdkafka passes on', function () {
     const error = (e: Partial<Kafka.LibrdKafkaError>): Kafka.LibrdKafkaError => ({ message: '', code: -1, errno: -1, origin: 'local', ...e });
     expect(errorKind(error({ message: 'all broker connections are down' }))).to.equal('all_brokers_down');
-    expect(errorKind(error({ origin: 'fatal error', message: 'broker' }))).to.equal('fatal');
+    // As node-rdkafka 3.6 passed on librdkafka's gap-less fatal error (test/sink/kafka-fatal.test.ts makes one).
+    expect(errorKind(error({ message: 'gap-less ordering would not be guaranteed if proceeding' }))).to.equal('fatal');
+    expect(errorKind(error({ origin: 'broker', message: 'broker received an out of order sequence number' }))).to.equal('fatal');
+    expect(errorKind(error({ message: 'fatal error' }))).to.equal('fatal');
     expect(errorKind(error({ isFatal: true }))).to.equal('fatal');
     expect(errorKind(error({ message: 'broker transport failure' }))).to.equal('other');
   });

@@ -122,15 +122,25 @@ export function recordStats(metrics: Metrics, tags: Tags, json: string): StatsSu
 }
 
 /**
+ * err2str texts (lowercased, "Local: " / "Broker: " cut, as node-rdkafka
+ * hands them over) of the errors librdkafka raises on a producer's error
+ * callback only as fatal ones: its own fatal and gap-less codes, and the
+ * idempotence errors rd_kafka_idemp_set_fatal_error carries. A producer's
+ * other error events are about connections (broker.c).
+ */
+const FATAL_TEXTS =
+  /^(fatal error|gap-less ordering would not be guaranteed|this instance has been fenced|inconsistent state|broker received an out of order sequence number|broker received a duplicate sequence number|producer attempted an operation with an old epoch|unknown producer id|there is a newer producer)/;
+
+/**
  * What a librdkafka error event means here. node-rdkafka 3.6 hands error
- * events to JS as a message only (src/callbacks.cc builds a plain Error; its
- * code is -1), so the kind is read from librdkafka's fixed texts:
- * err2str(ERR__ALL_BROKERS_DOWN), and the "Fatal error: ..." prefix of
- * rd_kafka_set_fatal_error, which node-rdkafka turns into origin 'fatal error';
- * a broker refusing the client is told by auth.ts.
+ * events to JS as err2str(code) only (src/callbacks.cc builds a plain Error:
+ * its code is -1, and isFatal is lost), so the kind is read from
+ * librdkafka's fixed texts; a broker refusing the client is told by
+ * auth.ts. A fatal error this misses is caught by the next produce(), which
+ * librdkafka then refuses with ERR__FATAL (producer.ts).
  */
 export function errorKind(err: Kafka.LibrdKafkaError): 'fatal' | 'all_brokers_down' | 'auth' | 'other' {
-  if (err.isFatal === true || err.code === Kafka.CODES.ERRORS.ERR__FATAL || /^fatal/i.test(err.origin ?? '')) return 'fatal';
+  if (err.isFatal === true || err.code === Kafka.CODES.ERRORS.ERR__FATAL || FATAL_TEXTS.test(err.message.toLowerCase())) return 'fatal';
   if (err.code === Kafka.CODES.ERRORS.ERR__ALL_BROKERS_DOWN || /all broker connections are down/i.test(err.message)) {
     return 'all_brokers_down';
   }

@@ -4,9 +4,11 @@
  * it), bounded by kafka.produce_timeout_ms; what Kafka did not take goes to
  * the failed-events spool, once librdkafka says so (delivery.ts). While
  * librdkafka knows every broker to be down, calls are refused at once.
- * guaranteed.ts and hasty.ts differ only in settings.
+ * After a fatal librdkafka error the client is replaced by a new one (the
+ * old one's events get their fate first). guaranteed.ts and hasty.ts differ
+ * only in settings.
  */
-import type * as Kafka from 'node-rdkafka';
+import * as Kafka from 'node-rdkafka';
 import { EventGateError, messageOf } from '../../errors';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
@@ -34,6 +36,12 @@ const DOWN_STATS_TO_CONFIRM = 2;
 const IDLE_POLL_MS = 100;
 /** Bound on librdkafka's own teardown at close. */
 const DISCONNECT_TIMEOUT_MS = 3000;
+/**
+ * Waits before rebuilding a producer after a fatal error: at once for the
+ * first of a streak, then doubling from the first to the last, so that a
+ * fatal error that comes back at once (a setting, a broker) is no busy loop.
+ */
+const REBUILD_RETRY_MS = [1000, 60000] as const;
 
 const CONTENT_TYPE: Kafka.MessageHeader = Object.freeze({ 'content-type': 'application/json' });
 
@@ -71,8 +79,6 @@ interface Health {
   downConfirmed?: boolean;
   /** Statistics documents with no connection up since brokersDown was set. */
   downStats?: number;
-  /** Set once librdkafka reported a fatal error: this client instance is done. */
-  fatal?: string;
   /** A metadata probe in flight, or the timer of the next one. */
   probe?: 'running' | NodeJS.Timeout;
 }
@@ -84,7 +90,13 @@ interface Health {
  */
 type State =
   | { readonly kind: 'new' }
-  | { readonly kind: 'connecting'; readonly error?: string; readonly retry?: NodeJS.Timeout }
+  | {
+      readonly kind: 'connecting';
+      readonly error?: string;
+      readonly retry?: NodeJS.Timeout;
+      /** Set while a client that failed fatally is being replaced: librdkafka's reason. */
+      readonly rebuilding?: string;
+    }
   | { readonly kind: 'connected'; readonly poll: Poller; readonly health: Health }
   | { readonly kind: 'closed'; readonly done: Promise<void> };
 
@@ -94,17 +106,22 @@ export class KafkaSink implements Sink {
   private readonly opts: KafkaSinkOptions;
   private readonly log: Logger;
   private readonly tags: Tags;
-  private readonly client: Kafka.Producer;
+  /** The client events are produced on; replaced after a fatal error. */
+  private client: Kafka.Producer;
   private state: State = { kind: 'new' };
   private readonly connectBackoff = new Backoff(...CONNECT_RETRY_MS);
   private readonly probeBackoff = new Backoff(...PROBE_RETRY_MS);
+  private readonly rebuildBackoff = new Backoff(REBUILD_RETRY_MS[0], REBUILD_RETRY_MS[1], Date.now, 0);
+  /** Clients that failed fatally, until their events have their fate and they are disconnected. */
+  private readonly retiring = new Set<Promise<void>>();
   /** Calls whose events do not all have their fate yet (answered or not). */
   private readonly inflight = new Set<Delivery>();
   /** Whether librdkafka sends statistics (broker states); without them a metadata probe is the sign of brokers back. */
   private readonly statsEnabled: boolean;
   private readonly settler: Settler;
   private readonly readyWaiters = new Set<Waiter>();
-  private readonly drainWaiters = new Set<() => void>();
+  /** Called each time a call's events all have their fate. */
+  private readonly endWaiters = new Set<() => void>();
   private readonly auth: AuthWatch;
   /** librdkafka's log lines and recoverable errors, one line per distinct message per interval. */
   private readonly rdkafkaLog: RdkafkaLogger;
@@ -121,17 +138,33 @@ export class KafkaSink implements Sink {
     this.settler = new Settler({ log: this.log, metrics: opts.metrics, tags: this.tags, spool: opts.spool });
     this.statsEnabled = Number(opts.props.global['statistics.interval.ms'] ?? 0) > 0;
     try {
-      this.client = producerClient(opts.props);
+      this.client = this.newClient();
     } catch (err) {
       throw new EventGateError('EG_ERR_CONFIG_INVALID', `kafka ${opts.name} producer: ${messageOf(err)}`, { cause: err });
     }
-    this.client.on('delivery-report', (err, report) => this.onDeliveryReport(err, report));
-    this.client.on('event.log', (entry: RdkafkaLog) => {
+  }
+
+  /**
+   * A client on the producer's settings, its events wired. A retired
+   * client's delivery reports still give its events their fate; its other
+   * events only reach the log.
+   */
+  private newClient(): Kafka.Producer {
+    const client = producerClient(this.opts.props);
+    const current = (): boolean => client === this.client;
+    client.on('delivery-report', (err, report) => this.onDeliveryReport(err, report, current()));
+    client.on('event.log', (entry: RdkafkaLog) => {
       this.rdkafkaLog.log(entry);
+      if (!current()) return;
       this.auth.see(entry.message);
+      // librdkafka's own line for a fatal error comes first, and is the one with its whole reason.
+      if (entry.fac === 'FATAL') this.rebuild(fatalReason(entry.message));
     });
-    this.client.on('event.error', (err) => this.onError(err));
-    this.client.on('event.stats', (data: { message: string }) => this.onStats(data.message));
+    client.on('event.error', (err) => (current() ? this.onError(err) : this.rdkafkaLog.error(err)));
+    client.on('event.stats', (data: { message: string }) => {
+      if (current()) this.onStats(data.message);
+    });
+    return client;
   }
 
   /** The one guard of every callback that could outlive the producer. */
@@ -167,20 +200,28 @@ export class KafkaSink implements Sink {
     if (events.length === 0) return Promise.resolve([]);
     const state = this.state;
     if (state.kind === 'closed') return this.refuse(events, ctx, failure('EG_ERR_KAFKA_CLOSED', `${this.kind} producer is closed`));
-    if (state.kind !== 'connected' || state.health.fatal !== undefined || state.health.downConfirmed) {
+    if (state.kind !== 'connected' || state.health.downConfirmed) {
       const code = this.auth.failure ? 'EG_ERR_KAFKA_AUTH' : 'EG_ERR_KAFKA_UNAVAILABLE';
       return this.refuse(events, ctx, failure(code, this.notReadyReason() ?? `${this.kind} producer is not connected`));
     }
     const headers = ctx.requestId ? [CONTENT_TYPE, { 'x-request-id': ctx.requestId }] : [CONTENT_TYPE];
+    const client = this.client;
     return new Promise((resolve) => {
       const delivery = this.track(events, ctx, resolve);
       for (let i = 0; i < events.length; i++) {
         const event = events[i];
         const pending: Pending = { delivery, index: i };
         try {
-          this.client.produce(event.topic, null, bytesOf(event.value), event.key ?? null, event.timestamp ?? null, pending, headers);
+          client.produce(event.topic, null, bytesOf(event.value), event.key ?? null, event.timestamp ?? null, pending, headers);
         } catch (err) {
-          delivery.settle(i, produceFailure(err));
+          if ((err as { code?: unknown } | null)?.code !== Kafka.CODES.ERRORS.ERR__FATAL) {
+            delivery.settle(i, produceFailure(err));
+            continue;
+          }
+          // The fatal error's own event may not have told yet: librdkafka refuses every produce after one.
+          this.rebuild(messageOf(err));
+          delivery.fill(failure('EG_ERR_KAFKA_FATAL', `${this.kind} producer failed (fatal error): ${messageOf(err)}`));
+          break;
         }
       }
       delivery.deadline(this.opts.produceTimeoutMs, () => {
@@ -201,10 +242,11 @@ export class KafkaSink implements Sink {
       case 'closed':
         return `${this.kind} producer is closed`;
       case 'new':
+        return `${this.kind} producer is connecting`;
       case 'connecting':
-        return state.kind === 'connecting' && state.error ? `${this.kind} producer cannot connect: ${state.error}` : `${this.kind} producer is connecting`;
+        if (state.rebuilding !== undefined) return `${this.kind} producer is being rebuilt after a fatal error: ${state.rebuilding}`;
+        return state.error ? `${this.kind} producer cannot connect: ${state.error}` : `${this.kind} producer is connecting`;
       case 'connected':
-        if (state.health.fatal !== undefined) return `${this.kind} producer failed: ${state.health.fatal}`;
         if (state.health.brokersDown !== undefined) return `${this.kind} producer: ${state.health.brokersDown}`;
         return undefined;
     }
@@ -230,6 +272,8 @@ export class KafkaSink implements Sink {
     for (const waiter of [...this.readyWaiters]) {
       waiter(new EventGateError('EG_ERR_KAFKA_CONNECT', `${this.kind} producer was closed before it connected`));
     }
+    // A client that failed fatally gives its events their fate first: flushing the new one does not.
+    while (this.retiring.size) await Promise.all(this.retiring);
     if (was.kind === 'connected' && this.inflight.size) {
       if (was.health.downConfirmed) this.log.warn({ batches: this.inflight.size }, 'kafka brokers are down: closing without a flush');
       else if (await flushWithin(this.client, this.opts.flushTimeoutMs)) await this.drained(REPORT_GRACE_MS);
@@ -247,11 +291,12 @@ export class KafkaSink implements Sink {
 
   private connect(): void {
     if (this.closed) return;
-    const error = this.state.kind === 'connecting' ? this.state.error : undefined;
-    this.state = { kind: 'connecting', error };
-    this.client.connect({ timeout: this.opts.connectTimeoutMs }, (err) => {
+    const was = this.state.kind === 'connecting' ? this.state : undefined;
+    this.state = { kind: 'connecting', error: was?.error, rebuilding: was?.rebuilding };
+    const client = this.client;
+    client.connect({ timeout: this.opts.connectTimeoutMs }, (err) => {
       if (this.closed) {
-        if (!err) void disconnectWithin(this.client, DISCONNECT_TIMEOUT_MS);
+        if (!err) void disconnectWithin(client, DISCONNECT_TIMEOUT_MS);
         return;
       }
       if (err) {
@@ -259,28 +304,59 @@ export class KafkaSink implements Sink {
         this.opts.metrics.increment('kafka.connect.failed', 1, this.tags);
         const retry = setTimeout(() => this.connect(), this.connectBackoff.next());
         retry.unref();
-        this.state = { kind: 'connecting', error: err.message, retry };
+        this.state = { kind: 'connecting', error: err.message, retry, rebuilding: this.state.kind === 'connecting' ? this.state.rebuilding : undefined };
         return;
       }
-      const poll = new Poller(() => this.poll(), () => this.inflight.size > 0, this.opts.pollIntervalMs, IDLE_POLL_MS);
+      const poll = new Poller(() => pollClient(client), () => this.inflight.size > 0, this.opts.pollIntervalMs, IDLE_POLL_MS);
+      const rebuilt = this.state.kind === 'connecting' && this.state.rebuilding !== undefined;
       this.state = { kind: 'connected', poll, health: {} };
       this.auth.clear();
-      this.log.info('kafka producer connected');
+      this.log.info({ rebuilt }, rebuilt ? 'kafka producer rebuilt and connected' : 'kafka producer connected');
       for (const waiter of [...this.readyWaiters]) waiter();
     });
   }
 
-  private poll(): void {
-    try {
-      this.client.poll();
-    } catch {
-      // Not connected any more: close() stops this timer.
-    }
+  /**
+   * librdkafka reported a fatal error: this client takes no more events.
+   * A new client replaces it (at once, then backing off if it keeps
+   * failing); meanwhile calls are refused (and spooled). The old client's
+   * events get their fate: librdkafka failed the queued ones itself, those
+   * in flight get the broker's answer within kafka.flush_timeout_ms, and
+   * whatever is left then is failed and spooled.
+   */
+  private rebuild(reason: string, err?: unknown): boolean {
+    const state = this.state;
+    // Already being replaced (the error event and a refused produce both tell), or closing.
+    if (state.kind !== 'connected') return false;
+    this.log.error({ err, reason }, 'kafka producer fatal error: replacing the client');
+    this.opts.metrics.increment('kafka.producer.rebuilt', 1, this.tags);
+    const old = this.client;
+    const held = [...this.inflight];
+    // The settings were accepted by the first client: a second one on them is accepted too.
+    this.client = this.newClient();
+    const retry = setTimeout(() => this.connect(), this.rebuildBackoff.next());
+    retry.unref();
+    this.state = { kind: 'connecting', rebuilding: reason, retry };
+    if (typeof state.health.probe === 'object') clearTimeout(state.health.probe);
+    const work = this.retire(old, state.poll, held).catch((e: unknown) => this.log.error({ err: e }, 'kafka producer: retiring a failed client failed'));
+    this.retiring.add(work);
+    void work.finally(() => this.retiring.delete(work));
+    return true;
   }
 
-  private onDeliveryReport(err: Kafka.LibrdKafkaError | null | undefined, report: Kafka.DeliveryReport): void {
+  private async retire(client: Kafka.Producer, poll: Poller, held: readonly Delivery[]): Promise<void> {
+    const fated = (): boolean => held.every((d) => d.done);
+    if (!fated() && (await flushWithin(client, this.opts.flushTimeoutMs))) await this.until(fated, REPORT_GRACE_MS);
+    for (const delivery of held) {
+      delivery.fill(failure('EG_ERR_KAFKA_FATAL', `${this.kind} producer failed (fatal error) before Kafka acknowledged the event`));
+    }
+    poll.stop();
+    await disconnectWithin(client, DISCONNECT_TIMEOUT_MS);
+  }
+
+  private onDeliveryReport(err: Kafka.LibrdKafkaError | null | undefined, report: Kafka.DeliveryReport, current: boolean): void {
     const pending = report.opaque as Pending | undefined;
-    if (!err) this.markUp();
+    if (!err && current) this.markUp();
     // A report after the call was answered is a late fate (settle.ts counts it, and spools a failure).
     pending?.delivery.settle(pending.index, err ? deliveryFailure(err) : PRODUCED);
   }
@@ -292,8 +368,7 @@ export class KafkaSink implements Sink {
     const health = this.state.kind === 'connected' ? this.state.health : undefined;
     if (kind === 'fatal') {
       // Unrecoverable for this client instance (e.g. an idempotence sequence error).
-      if (health) health.fatal = err.message;
-      this.log.fatal({ err }, 'kafka producer fatal error');
+      if (!this.rebuild(err.message, err)) this.log.error({ err }, 'kafka producer fatal error while not connected: replaced at its next produce');
       return;
     }
     if (kind === 'all_brokers_down') {
@@ -380,9 +455,8 @@ export class KafkaSink implements Sink {
       answer: (d, outcomes, fated) => resolve(this.settler.answer(d, outcomes, fated, events, ctx)),
       late: (_d, index, outcome) => this.settler.settleLate(events[index], outcome),
       end: (d) => {
-        if (this.inflight.delete(d) && this.inflight.size === 0) {
-          for (const waiter of [...this.drainWaiters]) waiter();
-        }
+        if (!this.inflight.delete(d)) return;
+        for (const waiter of [...this.endWaiters]) waiter();
       },
     });
     this.inflight.add(delivery);
@@ -392,16 +466,38 @@ export class KafkaSink implements Sink {
 
   /** Resolves when no call waits for delivery reports, or after `ms`. */
   private drained(ms: number): Promise<void> {
-    if (this.inflight.size === 0) return Promise.resolve();
+    return this.until(() => this.inflight.size === 0, ms);
+  }
+
+  /** Resolves once `done()` holds (checked as calls end), or after `ms`. */
+  private until(done: () => boolean, ms: number): Promise<void> {
+    if (done()) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = (): void => {
+      const check = (): void => {
+        if (!done()) return;
         clearTimeout(timer);
-        this.drainWaiters.delete(done);
+        this.endWaiters.delete(check);
         resolve();
       };
-      const timer = setTimeout(done, ms);
-      this.drainWaiters.add(done);
+      const timer = setTimeout(() => {
+        this.endWaiters.delete(check);
+        resolve();
+      }, ms);
+      this.endWaiters.add(check);
     });
+  }
+}
+
+/** librdkafka's FATAL log line without its thread prefix. */
+function fatalReason(line: string): string {
+  return line.replace(/^\[thrd:[^\]]*\]:\s*/, '');
+}
+
+function pollClient(client: Kafka.Producer): void {
+  try {
+    client.poll();
+  } catch {
+    // Not connected any more: whoever disconnected it stops this timer.
   }
 }
 
