@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import bunyan from 'bunyan';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,8 +101,9 @@ describe('Kafka sinks when the broker comes, goes and comes back', function () {
     const bootstrap = `127.0.0.1:${port}`;
     const produceTimeoutMs = 3000;
     const metrics = new MemoryMetrics();
+    const ring = new bunyan.RingBuffer({ limit: 2000 });
     sinks = createKafkaSinks(kafkaConf(bootstrap, { connect_timeout_ms: 1000, produce_timeout_ms: produceTimeoutMs, flush_timeout_ms: 1000 }), {
-      log: silentLogger(),
+      log: bunyan.createLogger({ name: 'test', streams: [{ type: 'raw', stream: ring, level: 'info' }] }),
       metrics,
       spool,
     });
@@ -173,8 +175,16 @@ describe('Kafka sinks when the broker comes, goes and comes back', function () {
     expect(entries.map((e) => e.event)).to.deep.equal(lost.map((_, i) => ({ lost: i })));
 
     // The broker is back: ready again, and events flow.
+    const downAt = ring.records.length;
     await resumeBroker(brokerDir);
     await until(() => live.guaranteed.notReadyReason() === undefined, 20000, 'ready again');
+    // Ready once librdkafka's broker states show the partition leader's connection up, not on
+    // a metadata answer (which can come over the bootstrap connection while the leader's is
+    // still down): with no traffic meanwhile, what showed it is a statistics document.
+    const back = (ring.records.slice(downAt) as { msg: string; producer: string; via?: string }[]).filter(
+      (r) => r.msg === 'kafka brokers reachable again' && r.producer === 'guaranteed',
+    );
+    expect(back.map((r) => r.via), 'what made the producer ready again').to.deep.equal(['stats']);
     const again = await live.guaranteed.produce(makeEvents(topic, 5), { requestId: 'back' });
     expect(again.every((o) => o.ok)).to.equal(true);
     const messages = await consumeAll(topic, 10 + lateOk(), 20000, bootstrap);

@@ -356,7 +356,7 @@ export class KafkaSink implements Sink {
 
   private onDeliveryReport(err: Kafka.LibrdKafkaError | null | undefined, report: Kafka.DeliveryReport, current: boolean): void {
     const pending = report.opaque as Pending | undefined;
-    if (!err && current) this.markUp();
+    if (!err && current) this.markUp('delivery');
     // A report after the call was answered is a late fate (settle.ts counts it, and spools a failure).
     pending?.delivery.settle(pending.index, err ? deliveryFailure(err) : PRODUCED);
   }
@@ -389,7 +389,7 @@ export class KafkaSink implements Sink {
     const brokers = recordStats(this.opts.metrics, this.tags, json);
     if (!brokers) return;
     if (brokers.leaderUp) {
-      this.markUp();
+      this.markUp('stats');
       return;
     }
     if (this.state.kind !== 'connected' || this.state.health.brokersDown === undefined) return;
@@ -408,13 +408,14 @@ export class KafkaSink implements Sink {
     this.log.warn('no kafka broker connection is up: refusing events at once until one is');
   }
 
-  private markUp(): void {
+  /** A partition leader is reachable again: `via` says what showed it (logged, so that an outage's end can be traced). */
+  private markUp(via: 'delivery' | 'stats' | 'probe'): void {
     this.auth.clear();
     if (this.state.kind !== 'connected' || this.state.health.brokersDown === undefined) return;
     this.state.health.brokersDown = undefined;
     this.state.health.downConfirmed = undefined;
     this.state.health.downStats = undefined;
-    this.log.info('kafka brokers reachable again');
+    this.log.info({ via }, 'kafka brokers reachable again');
   }
 
   /**
@@ -431,7 +432,7 @@ export class KafkaSink implements Sink {
       health.probe = undefined;
       if (this.closed || health.brokersDown === undefined) return;
       if (!err) {
-        if (!this.statsEnabled) this.markUp();
+        if (!this.statsEnabled) this.markUp('probe');
         return;
       }
       this.confirmDown();
