@@ -63,6 +63,33 @@ describe('Kafka sinks without a broker', function () {
     expect(entries.map((e) => e.event)).to.deep.equal(makeEvents(topic, 5).map((e) => JSON.parse(e.value.toString()) as unknown));
   });
 
+  it('hears each librdkafka event once however often it retried connecting (node-rdkafka wires its callbacks again at each connect of a client)', async function () {
+    const ring = new bunyan.RingBuffer({ limit: 5000 });
+    const metrics = new MemoryMetrics();
+    // One connection try per attempt (librdkafka's own reconnects held off), each attempt long
+    // enough that librdkafka's line about the refused connection reaches JS before it ends.
+    const conf = kafkaConf(`127.0.0.1:${await freePort()}`, { connect_timeout_ms: 1000, conf: { 'reconnect.backoff.ms': 60000, 'reconnect.backoff.max.ms': 60000 } });
+    const own = createKafkaSinks(conf, { log: bunyan.createLogger({ name: 'test', streams: [{ type: 'raw', stream: ring, level: 'debug' }] }), metrics, spool });
+    const ATTEMPTS = 4;
+    const failed = () => metrics.counter('kafka.connect.failed', { producer: 'guaranteed' });
+    try {
+      void own.guaranteed.start(100).catch(() => undefined);
+      await until(() => failed() >= ATTEMPTS, 30000, `${ATTEMPTS} failed attempts`);
+    } finally {
+      await own.close();
+    }
+    const attempts = failed();
+    // What the log limiter heard: a first line stands for itself, a later one for the repeats it counts.
+    const heard = (ring.records as { msg: string; producer?: string; repeated?: number }[])
+      .filter((r) => r.msg === 'librdkafka log' && r.producer === 'guaranteed')
+      .reduce((sum, r) => sum + (r.repeated ?? 1), 0);
+    const said = `${heard} librdkafka log events over ${attempts} failed attempts`;
+    expect(heard, `each attempt was heard: ${said}`).to.be.at.least(attempts);
+    // About one line per attempt (its refused connection), and one more for an attempt under way at the close.
+    // Callbacks wired again on one client: attempt k is heard k times, (n+1)/2 times per attempt over n.
+    expect(heard / attempts, said).to.be.at.most(2);
+  });
+
   it('closes promptly while a connection attempt is still under way', async function () {
     void sinks.start(100).catch(() => undefined);
     const started = Date.now();

@@ -114,6 +114,8 @@ export class KafkaSink implements Sink {
   private readonly rebuildBackoff = new Backoff(REBUILD_RETRY_MS[0], REBUILD_RETRY_MS[1], Date.now, 0);
   /** Clients that failed fatally, until their events have their fate and they are disconnected. */
   private readonly retiring = new Set<Promise<void>>();
+  /** Clients replaced after a fatal error: what they report no longer says how the producer is. */
+  private readonly retired = new WeakSet<Kafka.Producer>();
   /** Calls whose events do not all have their fate yet (answered or not). */
   private readonly inflight = new Set<Delivery>();
   /** Whether librdkafka sends statistics (broker states); without them a metadata probe is the sign of brokers back. */
@@ -147,11 +149,13 @@ export class KafkaSink implements Sink {
   /**
    * A client on the producer's settings, its events wired. A retired
    * client's delivery reports still give its events their fate; its other
-   * events only reach the log.
+   * events only reach the log. A client whose connection attempt failed is
+   * not retired: what librdkafka says of that attempt (a refused password)
+   * may come after its callback, and still holds.
    */
   private newClient(): Kafka.Producer {
     const client = producerClient(this.opts.props);
-    const current = (): boolean => client === this.client;
+    const current = (): boolean => !this.retired.has(client);
     client.on('delivery-report', (err, report) => this.onDeliveryReport(err, report, current()));
     client.on('event.log', (entry: RdkafkaLog) => {
       this.rdkafkaLog.log(entry);
@@ -302,6 +306,12 @@ export class KafkaSink implements Sink {
       if (err) {
         this.log.warn({ err }, 'kafka producer could not connect, retrying');
         this.opts.metrics.increment('kafka.connect.failed', 1, this.tags);
+        // node-rdkafka wires its event callbacks again at each connect() of a
+        // client, so that each retry on one client would deliver every event
+        // once more: after an hour-long outage, each log line hundreds of times.
+        // The next attempt gets a new client (node-rdkafka has disconnected the failed one, or is doing so).
+        void disconnectWithin(client, DISCONNECT_TIMEOUT_MS);
+        this.client = this.newClient();
         const retry = setTimeout(() => this.connect(), this.connectBackoff.next());
         retry.unref();
         this.state = { kind: 'connecting', error: err.message, retry, rebuilding: this.state.kind === 'connecting' ? this.state.rebuilding : undefined };
@@ -331,6 +341,7 @@ export class KafkaSink implements Sink {
     this.log.error({ err, reason }, 'kafka producer fatal error: replacing the client');
     this.opts.metrics.increment('kafka.producer.rebuilt', 1, this.tags);
     const old = this.client;
+    this.retired.add(old);
     const held = [...this.inflight];
     // The settings were accepted by the first client: a second one on them is accepted too.
     this.client = this.newClient();
