@@ -33,6 +33,23 @@ describe('scanBody', () => {
     expect(shape.spans.map(([s, e]) => text.slice(s, e))).to.deep.equal(['{"a":[[[1]]]}', '[[[[]]]]']);
   });
 
+  it('ends a string only at a quote after an even run of backslashes, in any mix of escapes', () => {
+    // Strings made of what can end or fool a string scan, written by JSON.stringify: its escaping is the truth.
+    const pieces = ['\\', '"', '[', '{', ']', '}', ',', 'x', '\\\\', '\\"', 'é', '\n'];
+    let seed = 13;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % pieces.length;
+    for (let round = 0; round < 200; round++) {
+      const events = Array.from({ length: 1 + (round % 4) }, (_, k) => {
+        let value = '';
+        for (let j = 0; j < round % 17; j++) value += pieces[next()];
+        return k % 2 === 0 ? { [value]: value } : { a: [{ b: value }] };
+      });
+      const shape = scanBody(JSON.stringify(events), LIMITS);
+      expect(shape.count).to.equal(events.length);
+      expect(shape.tooDeep).to.deep.equal([]);
+    }
+  });
+
   it('refuses more than maxEvents events with EG_ERR_TOO_MANY_EVENTS, and takes exactly maxEvents', () => {
     expect(codeOf(() => scanBody('[1,2,3,4,5]', LIMITS))).to.equal('EG_ERR_TOO_MANY_EVENTS');
     expect(scanBody('[1,2,3,4]', LIMITS).count).to.equal(4);
