@@ -45,14 +45,10 @@ describe('A Kafka producer that hits a fatal librdkafka error', function () {
   let dir: string;
   let spool: FileSpool;
   let sinks: KafkaSinks;
-  let metrics: MetricsLog;
+  let metrics: MemoryMetrics;
+  let ring: bunyan.RingBuffer;
   let small: string;
   let normal: string;
-
-  interface MetricsLog {
-    readonly metrics: MemoryMetrics;
-    readonly ring: bunyan.RingBuffer;
-  }
 
   beforeEach(async function () {
     dir = mkdtempSync(join(tmpdir(), 'eventgate-kafka-fatal-'));
@@ -61,11 +57,11 @@ describe('A Kafka producer that hits a fatal librdkafka error', function () {
     normal = uniqueTopic('fatal-normal');
     await createTopic(small, 1, 10000, kafkaBootstrap(), { 'max.message.bytes': String(TOPIC_MAX_MESSAGE_BYTES) });
     await createTopic(normal);
-    const ring = new bunyan.RingBuffer({ limit: 500 });
+    ring = new bunyan.RingBuffer({ limit: 500 });
     const log = bunyan.createLogger({ name: 'test', streams: [{ type: 'raw', stream: ring, level: 'info' }] });
-    metrics = { metrics: new MemoryMetrics(), ring };
+    metrics = new MemoryMetrics();
     const conf = kafkaConf(kafkaBootstrap(), { flush_timeout_ms: 3000, guaranteed: { conf: { 'enable.gapless.guarantee': true } } });
-    sinks = createKafkaSinks(conf, { log, metrics: metrics.metrics, spool });
+    sinks = createKafkaSinks(conf, { log, metrics, spool });
     await sinks.start();
   });
 
@@ -80,7 +76,7 @@ describe('A Kafka producer that hits a fatal librdkafka error', function () {
     const events = [event(small, `r${round}-a`), event(small, `r${round}-big`, 2 * TOPIC_MAX_MESSAGE_BYTES), event(small, `r${round}-b`)];
     const outcomes = await sinks.guaranteed.produce(events, { requestId: `fatal-${round}` });
     expect(outcomes[1].ok, 'the event larger than the topic allows').to.equal(false);
-    await until(() => metrics.metrics.counter('kafka.producer.rebuilt', { producer: 'guaranteed' }) === round, 10000, `rebuild ${round}`);
+    await until(() => metrics.counter('kafka.producer.rebuilt', { producer: 'guaranteed' }) === round, 10000, `rebuild ${round}`);
     await until(() => sinks.guaranteed.notReadyReason() === undefined, 15000, `the rebuilt producer ${round} connected`);
     return { events, outcomes };
   }
@@ -90,7 +86,7 @@ describe('A Kafka producer that hits a fatal librdkafka error', function () {
     expect((await sinks.guaranteed.produce(before, { requestId: 'before' })).every((o) => o.ok), 'produced before the fatal error').to.equal(true);
 
     const first = await fatalCall(1);
-    const records = metrics.ring.records as { msg: string; reason?: string }[];
+    const records = ring.records as { msg: string; reason?: string }[];
     const replaced = records.find((r) => r.msg === 'kafka producer fatal error: replacing the client');
     expect(replaced?.reason, 'the log says what librdkafka reported').to.match(/gap-less|fatal/i);
 
