@@ -71,7 +71,11 @@ export const ERRORS = {
   EG_ERR_KAFKA_DELIVERY: { event: 'error', message: 'Kafka refused the event.' },
   EG_ERR_KAFKA_TIMEOUT: { status: 503, event: 'error', message: 'Kafka did not acknowledge the event within kafka.produce_timeout_ms.' },
   EG_ERR_KAFKA_UNAVAILABLE: { status: 503, event: 'error', message: 'Kafka is not reachable.' },
-  EG_ERR_KAFKA_QUEUE_FULL: { status: 503, event: 'error', message: 'The Kafka producer queue is full.' },
+  EG_ERR_KAFKA_QUEUE_FULL: {
+    status: 503,
+    event: 'error',
+    message: 'The Kafka producer is full: librdkafka\'s queue, or the events awaiting delivery reports (kafka.max_pending_events, kafka.max_pending_bytes).',
+  },
   EG_ERR_KAFKA_CLOSED: { status: 503, event: 'error', message: 'The Kafka producer closed before the event was acknowledged.' },
   EG_ERR_KAFKA_FATAL: { status: 503, event: 'error', message: 'The Kafka producer failed (a fatal librdkafka error) before the event was acknowledged; it is being replaced.' },
   EG_ERR_KAFKA_AUTH: {

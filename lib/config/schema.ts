@@ -30,6 +30,21 @@ export const kafkaSchema = obj({
     description:
       'While a delivery report is awaited, how often a producer polls librdkafka for it: a floor on guaranteed-mode latency. With none awaited it polls every 100 ms (logs, errors, statistics).',
   }),
+  max_pending_events: int({
+    minimum: 1,
+    // node-rdkafka hands JS at most 100 delivery reports per event-loop turn:
+    // hasty batches can come faster than their reports, and each event
+    // awaiting one is held in memory. 20000 holds a hasty linger's worth of
+    // events at full speed, and four 5000-event batches.
+    default: 20000,
+    description:
+      "Events a producer may hold awaiting Kafka's delivery reports (per HTTP worker). A call that would pass it is refused: its events are answered 503 EG_ERR_KAFKA_QUEUE_FULL with Retry-After and spooled, and a hasty request is then answered as without hasty. A single call larger than the limit is taken when nothing is pending.",
+  }),
+  max_pending_bytes: int({
+    minimum: 1,
+    default: 33554432,
+    description: 'Bytes of event values a producer may hold awaiting delivery reports (per HTTP worker); refused past it as for max_pending_events.',
+  }),
 });
 
 export const threadPoolSchema = obj(

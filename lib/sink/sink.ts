@@ -41,6 +41,12 @@ export function bytesOf(value: string | Buffer): Buffer {
 export interface Sink {
   readonly kind: string;
   produce(events: readonly OutboundEvent[], ctx: ProduceContext): Promise<ProduceOutcome[]>;
+  /**
+   * Undefined while the sink takes `events` more events now; otherwise why
+   * not (it holds its most): a hasty request is then answered as without
+   * hasty. Absent: never full.
+   */
+  full?(events: number): string | undefined;
   /** Undefined when ready, otherwise why not (for /readyz). */
   notReadyReason(): string | undefined;
   /** Graceful, idempotent, bounded: flushes what it holds. */

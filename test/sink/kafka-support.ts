@@ -9,6 +9,8 @@ export function kafkaConf(bootstrap: string, overrides: Partial<KafkaConf> = {})
     flush_timeout_ms: 5000,
     connect_timeout_ms: 5000,
     poll_interval_ms: 5,
+    max_pending_events: 20000,
+    max_pending_bytes: 33554432,
     ...overrides,
     conf: { 'metadata.broker.list': bootstrap, ...overrides.conf },
   };

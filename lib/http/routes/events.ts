@@ -99,13 +99,27 @@ async function answerPooled(
   const ctx = { requestId: scope.id };
   // The thread built the answer, counts and error events: what is left here is the sink's work.
   const produce = (sink: Sink) => app.gate.producePrepared(batch.prepared, sink, ctx).then((failures) => batch.answerAfter(failures));
-  if (hasty && !batch.holdsNonEvent) {
+  const allEvents = hasty && !batch.holdsNonEvent;
+  if (allEvents && !hastyFull(app, scope, batch.count)) {
     scope.events = { received: batch.count, hasty: true };
     send(res, 202, `${batch.count} events hastily received.`, scope);
     app.gate.track(produceHastily(app, scope, batch.count, produce));
     return;
   }
-  sendAnswer(app, res, scope, await produce(app.sinks.guaranteed), batch.count);
+  sendAnswer(app, res, scope, await produce(allEvents ? app.sinks.hasty : app.sinks.guaranteed), batch.count);
+}
+
+/**
+ * Whether the hasty sink holds its most events awaiting Kafka: its client is
+ * then not told 202 for events the sink would refuse, but answered as
+ * without hasty, by the hasty sink (503 for each valid event, spooled).
+ */
+function hastyFull(app: AppContext, scope: RequestScope, events: number): boolean {
+  const full = app.sinks.hasty.full?.(events);
+  if (full === undefined) return false;
+  app.metrics.increment('events.hasty_refused', 1);
+  app.log.debug({ request_id: scope.id, msg_detail: full }, 'hasty sink full: answering as without hasty');
+  return true;
 }
 
 /** Validates, produces and answers: shared by POST /v1/events and GET /v1/_test/events. */
@@ -118,7 +132,8 @@ export function answerEvents(
   request: RequestInfo,
 ): Promise<void> | void {
   const ctx = { requestId: scope.id };
-  if (hasty && events.every(isEvent)) {
+  const allEvents = hasty && events.every(isEvent);
+  if (allEvents && !hastyFull(app, scope, events.length)) {
     scope.events = { received: events.length, hasty: true };
     send(res, 202, `${events.length} events hastily received.`, scope);
     // Only the status counts here: the answer was given, its events are not shown.
@@ -126,7 +141,8 @@ export function answerEvents(
     app.gate.track(produceHastily(app, scope, events.length, produce));
     return;
   }
-  return app.gate.process(events, app.sinks.guaranteed, ctx, request).then((results) => sendAnswer(app, res, scope, answerFor(events, results, app.maxAnswerBytes), events.length));
+  const sink = allEvents ? app.sinks.hasty : app.sinks.guaranteed;
+  return app.gate.process(events, sink, ctx, request).then((results) => sendAnswer(app, res, scope, answerFor(events, results, app.maxAnswerBytes), events.length));
 }
 
 function sendAnswer(app: AppContext, res: ServerResponse, scope: RequestScope, answer: Answer, received: number): void {

@@ -60,6 +60,9 @@ export interface KafkaSinkOptions extends KafkaSinkDeps {
   readonly flushTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly pollIntervalMs: number;
+  /** Bounds on what calls not yet ended hold: events, and bytes of their values. */
+  readonly maxPendingEvents: number;
+  readonly maxPendingBytes: number;
 }
 
 type Waiter = (err?: Error) => void;
@@ -118,6 +121,11 @@ export class KafkaSink implements Sink {
   private readonly retired = new WeakSet<Kafka.Producer>();
   /** Calls whose events do not all have their fate yet (answered or not). */
   private readonly inflight = new Set<Delivery>();
+  /** What the calls in `inflight` hold: events, and bytes of their values (bounded, see full()). */
+  private pendingEvents = 0;
+  private pendingBytes = 0;
+  /** Whether the last call was refused for the bound: logged once per episode. */
+  private refusingFull = false;
   /** Whether librdkafka sends statistics (broker states); without them a metadata probe is the sign of brokers back. */
   private readonly statsEnabled: boolean;
   private readonly settler: Settler;
@@ -208,10 +216,14 @@ export class KafkaSink implements Sink {
       const code = this.auth.failure ? 'EG_ERR_KAFKA_AUTH' : 'EG_ERR_KAFKA_UNAVAILABLE';
       return this.refuse(events, ctx, failure(code, this.notReadyReason() ?? `${this.kind} producer is not connected`));
     }
+    const bytes = bytesHeld(events);
+    const full = this.wouldOverfill(events.length, bytes);
+    this.noteFull(full !== undefined);
+    if (full) return this.refuse(events, ctx, failure('EG_ERR_KAFKA_QUEUE_FULL', full));
     const headers = ctx.requestId ? [CONTENT_TYPE, { 'x-request-id': ctx.requestId }] : [CONTENT_TYPE];
     const client = this.client;
     return new Promise((resolve) => {
-      const delivery = this.track(events, ctx, resolve);
+      const delivery = this.track(events, ctx, resolve, bytes);
       for (let i = 0; i < events.length; i++) {
         const event = events[i];
         const pending: Pending = { delivery, index: i };
@@ -236,6 +248,16 @@ export class KafkaSink implements Sink {
         );
       });
     });
+  }
+
+  /**
+   * Undefined while the producer takes `events` more events; otherwise why
+   * not: what it holds awaiting delivery reports would pass
+   * kafka.max_pending_events, or is at kafka.max_pending_bytes. A hasty
+   * request is not answered 202 then.
+   */
+  full(events: number): string | undefined {
+    return this.wouldOverfill(events, 0);
   }
 
   notReadyReason(): string | undefined {
@@ -397,6 +419,8 @@ export class KafkaSink implements Sink {
   }
 
   private onStats(json: string): void {
+    this.opts.metrics.gauge('kafka.producer.pending_events', this.pendingEvents, this.tags);
+    this.opts.metrics.gauge('kafka.producer.pending_bytes', this.pendingBytes, this.tags);
     const brokers = recordStats(this.opts.metrics, this.tags, json);
     if (!brokers) return;
     if (brokers.leaderUp) {
@@ -456,22 +480,53 @@ export class KafkaSink implements Sink {
     });
   }
 
+  /**
+   * Why a call of `events` events and `bytes` bytes would pass the bound on
+   * what awaits delivery reports, or undefined. A call alone is never
+   * refused: with nothing pending, one larger than the bound is taken.
+   */
+  private wouldOverfill(events: number, bytes: number): string | undefined {
+    const { maxPendingEvents, maxPendingBytes } = this.opts;
+    if (this.pendingEvents === 0) return undefined;
+    const over = this.pendingEvents + events > maxPendingEvents || this.pendingBytes + bytes > maxPendingBytes || this.pendingBytes >= maxPendingBytes;
+    if (!over) return undefined;
+    return `${this.kind} producer holds ${this.pendingEvents} events (${this.pendingBytes} bytes) awaiting Kafka's delivery reports; its limit is ${maxPendingEvents} events, ${maxPendingBytes} bytes`;
+  }
+
+  /** Logs the start and the end of a stretch of calls refused for the bound, not each call. */
+  private noteFull(full: boolean): void {
+    if (full === this.refusingFull) return;
+    this.refusingFull = full;
+    const held = { pending_events: this.pendingEvents, pending_bytes: this.pendingBytes };
+    if (full) {
+      this.opts.metrics.increment('kafka.producer.full', 1, this.tags);
+      this.log.warn(
+        { ...held, max_pending_events: this.opts.maxPendingEvents, max_pending_bytes: this.opts.maxPendingBytes },
+        'kafka producer holds its most events awaiting delivery reports: refusing events until reports come',
+      );
+    } else this.log.info(held, 'kafka producer takes events again');
+  }
+
   /** Every event gets `outcome` at once (and is spooled). */
   private refuse(events: readonly OutboundEvent[], ctx: ProduceContext, outcome: Failure): Promise<ProduceOutcome[]> {
     return new Promise((resolve) => this.track(events, ctx, resolve).fill(outcome));
   }
 
   /** A new call's bookkeeping, in `inflight` until every event has its fate. */
-  private track(events: readonly OutboundEvent[], ctx: ProduceContext, resolve: (outcomes: Promise<ProduceOutcome[]>) => void): Delivery {
+  private track(events: readonly OutboundEvent[], ctx: ProduceContext, resolve: (outcomes: Promise<ProduceOutcome[]>) => void, bytes = 0): Delivery {
     const delivery = new Delivery(events.length, {
       answer: (d, outcomes, fated) => resolve(this.settler.answer(d, outcomes, fated, events, ctx)),
       late: (_d, index, outcome) => this.settler.settleLate(events[index], outcome),
       end: (d) => {
         if (!this.inflight.delete(d)) return;
+        this.pendingEvents -= events.length;
+        this.pendingBytes -= bytes;
         for (const waiter of [...this.endWaiters]) waiter();
       },
     });
     this.inflight.add(delivery);
+    this.pendingEvents += events.length;
+    this.pendingBytes += bytes;
     if (this.state.kind === 'connected') this.state.poll.wake();
     return delivery;
   }
@@ -500,6 +555,13 @@ export class KafkaSink implements Sink {
   }
 }
 
+/** Bytes of the events' values (a string counts a byte per character: a bound on memory, not an encoding). */
+function bytesHeld(events: readonly OutboundEvent[]): number {
+  let n = 0;
+  for (let i = 0; i < events.length; i++) n += events[i].value.length;
+  return n;
+}
+
 /** librdkafka's FATAL log line without its thread prefix. */
 function fatalReason(line: string): string {
   return line.replace(/^\[thrd:[^\]]*\]:\s*/, '');
@@ -523,5 +585,7 @@ export function sinkOptions(kafka: KafkaConf, name: ProducerName, defaults: read
     flushTimeoutMs: kafka.flush_timeout_ms,
     connectTimeoutMs: kafka.connect_timeout_ms,
     pollIntervalMs: kafka.poll_interval_ms,
+    maxPendingEvents: kafka.max_pending_events,
+    maxPendingBytes: kafka.max_pending_bytes,
   };
 }
