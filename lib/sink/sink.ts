@@ -19,6 +19,13 @@ export interface OutboundEvent {
 
 export interface ProduceContext {
   readonly requestId: string;
+  /** Room the sink gave the request before its answer (Sink.admit): its call takes it. */
+  readonly admission?: Admission;
+}
+
+/** Room a sink keeps for a call to come; released when the call is done or does not come. */
+export interface Admission {
+  release(): void;
 }
 
 export type ProduceOutcome =
@@ -42,11 +49,12 @@ export interface Sink {
   readonly kind: string;
   produce(events: readonly OutboundEvent[], ctx: ProduceContext): Promise<ProduceOutcome[]>;
   /**
-   * Undefined while the sink takes `events` more events now; otherwise why
-   * not (it holds its most): a hasty request is then answered as without
-   * hasty. Absent: never full.
+   * Room for a call of `events` events to come (a hasty request's, before
+   * its 202): an Admission now, or a promise of one once the sink has room,
+   * or of undefined when it has none within `waitMs` (the request is then
+   * answered as without hasty). Absent: the sink is never full.
    */
-  full?(events: number): string | undefined;
+  admit?(events: number, waitMs: number): Admission | Promise<Admission | undefined>;
   /** Undefined when ready, otherwise why not (for /readyz). */
   notReadyReason(): string | undefined;
   /** Graceful, idempotent, bounded: flushes what it holds. */

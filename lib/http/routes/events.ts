@@ -3,7 +3,7 @@ import { POOL_CODES, type BatchPool, type PooledBatch, type PoolRequest } from '
 import { codeOf, EventGateError, messageOf, statusOf } from '../../errors';
 import { answerFor, type Answer } from '../../gate/answer';
 import type { RequestInfo } from '../../gate/validate';
-import type { Sink } from '../../sink/sink';
+import type { Admission, ProduceContext, Sink } from '../../sink/sink';
 import { isEvent, parseEvents, type ParsedEvents } from '../../event/parse';
 import { checkContentType, readBody } from '../body';
 import type { AppContext, RequestScope } from '../context';
@@ -96,30 +96,50 @@ async function answerPooled(
     if (statusOf(code) === 503) scope.headers['retry-after'] = RETRY_AFTER_SECONDS;
     return sendError(res, scope, code, messageOf(err));
   }
-  const ctx = { requestId: scope.id };
   // The thread built the answer, counts and error events: what is left here is the sink's work.
-  const produce = (sink: Sink) => app.gate.producePrepared(batch.prepared, sink, ctx).then((failures) => batch.answerAfter(failures));
-  const allEvents = hasty && !batch.holdsNonEvent;
-  if (allEvents && !hastyFull(app, scope, batch.count)) {
-    scope.events = { received: batch.count, hasty: true };
-    send(res, 202, `${batch.count} events hastily received.`, scope);
-    app.gate.track(produceHastily(app, scope, batch.count, produce));
-    return;
-  }
-  sendAnswer(app, res, scope, await produce(allEvents ? app.sinks.hasty : app.sinks.guaranteed), batch.count);
+  const produce: Producing = (sink, ctx) => app.gate.producePrepared(batch.prepared, sink, ctx).then((failures) => batch.answerAfter(failures));
+  if (hasty && !batch.holdsNonEvent) return answerHastily(app, res, scope, batch.count, produce, produce);
+  sendAnswer(app, res, scope, await produce(app.sinks.guaranteed, { requestId: scope.id }), batch.count);
 }
 
+/** Produces a request's events to `sink` and gives its answer. */
+type Producing = (sink: Sink, ctx: ProduceContext) => Promise<Answer>;
+
 /**
- * Whether the hasty sink holds its most events awaiting Kafka: its client is
- * then not told 202 for events the sink would refuse, but answered as
- * without hasty, by the hasty sink (503 for each valid event, spooled).
+ * A hasty request of `count` events: 202, then `background` produces them,
+ * once the hasty sink has room for them (at once, unless it holds its most
+ * events awaiting Kafka: then the request waits for room in turn, up to
+ * kafka.produce_timeout_ms, so that hasty clients are held to the pace
+ * Kafka's reports come back). Without room in time the request is answered
+ * as without hasty by the hasty sink (`answer`: 503 for each valid event,
+ * spooled), never told 202 for events the sink would refuse.
  */
-function hastyFull(app: AppContext, scope: RequestScope, events: number): boolean {
-  const full = app.sinks.hasty.full?.(events);
-  if (full === undefined) return false;
-  app.metrics.increment('events.hasty_refused', 1);
-  app.log.debug({ request_id: scope.id, msg_detail: full }, 'hasty sink full: answering as without hasty');
-  return true;
+function answerHastily(app: AppContext, res: ServerResponse, scope: RequestScope, count: number, background: Producing, answer: Producing): Promise<void> | void {
+  const sink = app.sinks.hasty;
+  const room = sink.admit?.(count, app.conf.kafka?.produce_timeout_ms ?? 0);
+  if (!(room instanceof Promise)) return acceptHastily(app, res, scope, count, background, room);
+  const from = Date.now();
+  return room.then((admission) => {
+    app.metrics.timing('events.hasty_wait', Date.now() - from);
+    if (admission) return acceptHastily(app, res, scope, count, background, admission);
+    app.metrics.increment('events.hasty_refused', 1);
+    app.log.info({ request_id: scope.id, events: count }, 'hasty producer had no room in time: answering as without hasty');
+    return answer(sink, { requestId: scope.id }).then((a) => sendAnswer(app, res, scope, a, count));
+  });
+}
+
+function acceptHastily(app: AppContext, res: ServerResponse, scope: RequestScope, count: number, background: Producing, admission: Admission | undefined): void {
+  if (res.destroyed || res.socket?.destroyed === true) {
+    // The client left while it waited for room: nobody is told these events were received.
+    admission?.release();
+    return;
+  }
+  scope.events = { received: count, hasty: true };
+  send(res, 202, `${count} events hastily received.`, scope);
+  const ctx: ProduceContext = { requestId: scope.id, admission };
+  const work = produceHastily(app, scope, count, () => background(app.sinks.hasty, ctx));
+  // The room goes back when its call is done, or when no call came (no valid event).
+  app.gate.track(admission ? work.finally(() => admission.release()) : work);
 }
 
 /** Validates, produces and answers: shared by POST /v1/events and GET /v1/_test/events. */
@@ -131,18 +151,13 @@ export function answerEvents(
   hasty: boolean,
   request: RequestInfo,
 ): Promise<void> | void {
-  const ctx = { requestId: scope.id };
-  const allEvents = hasty && events.every(isEvent);
-  if (allEvents && !hastyFull(app, scope, events.length)) {
-    scope.events = { received: events.length, hasty: true };
-    send(res, 202, `${events.length} events hastily received.`, scope);
-    // Only the status counts here: the answer was given, its events are not shown.
-    const produce = (sink: Sink) => app.gate.process(events, sink, ctx, request).then((results) => answerFor(new Array<unknown>(results.length), results));
-    app.gate.track(produceHastily(app, scope, events.length, produce));
-    return;
+  const answer: Producing = (sink, ctx) => app.gate.process(events, sink, ctx, request).then((results) => answerFor(events, results, app.maxAnswerBytes));
+  if (hasty && events.every(isEvent)) {
+    // Only the status counts after a 202: the answer was given, its events are not shown.
+    const background: Producing = (sink, ctx) => app.gate.process(events, sink, ctx, request).then((results) => answerFor(new Array<unknown>(results.length), results));
+    return answerHastily(app, res, scope, events.length, background, answer);
   }
-  const sink = allEvents ? app.sinks.hasty : app.sinks.guaranteed;
-  return app.gate.process(events, sink, ctx, request).then((results) => sendAnswer(app, res, scope, answerFor(events, results, app.maxAnswerBytes), events.length));
+  return answer(app.sinks.guaranteed, { requestId: scope.id }).then((a) => sendAnswer(app, res, scope, a, events.length));
 }
 
 function sendAnswer(app: AppContext, res: ServerResponse, scope: RequestScope, answer: Answer, received: number): void {
@@ -156,9 +171,9 @@ function sendAnswer(app: AppContext, res: ServerResponse, scope: RequestScope, a
 }
 
 /** The client has its 202: failures can only be logged and counted. */
-async function produceHastily(app: AppContext, scope: RequestScope, count: number, produce: (sink: Sink) => Promise<Answer>): Promise<void> {
+async function produceHastily(app: AppContext, scope: RequestScope, count: number, produce: () => Promise<Answer>): Promise<void> {
   try {
-    const answer = await produce(app.sinks.hasty);
+    const answer = await produce();
     if (answer.status !== 201) {
       app.metrics.increment('events.hasty_failed', answer.failed);
       app.log.warn({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'hasty events failed');

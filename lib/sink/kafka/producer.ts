@@ -13,7 +13,7 @@ import { EventGateError, messageOf } from '../../errors';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
 import { Backoff } from '../../backoff';
-import { bytesOf, PRODUCED, type OutboundEvent, type ProduceContext, type ProduceOutcome, type Sink } from '../sink';
+import { bytesOf, PRODUCED, type Admission, type OutboundEvent, type ProduceContext, type ProduceOutcome, type Sink } from '../sink';
 import type { Spool } from '../spool';
 import type { KafkaConf } from '../../config/schema';
 import { sinkProps, type ProducerName, type ProducerProps, type PropDefault } from './config';
@@ -23,6 +23,7 @@ import { AuthWatch } from './auth';
 import { errorKind, RdkafkaLogger, recordStats, type RdkafkaLog } from './observe';
 import { Poller } from './poller';
 import { Settler } from './settle';
+import { PendingBound } from './bound';
 
 /** Waits between failed connection attempts (each bounded by connect_timeout_ms): doubling from the first to the last. */
 const CONNECT_RETRY_MS = [500, 4000] as const;
@@ -121,10 +122,9 @@ export class KafkaSink implements Sink {
   private readonly retired = new WeakSet<Kafka.Producer>();
   /** Calls whose events do not all have their fate yet (answered or not). */
   private readonly inflight = new Set<Delivery>();
-  /** What the calls in `inflight` hold: events, and bytes of their values (bounded, see full()). */
-  private pendingEvents = 0;
-  private pendingBytes = 0;
-  /** Whether the last call was refused for the bound: logged once per episode. */
+  /** What the calls in `inflight` hold, bounded; hasty requests wait in it for room. */
+  private readonly bound: PendingBound;
+  /** Whether the last call was refused for the bound: logged once per stretch. */
   private refusingFull = false;
   /** Whether librdkafka sends statistics (broker states); without them a metadata probe is the sign of brokers back. */
   private readonly statsEnabled: boolean;
@@ -147,6 +147,7 @@ export class KafkaSink implements Sink {
     this.rdkafkaLog = new RdkafkaLogger(this.log);
     this.settler = new Settler({ log: this.log, metrics: opts.metrics, tags: this.tags, spool: opts.spool });
     this.statsEnabled = Number(opts.props.global['statistics.interval.ms'] ?? 0) > 0;
+    this.bound = new PendingBound(opts.maxPendingEvents, opts.maxPendingBytes);
     try {
       this.client = this.newClient();
     } catch (err) {
@@ -217,9 +218,9 @@ export class KafkaSink implements Sink {
       return this.refuse(events, ctx, failure(code, this.notReadyReason() ?? `${this.kind} producer is not connected`));
     }
     const bytes = bytesHeld(events);
-    const full = this.wouldOverfill(events.length, bytes);
+    const full = this.bound.take(events.length, bytes, ctx.admission);
     this.noteFull(full !== undefined);
-    if (full) return this.refuse(events, ctx, failure('EG_ERR_KAFKA_QUEUE_FULL', full));
+    if (full) return this.refuse(events, ctx, failure('EG_ERR_KAFKA_QUEUE_FULL', `${this.kind} producer ${full}`));
     const headers = ctx.requestId ? [CONTENT_TYPE, { 'x-request-id': ctx.requestId }] : [CONTENT_TYPE];
     const client = this.client;
     return new Promise((resolve) => {
@@ -250,14 +251,9 @@ export class KafkaSink implements Sink {
     });
   }
 
-  /**
-   * Undefined while the producer takes `events` more events; otherwise why
-   * not: what it holds awaiting delivery reports would pass
-   * kafka.max_pending_events, or is at kafka.max_pending_bytes. A hasty
-   * request is not answered 202 then.
-   */
-  full(events: number): string | undefined {
-    return this.wouldOverfill(events, 0);
+  /** Room for a hasty request's events before its 202 (see bound.ts). */
+  admit(events: number, waitMs: number): Admission | Promise<Admission | undefined> {
+    return this.bound.admit(events, waitMs);
   }
 
   notReadyReason(): string | undefined {
@@ -286,6 +282,8 @@ export class KafkaSink implements Sink {
   close(): Promise<void> {
     if (this.state.kind === 'closed') return this.state.done;
     const was = this.state;
+    // Hasty requests waiting for room are answered as without hasty (and refused: closed).
+    this.bound.close();
     // Closed from here on, before the first await: every callback sees it.
     const done = Promise.resolve().then(() => this.shutdown(was));
     this.state = { kind: 'closed', done };
@@ -419,8 +417,8 @@ export class KafkaSink implements Sink {
   }
 
   private onStats(json: string): void {
-    this.opts.metrics.gauge('kafka.producer.pending_events', this.pendingEvents, this.tags);
-    this.opts.metrics.gauge('kafka.producer.pending_bytes', this.pendingBytes, this.tags);
+    this.opts.metrics.gauge('kafka.producer.pending_events', this.bound.pendingEvents, this.tags);
+    this.opts.metrics.gauge('kafka.producer.pending_bytes', this.bound.pendingBytes, this.tags);
     const brokers = recordStats(this.opts.metrics, this.tags, json);
     if (!brokers) return;
     if (brokers.leaderUp) {
@@ -480,24 +478,11 @@ export class KafkaSink implements Sink {
     });
   }
 
-  /**
-   * Why a call of `events` events and `bytes` bytes would pass the bound on
-   * what awaits delivery reports, or undefined. A call alone is never
-   * refused: with nothing pending, one larger than the bound is taken.
-   */
-  private wouldOverfill(events: number, bytes: number): string | undefined {
-    const { maxPendingEvents, maxPendingBytes } = this.opts;
-    if (this.pendingEvents === 0) return undefined;
-    const over = this.pendingEvents + events > maxPendingEvents || this.pendingBytes + bytes > maxPendingBytes || this.pendingBytes >= maxPendingBytes;
-    if (!over) return undefined;
-    return `${this.kind} producer holds ${this.pendingEvents} events (${this.pendingBytes} bytes) awaiting Kafka's delivery reports; its limit is ${maxPendingEvents} events, ${maxPendingBytes} bytes`;
-  }
-
   /** Logs the start and the end of a stretch of calls refused for the bound, not each call. */
   private noteFull(full: boolean): void {
     if (full === this.refusingFull) return;
     this.refusingFull = full;
-    const held = { pending_events: this.pendingEvents, pending_bytes: this.pendingBytes };
+    const held = { pending_events: this.bound.pendingEvents, pending_bytes: this.bound.pendingBytes };
     if (full) {
       this.opts.metrics.increment('kafka.producer.full', 1, this.tags);
       this.log.warn(
@@ -513,20 +498,18 @@ export class KafkaSink implements Sink {
   }
 
   /** A new call's bookkeeping, in `inflight` until every event has its fate. */
-  private track(events: readonly OutboundEvent[], ctx: ProduceContext, resolve: (outcomes: Promise<ProduceOutcome[]>) => void, bytes = 0): Delivery {
+  /** `bytes`: the room the call took in the bound (none for a refusal). */
+  private track(events: readonly OutboundEvent[], ctx: ProduceContext, resolve: (outcomes: Promise<ProduceOutcome[]>) => void, bytes?: number): Delivery {
     const delivery = new Delivery(events.length, {
       answer: (d, outcomes, fated) => resolve(this.settler.answer(d, outcomes, fated, events, ctx)),
       late: (_d, index, outcome) => this.settler.settleLate(events[index], outcome),
       end: (d) => {
         if (!this.inflight.delete(d)) return;
-        this.pendingEvents -= events.length;
-        this.pendingBytes -= bytes;
+        if (bytes !== undefined) this.bound.done(events.length, bytes);
         for (const waiter of [...this.endWaiters]) waiter();
       },
     });
     this.inflight.add(delivery);
-    this.pendingEvents += events.length;
-    this.pendingBytes += bytes;
     if (this.state.kind === 'connected') this.state.poll.wake();
     return delivery;
   }
