@@ -29,6 +29,8 @@ const KAFKA_USAGE =
   `${USAGE.replace('npm run bench', 'npm run bench:kafka')}\n\n` +
   '  --cluster            the 3-node cluster (RF 3, acks=all)   BENCH_KAFKA_CLUSTER=1\n' +
   '                       instead of the single broker\n' +
+  '  BENCH_KAFKA_SECTION  JSON merged into the kafka config section, to compare settings\n' +
+  '                       (e.g. \'{"hasty":{"conf":{"linger.ms":5}}}\'); printed with the results\n' +
   '  (--duration defaults to 5; --sets is ignored: the bundled test schema only)';
 
 interface Cpus {
@@ -80,7 +82,7 @@ async function runServer(run: Run, paths: readonly Path[], conf: Readonly<Record
 }
 
 /** The file sink's rows, then Kafka's: the same bodies, connections and pinning. */
-async function runAll(kafka: BenchKafka, opts: Options, at: Cpus): Promise<{ rows: KafkaRow[]; topic: string }> {
+async function runAll(kafka: BenchKafka, opts: Options, at: Cpus, section: Readonly<Record<string, unknown>>): Promise<{ rows: KafkaRow[]; topic: string }> {
   const set = eventSets(REPO, opts.wmfSchemas).find((s) => s.name === 'test');
   if (!set) throw new Error('no test event set');
   const example = exampleEvent(set);
@@ -96,22 +98,32 @@ async function runAll(kafka: BenchKafka, opts: Options, at: Cpus): Promise<{ row
     const topic = `${topicPrefix}${stream}`;
     await kafka.prepareTopic(topic);
     progress(`kafka: starting eventgate (kafka ${kafka.bootstrap}, topic prefix ${topicPrefix})`);
-    const conf = { topic_prefix: topicPrefix, kafka: { conf: { 'metadata.broker.list': kafka.bootstrap } } };
+    const conf = { topic_prefix: topicPrefix, kafka: { ...section, conf: { ...(section.conf as object | undefined), 'metadata.broker.list': kafka.bootstrap } } };
     return { rows: [...fileRows, ...(await runServer(run, ['guaranteed', 'hasty'], conf, kafka.pids))], topic };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-function parse(argv: readonly string[], env: NodeJS.ProcessEnv): { opts: Options; cluster: boolean } {
+interface Parsed {
+  readonly opts: Options;
+  readonly cluster: boolean;
+  /** BENCH_KAFKA_SECTION: merged into the kafka config section. */
+  readonly section: Readonly<Record<string, unknown>>;
+}
+
+function parse(argv: readonly string[], env: NodeJS.ProcessEnv): Parsed {
+  const raw = env.BENCH_KAFKA_SECTION;
+  const section: unknown = raw ? JSON.parse(raw) : {};
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new Error('BENCH_KAFKA_SECTION must be a JSON object');
   const cluster = argv.includes('--cluster') || (env.BENCH_KAFKA_CLUSTER !== undefined && !['', '0'].includes(env.BENCH_KAFKA_CLUSTER));
   // The shared flags; 5 s per row unless told otherwise.
   const opts = parseOptions(argv.filter((a) => a !== '--cluster'), { BENCH_DURATION: '5', ...env }, REPO);
-  return { opts, cluster };
+  return { opts, cluster, section: section as Record<string, unknown> };
 }
 
 async function main(): Promise<void> {
-  let parsed: { opts: Options; cluster: boolean };
+  let parsed: Parsed;
   try {
     parsed = parse(process.argv.slice(2), process.env);
   } catch (err) {
@@ -119,7 +131,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const { opts, cluster } = parsed;
+  const { opts, cluster, section } = parsed;
   if (opts.help) {
     process.stdout.write(`${KAFKA_USAGE}\n`);
     return;
@@ -138,9 +150,10 @@ async function main(): Promise<void> {
       `eventgate kafka bench: node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}; ` +
         `pinned: ${pinned ? 'server on cpu 0, generator on cpu 1 (Kafka unpinned)' : 'no'}\n` +
         `${kafka.description}\n` +
+        (Object.keys(section).length ? `kafka section overrides (BENCH_KAFKA_SECTION): ${JSON.stringify(section)}\n` : '') +
         `${opts.connections} keep-alive connections, ${opts.warmupS} s warm-up + ${opts.durationS} s per row\n\n`,
     );
-    const ran = await runAll(kafka, opts, at);
+    const ran = await runAll(kafka, opts, at, section);
     rows = ran.rows;
     topicState = await describeTopic(kafka.bootstrap, ran.topic).catch((err: unknown) => `topic ${ran.topic}: not described (${String(err)})`);
   } finally {
@@ -168,6 +181,7 @@ async function main(): Promise<void> {
       warmup_s: opts.warmupS,
       connections: opts.connections,
       batch_size: opts.batchSize,
+      kafka_section: section,
     };
     writeJson(opts.json, meta, rows);
     process.stdout.write(`\nJSON summary: ${opts.json}\n`);

@@ -76,13 +76,28 @@ describe('PendingBound', function () {
   });
 
   it('answers a waiting request undefined after its wait, and the next in line gets the room it held back', async function () {
-    const bound = new PendingBound(100, 1000);
-    bound.take(60, 10, undefined);
+    const bound = new PendingBound(200, 1000);
+    bound.take(150, 10, undefined);
     const big = bound.admit(80, 30) as Promise<Admission | undefined>;
     const small = bound.admit(30, 10000) as Promise<Admission | undefined>;
     expect(await settled(small), 'behind the big one').to.equal('pending');
     expect(await big).to.equal(undefined);
-    expect(isAdmission(await settled(small)), '60 + 30 <= 100 once the big one gave up').to.equal(true);
+    expect(isAdmission(await settled(small)), '150 + 30 <= 200 once the big one gave up').to.equal(true);
+  });
+
+  it('bounds the line too: a request that would pass the bound in waiting events is answered undefined at once', async function () {
+    const bound = new PendingBound(100, 1000);
+    bound.take(100, 10, undefined);
+    const first = bound.admit(60, 10000) as Promise<Admission | undefined>;
+    const second = bound.admit(40, 10000) as Promise<Admission | undefined>;
+    expect(await bound.admit(1, 10000), '60 + 40 wait: one more passes 100').to.equal(undefined);
+    bound.done(100, 10);
+    expect(isAdmission(await first) && isAdmission(await second)).to.equal(true);
+    // The line is empty again: a request larger than the bound may wait alone.
+    const alone = bound.admit(500, 10000) as Promise<Admission | undefined>;
+    expect(await settled(alone)).to.equal('pending');
+    bound.close();
+    expect(await alone).to.equal(undefined);
   });
 
   it('answers every waiting request undefined at close, and any later one', async function () {

@@ -53,6 +53,8 @@ export class PendingBound {
   /** Room given to hasty requests whose produce call has not come yet. */
   private reserved = 0;
   private readonly waiters: Waiter[] = [];
+  /** Events of the requests in `waiters`: each holds its events in memory while it waits. */
+  private waiting = 0;
   private closed = false;
 
   constructor(
@@ -93,10 +95,14 @@ export class PendingBound {
    * Room for a call of `events` events to come: an Admission now when there
    * is room and nobody waits, else a promise of one once reports free enough
    * (first come, first served), or of undefined after `waitMs` or at close.
+   * The line is bounded too, by as many events as the bound: a request that
+   * would pass it gets undefined at once.
    */
   admit(events: number, waitMs: number): Admission | Promise<Admission | undefined> {
     if (this.closed) return Promise.resolve(undefined);
     if (this.waiters.length === 0 && this.fits(events, 0)) return this.reserve(events);
+    if (this.waiters.length > 0 && this.waiting + events > this.maxEvents) return Promise.resolve(undefined);
+    this.waiting += events;
     return new Promise((resolve) => {
       const waiter: Waiter = {
         events,
@@ -104,6 +110,7 @@ export class PendingBound {
         timer: setTimeout(() => {
           const i = this.waiters.indexOf(waiter);
           if (i >= 0) this.waiters.splice(i, 1);
+          this.waiting -= events;
           resolve(undefined);
           // The head may have been what held the others back.
           this.grant();
@@ -124,6 +131,7 @@ export class PendingBound {
   /** Nobody waits any more: each waiter gets undefined. */
   close(): void {
     this.closed = true;
+    this.waiting = 0;
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
       w.grant(undefined);
@@ -151,6 +159,7 @@ export class PendingBound {
   private grant(): void {
     while (this.waiters.length > 0 && this.fits(this.waiters[0].events, 0)) {
       const w = this.waiters.shift() as Waiter;
+      this.waiting -= w.events;
       clearTimeout(w.timer);
       w.grant(this.reserve(w.events));
     }
