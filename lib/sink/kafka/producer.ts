@@ -497,8 +497,7 @@ export class KafkaSink implements Sink {
     return new Promise((resolve) => this.track(events, ctx, resolve).fill(outcome));
   }
 
-  /** A new call's bookkeeping, in `inflight` until every event has its fate. */
-  /** `bytes`: the room the call took in the bound (none for a refusal). */
+  /** A new call's bookkeeping, in `inflight` until every event has its fate; `bytes`: the room it took in the bound (none for a refusal). */
   private track(events: readonly OutboundEvent[], ctx: ProduceContext, resolve: (outcomes: Promise<ProduceOutcome[]>) => void, bytes?: number): Delivery {
     const delivery = new Delivery(events.length, {
       answer: (d, outcomes, fated) => resolve(this.settler.answer(d, outcomes, fated, events, ctx)),
