@@ -77,6 +77,19 @@ describe('config loading', () => {
     expect(problems.join('\n')).to.match(/services\[0\]\.conf\.allow_insecure_schemas: must be boolean/);
   });
 
+  it('sends only x-request-id as a Kafka header by default, and takes no header name it does not know, nor one twice', () => {
+    const conf = parseConfigText('services: [{conf: {kafka: {conf: {metadata.broker.list: "k:9092"}}}}]', {}).services[0].conf;
+    expect(conf.kafka?.message_headers).to.deep.equal(['x-request-id']);
+    const none = parseConfigText('services: [{conf: {kafka: {message_headers: []}}}]', {}).services[0].conf;
+    expect(none.kafka?.message_headers).to.deep.equal([]);
+    expect(problemsOf('services: [{conf: {kafka: {message_headers: [x-trace]}}}]')).to.deep.equal([
+      'services[0].conf.kafka.message_headers[0]: must be one of "content-type", "x-request-id"',
+    ]);
+    expect(problemsOf('services: [{conf: {kafka: {message_headers: [content-type, content-type]}}}]')).to.deep.equal([
+      'services[0].conf.kafka.message_headers: must NOT have duplicate items (items ## 0 and 1 are identical)',
+    ]);
+  });
+
   it('takes statsd and prometheus metrics targets at once, and refuses a prometheus one without its port', () => {
     const config = parseConfigText('metrics: [{type: statsd}, {type: prometheus, port: 9102, host: 0.0.0.0}]', {});
     expect(config.metrics).to.deep.equal([

@@ -155,7 +155,7 @@ describe('Invalid events with Kafka and an error_stream', function () {
       expect(e.errored_schema_uri).to.equal(i === 3 ? '' : TEST_SCHEMA);
       expect(e.error_code).to.equal(i === 3 ? 'EG_ERR_SCHEMA_URI_MISSING' : 'EG_ERR_EVENT_INVALID');
       expect(e.errored_stream_name).to.equal(i === 2 ? '' : STREAM);
-      expect(errors[i].headers).to.deep.equal({ 'content-type': 'application/json', 'x-request-id': 'invalid-1' });
+      expect(errors[i].headers).to.deep.equal({ 'x-request-id': 'invalid-1' });
     });
     expect(got[0].message).to.match(/test_int must be integer/);
     expect(got[1].message).to.match(/test must be string/);

@@ -11,6 +11,7 @@ export function kafkaConf(bootstrap: string, overrides: Partial<KafkaConf> = {})
     poll_interval_ms: 5,
     max_pending_events: 20000,
     max_pending_bytes: 33554432,
+    message_headers: ['content-type', 'x-request-id'],
     ...overrides,
     conf: { 'metadata.broker.list': bootstrap, ...overrides.conf },
   };

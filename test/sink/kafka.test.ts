@@ -8,6 +8,7 @@ import { MemoryMetrics } from '../../lib/metrics/memory';
 import { createKafkaSinks, type KafkaSinks } from '../../lib/sink/kafka';
 import { FileSpool, readSpool, type SpoolEntry } from '../../lib/sink/spool';
 import type { ProduceOutcome } from '../../lib/sink/sink';
+import type { KafkaConf } from '../../lib/config/schema';
 import { until } from '../helpers/until';
 import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
 import { kafkaConf, makeEvents } from './kafka-support';
@@ -169,6 +170,29 @@ describe('Kafka sinks against a real broker', function () {
       expect(outcomes.slice(10).map((o) => (o.ok ? 'ok' : o.code))).to.deep.equal(Array(15).fill('EG_ERR_KAFKA_QUEUE_FULL'));
     } finally {
       await local.close();
+    }
+  });
+
+  it('puts on each message exactly the headers kafka.message_headers names, none for []', async function () {
+    const cases: { names: KafkaConf['message_headers']; want: Record<string, string> }[] = [
+      { names: [], want: {} },
+      { names: ['x-request-id'], want: { 'x-request-id': 'h-1' } },
+      { names: ['content-type'], want: { 'content-type': 'application/json' } },
+    ];
+    for (const { names, want } of cases) {
+      const local = createKafkaSinks(kafkaConf(kafkaBootstrap(), { message_headers: names }), { log: silentLogger(), metrics: new MemoryMetrics() });
+      try {
+        await local.start(20000);
+        const topic = uniqueTopic('headers');
+        for (const sink of [local.guaranteed, local.hasty]) {
+          const outcomes = await sink.produce(makeEvents(topic, 3), { requestId: 'h-1' });
+          expect(outcomes.every((o) => o.ok), sink.kind).to.equal(true);
+        }
+        const messages = await consumeAll(topic, 6);
+        for (const m of messages) expect(m.headers, JSON.stringify(names)).to.deep.equal(want);
+      } finally {
+        await local.close();
+      }
     }
   });
 

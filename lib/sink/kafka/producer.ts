@@ -24,6 +24,7 @@ import { errorKind, RdkafkaLogger, recordStats, type RdkafkaLog } from './observ
 import { Poller } from './poller';
 import { Settler } from './settle';
 import { PendingBound } from './bound';
+import { headerMaker, type HeaderMaker, type MessageHeaderName } from './headers';
 
 /** Waits between failed connection attempts (each bounded by connect_timeout_ms): doubling from the first to the last. */
 const CONNECT_RETRY_MS = [500, 4000] as const;
@@ -44,8 +45,6 @@ const DISCONNECT_TIMEOUT_MS = 3000;
  */
 const REBUILD_RETRY_MS = [1000, 60000] as const;
 
-const CONTENT_TYPE: Kafka.MessageHeader = Object.freeze({ 'content-type': 'application/json' });
-
 export interface KafkaSinkDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -64,6 +63,8 @@ export interface KafkaSinkOptions extends KafkaSinkDeps {
   /** Bounds on what calls not yet ended hold: events, and bytes of their values. */
   readonly maxPendingEvents: number;
   readonly maxPendingBytes: number;
+  /** The Kafka headers on every message (kafka.message_headers). */
+  readonly messageHeaders: readonly MessageHeaderName[];
 }
 
 type Waiter = (err?: Error) => void;
@@ -135,6 +136,7 @@ export class KafkaSink implements Sink {
   private readonly auth: AuthWatch;
   /** librdkafka's log lines and recoverable errors, one line per distinct message per interval. */
   private readonly rdkafkaLog: RdkafkaLogger;
+  private readonly headersOf: HeaderMaker;
 
   /** Throws EG_ERR_CONFIG_INVALID when librdkafka refuses the settings. */
   constructor(opts: KafkaSinkOptions) {
@@ -148,6 +150,7 @@ export class KafkaSink implements Sink {
     this.settler = new Settler({ log: this.log, metrics: opts.metrics, tags: this.tags, spool: opts.spool });
     this.statsEnabled = Number(opts.props.global['statistics.interval.ms'] ?? 0) > 0;
     this.bound = new PendingBound(opts.maxPendingEvents, opts.maxPendingBytes);
+    this.headersOf = headerMaker(opts.messageHeaders);
     try {
       this.client = this.newClient();
     } catch (err) {
@@ -221,7 +224,7 @@ export class KafkaSink implements Sink {
     const full = this.bound.take(events.length, bytes, ctx.admission);
     this.noteFull(full !== undefined);
     if (full) return this.refuse(events, ctx, failure('EG_ERR_KAFKA_QUEUE_FULL', `${this.kind} producer ${full}`));
-    const headers = ctx.requestId ? [CONTENT_TYPE, { 'x-request-id': ctx.requestId }] : [CONTENT_TYPE];
+    const headers = this.headersOf(ctx.requestId);
     const client = this.client;
     return new Promise((resolve) => {
       const delivery = this.track(events, ctx, resolve, bytes);
@@ -569,5 +572,6 @@ export function sinkOptions(kafka: KafkaConf, name: ProducerName, defaults: read
     pollIntervalMs: kafka.poll_interval_ms,
     maxPendingEvents: kafka.max_pending_events,
     maxPendingBytes: kafka.max_pending_bytes,
+    messageHeaders: kafka.message_headers,
   };
 }
