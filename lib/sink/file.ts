@@ -48,23 +48,35 @@ function writeAll(fd: number, data: string | Buffer): void {
   while (off < bytes.length) off += writeSync(fd, bytes, off);
 }
 
+/** A call's chunk, waiting for the write of its loop turn. */
+interface Queued {
+  readonly chunk: string | Buffer;
+  readonly events: readonly OutboundEvent[];
+  readonly resolve: (outcomes: ProduceOutcome[]) => void;
+}
+
 /**
  * NDJSON to a file or stdout: the sink when there is no Kafka (development,
- * and config.dev.yaml). One write per request, and an event counts as
- * produced once its write completed.
+ * and config.dev.yaml). An event counts as produced once its write completed.
  *
  * A file is appended to synchronously: a few KB into the page cache takes
  * about 2 µs, less than handing it to libuv's thread pool and back, and an
  * async WriteStream keeps each waiting request's chunk and callback queued
  * long enough to be promoted, which made every scavenge copy ~2 MB and
- * tripled GC time (bench/: test single 45 -> 37 µs per event). stdout is
- * already synchronous for files and pipes on Linux.
+ * tripled GC time (bench/: test single 45 -> 37 µs per event). The calls of
+ * one event-loop turn share one write, at the end of the turn (setImmediate):
+ * under load many requests end in the same turn, and a write syscall per
+ * request was the largest cost of a single event after the answer's own
+ * (bench/, issue 13). stdout is already synchronous for files and pipes on
+ * Linux, and keeps one write per call.
  */
 export class FileSink implements Sink {
   readonly kind: string;
   private readonly fd: number | undefined;
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
+  /** Calls of this turn, in order; written together by flush(). */
+  private queue: Queued[] = [];
 
   constructor(outputPath: string) {
     if (outputPath === 'stdout') {
@@ -81,22 +93,18 @@ export class FileSink implements Sink {
 
   produce(events: readonly OutboundEvent[]): Promise<ProduceOutcome[]> {
     if (events.length === 0) return Promise.resolve([]);
-    const failed = (why: string): ProduceOutcome[] => events.map(() => ({ ok: false, code: 'EG_ERR_SINK_WRITE', message: `${this.kind} sink: ${why}` }));
-    if (this.failure) return Promise.resolve(failed(this.failure.message));
-    if (this.closing) return Promise.resolve(failed('sink is closed'));
+    if (this.failure) return Promise.resolve(this.failed(events, this.failure.message));
+    if (this.closing) return Promise.resolve(this.failed(events, 'sink is closed'));
     const chunk = ndjson(events);
     if (this.fd === undefined) {
       return new Promise((resolve) => {
-        process.stdout.write(chunk, (err) => resolve(err ? failed(err.message) : events.map(() => PRODUCED)));
+        process.stdout.write(chunk, (err) => resolve(err ? this.failed(events, err.message) : events.map(() => PRODUCED)));
       });
     }
-    try {
-      writeAll(this.fd, chunk);
-    } catch (err) {
-      this.failure = err as Error;
-      return Promise.resolve(failed(this.failure.message));
-    }
-    return Promise.resolve(events.map(() => PRODUCED));
+    return new Promise((resolve) => {
+      if (this.queue.length === 0) setImmediate(this.flush);
+      this.queue.push({ chunk, events, resolve });
+    });
   }
 
   notReadyReason(): string | undefined {
@@ -105,8 +113,45 @@ export class FileSink implements Sink {
 
   close(): Promise<void> {
     this.closing ??= Promise.resolve().then(() => {
+      // Calls taken before the close are written, not refused: they were told nothing yet.
+      this.flush();
       if (this.fd !== undefined) closeSync(this.fd);
     });
     return this.closing;
   }
+
+  private failed(events: readonly OutboundEvent[], why: string): ProduceOutcome[] {
+    return events.map(() => ({ ok: false, code: 'EG_ERR_SINK_WRITE', message: `${this.kind} sink: ${why}` }));
+  }
+
+  /**
+   * Writes the turn's calls in order: runs of text values as one string,
+   * pooled buffers as they are (no copy). A failed write fails its calls and
+   * every call after it; those before it were written.
+   */
+  private readonly flush = (): void => {
+    const queue = this.queue;
+    if (queue.length === 0 || this.fd === undefined) return;
+    this.queue = [];
+    let from = 0;
+    while (from < queue.length) {
+      let to = from + 1;
+      let data = queue[from].chunk;
+      if (typeof data === 'string') {
+        while (to < queue.length && typeof queue[to].chunk === 'string') data += queue[to++].chunk as string;
+      }
+      if (!this.failure) {
+        try {
+          writeAll(this.fd, data);
+        } catch (err) {
+          this.failure = err as Error;
+        }
+      }
+      for (let i = from; i < to; i++) {
+        const { events, resolve } = queue[i];
+        resolve(this.failure ? this.failed(events, this.failure.message) : events.map(() => PRODUCED));
+      }
+      from = to;
+    }
+  };
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import fs from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packOutbound, unpackOutbound } from '../../lib/batch/pack';
@@ -65,6 +66,64 @@ describe('file sink', () => {
     const all = await Promise.all(Array.from({ length: 50 }, (_, i) => sink!.produce([event(i, `{"r":${i}}`)])));
     expect(all.every((o) => o[0].ok)).to.equal(true);
     expect(lines()).to.deep.equal(Array.from({ length: 50 }, (_, i) => `{"r":${i}}`));
+  });
+
+  it('writes the calls of one event-loop turn with one write, in call order, each answered only once written', async () => {
+    sink = new FileSink(path);
+    const writes: number[] = [];
+    const real = fs.writeSync;
+    // A spy that counts, around the real write: the file is still written by it.
+    (fs as { writeSync: unknown }).writeSync = (...args: Parameters<typeof fs.writeSync>) => {
+      writes.push(1);
+      return real(...args);
+    };
+    try {
+      const calls = Array.from({ length: 20 }, (_, i) => sink!.produce([event(i, `{"r":${i}}`), event(i, `{"r":${i},"second":true}`)]));
+      // Nothing is written, nor answered, before the end of the turn.
+      expect(existsSync(path) ? readFileSync(path, 'utf8') : '').to.equal('');
+      const first = await calls[0];
+      expect(first).to.deep.equal([{ ok: true }, { ok: true }]);
+      expect(lines()).to.have.length(40);
+      await Promise.all(calls);
+      expect(writes).to.have.length(1);
+      expect(lines()).to.deep.equal(Array.from({ length: 20 }, (_, i) => [`{"r":${i}}`, `{"r":${i},"second":true}`]).flat());
+      // A later turn gets a write of its own.
+      await sink.produce([event(99, '{"later":true}')]);
+      expect(writes).to.have.length(2);
+    } finally {
+      (fs as { writeSync: unknown }).writeSync = real;
+    }
+  });
+
+  it('writes text and pooled buffers of the same turn in call order', async () => {
+    sink = new FileSink(path);
+    const calls = [
+      sink.produce([event(0, '{"t":0}')]),
+      sink.produce(pooled(['{"p":1}', '{"p":2}'], false)),
+      sink.produce([event(3, '{"t":3}'), event(4, Buffer.from('{"b":4}'))]),
+      sink.produce([event(5, '{"t":5}')]),
+    ];
+    const outcomes = await Promise.all(calls);
+    expect(outcomes.flat().every((o) => o.ok)).to.equal(true);
+    expect(lines()).to.deep.equal(['{"t":0}', '{"p":1}', '{"p":2}', '{"t":3}', '{"b":4}', '{"t":5}']);
+  });
+
+  it('writes the calls it took before close, and refuses those after it', async () => {
+    sink = new FileSink(path);
+    const before = sink.produce([event(0, '{"before":true}')]);
+    const closed = sink.close();
+    const after = sink.produce([event(1, '{"after":true}')]);
+    await closed;
+    expect((await before)[0]).to.deep.equal({ ok: true });
+    expect((await after)[0]).to.deep.include({ ok: false, code: 'EG_ERR_SINK_WRITE' });
+    expect(lines()).to.deep.equal(['{"before":true}']);
+  });
+
+  it('fails every call of a turn whose write fails (/dev/full), each event with EG_ERR_SINK_WRITE', async () => {
+    sink = new FileSink('/dev/full');
+    const outcomes = await Promise.all([sink.produce([event(0, '{"a":1}')]), sink.produce([event(1, '{"b":2}'), event(2, '{"c":3}')])]);
+    expect(outcomes.map((o) => o.length)).to.deep.equal([1, 2]);
+    for (const o of outcomes.flat()) expect(o).to.deep.include({ ok: false, code: 'EG_ERR_SINK_WRITE' });
   });
 
   it('fails every event of a write that fails (a full disk: /dev/full) with EG_ERR_SINK_WRITE, and is not ready after', async () => {
