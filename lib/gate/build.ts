@@ -31,6 +31,12 @@ export function buildValidator(conf: ServiceConf, configDir: string, deps: Valid
     allowInsecure: conf.allow_insecure_schemas,
     negativeCacheTtlMs: conf.schema_negative_cache_ttl_ms,
     fetchTimeoutMs: conf.schema_fetch_timeout_ms,
+    limits: {
+      maxConcurrentFetches: conf.schema_limits.max_concurrent_fetches,
+      maxNewPerRequest: conf.schema_limits.max_new_per_request,
+      maxSchemas: conf.schema_limits.max_cached,
+      maxFailures: conf.schema_limits.max_failures_cached,
+    },
     log: deps.log,
     metrics: deps.metrics,
   });
