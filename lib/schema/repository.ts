@@ -29,6 +29,12 @@ export interface SchemaRepositoryOptions {
   /** Also bounds a fetch's wait for its turn. */
   readonly fetchTimeoutMs: number;
   readonly limits: SchemaLimits;
+  /**
+   * Finds schema documents (its own and `$ref`'d ones) instead of fetching
+   * them here: a pool thread asks its worker's main thread (lib/batch/schema-relay.ts),
+   * so that one fetch bound, and one fetch per schema, covers a worker and its threads.
+   */
+  readonly locate?: (uri: string) => Promise<LocatedSchema>;
   readonly log?: Logger;
   readonly metrics?: Metrics;
 }
@@ -83,6 +89,8 @@ export class SchemaRepository {
   private readonly metrics: Metrics;
   private readonly cache: SchemaCache<CompiledSchema>;
   private readonly loading = new Map<string, Promise<CompiledSchema>>();
+  /** Documents being found, by URI: loads here and asks from pool threads share one. */
+  private readonly locating = new Map<string, Promise<LocatedSchema>>();
   private readonly limiter: FetchLimiter;
   private readonly fetchText: FetchText;
   private compiler: SchemaCompiler;
@@ -197,7 +205,28 @@ export class SchemaRepository {
     this.generation++;
     this.cache.clear();
     this.loading.clear();
+    this.locating.clear();
     this.compiler = this.newCompiler();
+  }
+
+  /**
+   * The schema document `uri` names, fetched (within this repository's fetch
+   * bound) and parsed, not compiled: what a pool thread's repository asks
+   * for. Concurrent asks for one URI share one fetch. Rejects with an
+   * EventGateError.
+   */
+  locateDocument(uri: string): Promise<LocatedSchema> {
+    let found = this.locating.get(uri);
+    if (!found) {
+      const mine = (async () => locateSchema(uri, resolveSchemaUri(uri, this.bases, this.resolveOpts), this.fetchText))();
+      this.locating.set(uri, mine);
+      const done = (): void => {
+        if (this.locating.get(uri) === mine) this.locating.delete(uri);
+      };
+      mine.then(done, done);
+      found = mine;
+    }
+    return found;
   }
 
   private newCompiler(): SchemaCompiler {
@@ -205,8 +234,9 @@ export class SchemaRepository {
   }
 
   private locate(uri: string): Promise<LocatedSchema> {
-    return locateSchema(uri, resolveSchemaUri(uri, this.bases, this.resolveOpts), this.fetchText);
+    return this.opts.locate ? this.opts.locate(uri) : this.locateDocument(uri);
   }
+
 
   private async load(uri: string): Promise<CompiledSchema> {
     const { generation, compiler } = this;
