@@ -204,7 +204,7 @@ export const serviceConfSchema = obj(
           minimum: 1,
           default: 8,
           description:
-            'http(s) schema fetches in flight at once, per worker process and per pool thread (each has its own schema cache); more wait their turn, in order, up to schema_fetch_timeout_ms, then the event is an error (EG_ERR_SCHEMA_FETCH_BUSY, 503).',
+            'http(s) schema fetches in flight at once, per worker process (its pool threads fetch through its main thread); more wait their turn, in order, up to schema_fetch_timeout_ms, then the event is an error (EG_ERR_SCHEMA_FETCH_BUSY, 503).',
         }),
         max_new_per_request: int({
           minimum: 1,
@@ -215,7 +215,7 @@ export const serviceConfSchema = obj(
         max_cached: int({
           minimum: 1,
           default: 1000,
-          description: 'Compiled schemas held per worker process and per pool thread; past it the least recently used one is dropped (and fetched again when next named).',
+          description: 'Compiled schemas held by a worker process, and by each of its pool threads (each compiles its own); past it the least recently used one is dropped (and fetched again when next named).',
         }),
         max_failures_cached: int({
           minimum: 0,

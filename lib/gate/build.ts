@@ -1,7 +1,7 @@
 import type { ServiceConf } from '../config/schema';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
-import { SchemaRepository } from '../schema';
+import { SchemaRepository, type SchemaRepositoryOptions } from '../schema';
 import { makeEnricher, makeQueryEnricher } from '../stream';
 import { EventValidator, type StreamLookup } from './validate';
 
@@ -10,6 +10,8 @@ export interface ValidatorDeps {
   readonly metrics: Metrics;
   /** Stream config: the registry in the HTTP worker, a table rebuilt from it in a pool thread. */
   readonly streams?: StreamLookup;
+  /** Where a pool thread finds schema documents: its worker's main thread (SchemaRepositoryOptions.locate). */
+  readonly locateSchema?: SchemaRepositoryOptions['locate'];
 }
 
 export interface BuiltValidator {
@@ -37,6 +39,7 @@ export function buildValidator(conf: ServiceConf, configDir: string, deps: Valid
       maxSchemas: conf.schema_limits.max_cached,
       maxFailures: conf.schema_limits.max_failures_cached,
     },
+    locate: deps.locateSchema,
     log: deps.log,
     metrics: deps.metrics,
   });
