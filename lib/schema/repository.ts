@@ -74,6 +74,9 @@ const NEGATIVE_CODES = new Set<ErrorCode>([
   'EG_ERR_SCHEMA_INSECURE',
 ]);
 
+/** Loads of a precached schema that found no turn to fetch (EG_ERR_SCHEMA_FETCH_BUSY) before it counts as failed. */
+const PRECACHE_ATTEMPTS = 3;
+
 // Logged at debug: client typos, and refusals a flood of them causes (counted in schema.fetch.refused).
 const QUIET_CODES = new Set<ErrorCode>([
   'EG_ERR_SCHEMA_URI_INVALID',
@@ -189,16 +192,41 @@ export class SchemaRepository {
 
   /** Loads every URI; rejects with EG_ERR_SCHEMA_PRECACHE naming each that failed and why. */
   async precache(uris: readonly string[]): Promise<void> {
-    const settled = await Promise.allSettled(uris.map((uri) => this.get(uri)));
-    const failed = settled.flatMap((s, i) =>
-      s.status === 'rejected' ? [{ uri: uris[i], code: codeOf(s.reason), message: messageOf(s.reason) }] : [],
-    );
+    const failed: { uri: string; code: ErrorCode; message: string }[] = [];
+    let next = 0;
+    // A load has one fetch in flight at a time: as many loads as the fetch
+    // bound never wait for a turn among themselves, however long the list
+    // and slow the repository.
+    const worker = async (): Promise<void> => {
+      while (next < uris.length) {
+        const uri = uris[next++];
+        try {
+          await this.getPatiently(uri);
+        } catch (err) {
+          failed.push({ uri, code: codeOf(err), message: messageOf(err) });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.opts.limits.maxConcurrentFetches, uris.length) }, worker));
     if (failed.length === 0) return;
+    failed.sort((x, y) => uris.indexOf(x.uri) - uris.indexOf(y.uri));
     const list = failed.map((f) => `${f.uri} (${f.code}: ${f.message})`).join('; ');
     throw new EventGateError('EG_ERR_SCHEMA_PRECACHE', `${failed.length} of ${uris.length} schemas in schema_precache_uris could not be loaded: ${list}`, {
       details: failed,
     });
   }
+
+  /** get(), asked again when the turn for a fetch did not come (others fetch too: requests, pool threads): no fault of the schema. */
+  private async getPatiently(uri: string): Promise<CompiledSchema> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.get(uri);
+      } catch (err) {
+        if (codeOf(err) !== 'EG_ERR_SCHEMA_FETCH_BUSY' || attempt >= PRECACHE_ATTEMPTS) throw err;
+      }
+    }
+  }
+
 
   /** Forgets everything (SIGHUP): schemas are fetched and compiled afresh. */
   clear(): void {

@@ -23,6 +23,8 @@ export interface GatedServer {
   open(): void;
   /** Holds later requests again. */
   shut(): void;
+  /** Answers every request, each `ms` after it came: a slow repository. */
+  slow(ms: number): void;
   /** Generated schemas get this in their title: changing it changes their content. */
   version: number;
   close(): Promise<void>;
@@ -35,6 +37,7 @@ export async function startGatedServer(): Promise<GatedServer> {
   let inFlight = 0;
   let maxInFlight = 0;
   let open = false;
+  let delayMs = 0;
   const gated: GatedServer = {
     base: server.base,
     server,
@@ -52,6 +55,10 @@ export async function startGatedServer(): Promise<GatedServer> {
     },
     shut: () => {
       open = false;
+    },
+    slow: (ms) => {
+      delayMs = ms;
+      gated.open();
     },
     version: 1,
     close: () => server.close(),
@@ -72,7 +79,8 @@ export async function startGatedServer(): Promise<GatedServer> {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     res.on('close', () => inFlight--);
-    if (open) answer(res, path);
+    if (open && delayMs > 0) setTimeout(() => answer(res, path), delayMs);
+    else if (open) answer(res, path);
     else held.push({ res, path });
     return true;
   });

@@ -126,6 +126,19 @@ describe('schema repository limits', () => {
     });
   });
 
+  describe('precache', () => {
+    it('loads a list longer than max_concurrent_fetches from a slow repository without any load waiting past the fetch timeout', async () => {
+      // Each answer takes 2/3 of the timeout: five loads queued at once would leave the last ones waiting past it.
+      gate.slow(200);
+      const r = repo({ maxConcurrentFetches: 1 }, 300);
+      const list = ['/gen/1', '/gen/2', '/gen/3', '/gen/4', '/gen/5'];
+      await r.precache(list);
+      expect(list.every((u) => r.peek(u) !== undefined)).to.equal(true);
+      expect(gate.maxInFlight()).to.equal(1);
+      expect(metrics.counter('schema.fetch.refused', { reason: 'busy' })).to.equal(0);
+    });
+  });
+
   describe('caches', () => {
     it('holds at most max_cached compiled schemas, and fetches and compiles an evicted one afresh', async () => {
       gate.open();
