@@ -135,6 +135,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     logStream: logStreamOf(loaded.config),
     metrics,
     streams,
+    schemas,
   });
   const errorEventOptions = errorEventOptionsOf(conf);
   const gate = new Gate({ validator, metrics, log, errorEvents: errorEventOptions ? { sink: sinks.hasty, options: errorEventOptions } : undefined });

@@ -16,6 +16,8 @@ export interface ThreadData {
   /** Relative schema base paths resolve here, as in the HTTP worker. */
   readonly configDir: string;
   readonly log: { readonly level: number; readonly fields: Readonly<Record<string, unknown>>; readonly stream: LogStream };
+  /** The BroadcastChannel through which the thread finds schemas (schema-relay.ts); absent: it fetches them itself. */
+  readonly schemaRelay?: string;
 }
 
 /**
