@@ -85,7 +85,8 @@ export function createMetrics(targets: MetricsTargets, log: Logger, role: Metric
   let prometheus: PrometheusMetrics | undefined;
   const servers: ScrapeServer[] = [];
   if (scrapes.length && role.kind !== 'tool') {
-    prometheus = new PrometheusMetrics(role.kind === 'worker' ? { gaugeLabels: { worker: String(role.slot) } } : {});
+    const service = scrapes.find((t) => t.name !== undefined)?.name;
+    prometheus = new PrometheusMetrics({ ...(role.kind === 'worker' ? { gaugeLabels: { worker: String(role.slot) } } : {}), service });
     backends.push(prometheus);
     if (role.kind === 'serve') {
       const own = prometheus;

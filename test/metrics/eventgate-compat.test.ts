@@ -6,62 +6,22 @@
  * the requests give.
  */
 import { expect } from 'chai';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { call, type Reply } from '../helpers/http';
 import { freePort } from '../helpers/ports';
 import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
+import { FIXTURE, nameOf, parseExposition, startExporter, stopChild, type Exporter, type Exposition } from './exporter';
 
-const FIXTURE = join(ROOT, 'test/fixtures/eventgate-statsd');
 const SERVICE = 'eventgate-analytics';
 const ID = '12345678-1234-5678-1234-567812345678';
 
-/** A Prometheus text exposition: each sample by its name and sorted labels, and each family's type. */
-interface Exposition {
-  readonly samples: Map<string, number>;
-  readonly types: Map<string, string>;
-}
-
-function parseExposition(text: string): Exposition {
-  const samples = new Map<string, number>();
-  const types = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (type) types.set(type[1], type[2]);
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels = [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => `${k}="${v}"`).sort();
-    samples.set(labels.length ? `${m[1]}{${labels.join(',')}}` : m[1], Number(m[3]));
-  }
-  return { samples, types };
-}
-
-const nameOf = (key: string): string => key.replace(/\{.*$/, '');
-
-/** A UDP port that nothing is bound to now. */
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(resolve));
-  return port;
-}
-
-function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  return gone;
-}
-
 describe('EventGate series over statsd, through the chart statsd_exporter mapping', function () {
-  let exporter: ChildProcess | undefined;
+  let exporter: Exporter | undefined;
   let eventgate: ChildProcess | undefined;
-  let webPort = 0;
   let scrape: Exposition;
   const answers: [string, number][] = [];
   const topicPrefix = `egcompat${randomBytes(4).toString('hex')}`;
@@ -72,35 +32,19 @@ describe('EventGate series over statsd, through the chart statsd_exporter mappin
       .replaceAll('BROKERPORT', brokerAddress.slice(brokerAddress.lastIndexOf(':') + 1)),
   );
 
-  async function metricsText(): Promise<string> {
-    return (await call(webPort, { path: '/metrics', fresh: true, timeoutMs: 5000 })).text;
-  }
-
   before(async function () {
     // A fresh machine builds statsd_exporter from the Go module proxy first (a minute or two).
     this.timeout(600000);
     expect(brokerAddress, 'EVENTGATE_TEST_KAFKA (test/kafka/fixture.js)').to.match(/:\d+$/);
-    const bin = execFileSync('bash', [join(ROOT, 'test/metrics/install-statsd-exporter.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-    const udpPort = await freeUdpPort();
-    webPort = await freePort();
-    exporter = spawn(
-      bin,
-      [
-        `--statsd.listen-udp=127.0.0.1:${udpPort}`,
-        '--statsd.listen-tcp=',
-        `--web.listen-address=127.0.0.1:${webPort}`,
-        `--statsd.mapping-config=${join(FIXTURE, 'prometheus-statsd.conf')}`,
-      ],
-      { stdio: 'ignore' },
-    );
-    await until(() => metricsText().then(() => true, () => false), 10000, 'statsd_exporter to answer');
+    exporter = await startExporter();
+    const metricsText = exporter.scrape;
     const port = await freePort();
     eventgate = spawn(process.execPath, [join(ROOT, 'bin/eventgate'), '-c', join(FIXTURE, 'accepted-config.yaml')], {
       stdio: 'ignore',
       env: {
         ...process.env,
         PORT: String(port),
-        STATSD_PORT: String(udpPort),
+        STATSD_PORT: String(exporter.udpPort),
         SCHEMA_BASE_URI: join(FIXTURE, 'schemas'),
         ERROR_SCHEMA_BASE_URI: join(ROOT, 'schemas'),
         TOPIC_PREFIX: `${topicPrefix}.`,
@@ -141,8 +85,8 @@ describe('EventGate series over statsd, through the chart statsd_exporter mappin
   });
 
   after(async () => {
-    await stop(eventgate);
-    await stop(exporter);
+    await stopChild(eventgate);
+    await exporter?.stop();
   });
 
   /** Series whose values the requests decide: the event counters, and the messages each producer sent. */
