@@ -3,7 +3,9 @@
  * a real statsd_exporter on the chart's mapping, against the real broker:
  * every series that EventGate 1.8.4 made through that path (recorded in
  * test/fixtures/eventgate-statsd/, see its README) is there, with the values
- * the requests give.
+ * the requests give. It runs on accepted-config.yaml, the chart's config in
+ * the shape the config schema takes today; chart-config.yaml beside it is
+ * the chart's own, the one to run on once the schema takes it.
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
