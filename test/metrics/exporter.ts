@@ -32,6 +32,14 @@ export function parseExposition(text: string): Exposition {
   return { samples, types };
 }
 
+/**
+ * statsd_exporter takes no series `<name>_sum` once a series `<name>` exists
+ * (it could be a summary's part). The brokers' windowed statistics have both
+ * (`rtt` with quantiles, `rtt_sum`): the `_sum`s show only for the producer
+ * whose document reached the exporter first, which may be either.
+ */
+export const FIRST_PRODUCER_ONLY = /^eventgate_rdkafka_producer_broker_[a-z_]+_sum\{/;
+
 /** A sample key's metric name. */
 export const nameOf = (key: string): string => key.replace(/\{.*$/, '');
 
