@@ -27,13 +27,21 @@ export interface SchemaCounts {
 /** Not counted: EventGate counts an event under a schema only when it had one to check it against. */
 const NONE = 0xffffffff;
 
+const NO_OUTBOUND = new Uint32Array(0);
+
+/** Whether a result counts: taken by the sink (so far), or invalid against its schema. */
+function kindOf(r: EventResult): 'produced' | 'invalid' | undefined {
+  if (r.status === 'accepted') return 'produced';
+  return r.status === 'invalid' && r.code === 'EG_ERR_EVENT_INVALID' ? 'invalid' : undefined;
+}
+
 /**
- * Counts by stream and schema URI, one map look-up per event (none when the
- * whole batch has one stream and one URI, the usual case). An `accepted`
- * result counts as produced (the sink's refusals are taken back later, see
- * ofOutbound); only a failure of the schema itself (EG_ERR_EVENT_INVALID)
- * counts as invalid: a missing or unknown schema is no validation error to
- * EventGate either.
+ * Counts by stream and schema URI. An `accepted` result counts as produced
+ * (the sink's refusals are taken back later, see ofOutbound); only a
+ * failure of the schema itself (EG_ERR_EVENT_INVALID) counts as invalid: a
+ * missing or unknown schema is no validation error to EventGate either.
+ * Most batches, and every single event, have one stream and one URI: no map
+ * and no key strings then.
  */
 export function countBySchema(
   streams: readonly (string | undefined)[],
@@ -41,35 +49,50 @@ export function countBySchema(
   results: readonly EventResult[],
   outboundIndex: readonly number[] | Uint32Array,
 ): SchemaCounts {
-  const entries: SchemaCount[] = [];
-  const entryOf = new Int32Array(results.length).fill(-1);
-  let last: SchemaCount | undefined;
-  let lastAt = -1;
-  let byKey: Map<string, number> | undefined;
-  for (let i = 0; i < results.length; i++) {
-    const r = results[i];
-    const counted = r.status === 'accepted' || (r.status === 'invalid' && r.code === 'EG_ERR_EVENT_INVALID');
-    const uri = uris[i];
-    if (!counted || uri === undefined) continue;
-    const stream = streams[i] ?? 'unknown';
-    let at: number;
-    if (last && last.stream === stream && last.uri === uri) at = lastAt;
-    else {
-      const key = `${stream}\n${uri}`;
-      byKey ??= new Map(entries.map((e, j) => [`${e.stream}\n${e.uri}`, j]));
-      at = byKey.get(key) ?? -1;
-      if (at === -1) {
-        at = entries.push({ stream, uri, produced: 0, invalid: 0 }) - 1;
-        byKey.set(key, at);
-      }
-      last = entries[at];
-      lastAt = at;
+  const n = results.length;
+  const stream0 = streams[0] ?? 'unknown';
+  const uri0 = uris[0];
+  let one = uri0 !== undefined;
+  for (let i = 1; i < n && one; i++) one = uris[i] === uri0 && (streams[i] ?? 'unknown') === stream0;
+  if (one) {
+    const entry: SchemaCount = { stream: stream0, uri: uri0!, produced: 0, invalid: 0 };
+    for (let i = 0; i < n; i++) {
+      const r = results[i];
+      if (r.status === 'accepted') entry.produced++;
+      else if (r.status === 'invalid' && r.code === 'EG_ERR_EVENT_INVALID') entry.invalid++;
     }
-    if (r.status === 'accepted') entries[at].produced++;
-    else entries[at].invalid++;
+    // Every outbound event is a valid one of this stream and URI: entry 0.
+    return { entries: [entry], ofOutbound: outboundIndex.length ? new Uint32Array(outboundIndex.length) : NO_OUTBOUND };
+  }
+  return countMixed(streams, uris, results, outboundIndex);
+}
+
+/** countBySchema for a batch of several streams or URIs. */
+function countMixed(
+  streams: readonly (string | undefined)[],
+  uris: readonly (string | undefined)[],
+  results: readonly EventResult[],
+  outboundIndex: readonly number[] | Uint32Array,
+): SchemaCounts {
+  const n = results.length;
+  const entries: SchemaCount[] = [];
+  const byKey = new Map<string, number>();
+  const entryOf = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const kind = kindOf(results[i]);
+    const uri = uris[i];
+    if (!kind || uri === undefined) continue;
+    const stream = streams[i] ?? 'unknown';
+    const key = `${stream}\n${uri}`;
+    let at = byKey.get(key);
+    if (at === undefined) {
+      at = entries.push({ stream, uri, produced: 0, invalid: 0 }) - 1;
+      byKey.set(key, at);
+    }
+    entries[at][kind]++;
     entryOf[i] = at;
   }
-  const ofOutbound = new Uint32Array(outboundIndex.length);
+  const ofOutbound = outboundIndex.length ? new Uint32Array(outboundIndex.length) : NO_OUTBOUND;
   for (let j = 0; j < outboundIndex.length; j++) {
     const at = entryOf[outboundIndex[j]];
     ofOutbound[j] = at === -1 ? NONE : at;
