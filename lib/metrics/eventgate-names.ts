@@ -5,13 +5,22 @@
  * Pure functions; eventgate-statsd.ts sends them.
  */
 
+/** Names normalized (schema URIs, per request): remembered up to this many, then the cache starts over. */
+const NORMALIZED_CACHE_SIZE = 10000;
+const normalized = new Map<string, string>();
+
 /**
  * service-runner's name normalization: anything but letters, digits, `.`,
  * `-` and `/` becomes `-`, then `/` becomes `_` (`/test/0.0.1` ->
  * `_test_0.0.1`, `_info` -> `-info`). Dots stay: they are levels.
  */
 export function normalizeName(name: string): string {
-  return name.replace(/[^/a-zA-Z0-9.-]/g, '-').replace(/\//g, '_');
+  let out = normalized.get(name);
+  if (out !== undefined) return out;
+  out = name.replace(/[^/a-zA-Z0-9.-]/g, '-').replace(/\//g, '_');
+  if (normalized.size >= NORMALIZED_CACHE_SIZE) normalized.clear();
+  normalized.set(name, out);
+  return out;
 }
 
 /**
