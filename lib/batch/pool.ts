@@ -311,6 +311,7 @@ function pooledBatch(reply: Extract<BatchReply, { kind: 'validated' }>, maxAnswe
   const prepared: PreparedBatch = {
     outbound,
     counts: reply.counts,
+    schemaCounts: reply.schemaCounts,
     errorEvents: made ? { made: made.made, outbound: unpackOutbound(made.outbound), firstInvalid: made.firstInvalid } : undefined,
   };
   return {

@@ -130,6 +130,11 @@ const metricsTargetSchema = requiredWhen(
       }),
       port: int({ minimum: 0, maximum: 65535, default: 8125, description: 'statsd: where to send. prometheus (required): the scrape port; 0 picks a free one.' }),
       prefix: str({ default: 'eventgate', description: 'statsd only: prepended to every name with a dot.' }),
+      name: str({
+        minLength: 1,
+        description:
+          "service-runner's service name. When set, this target also gets EventGate's series, as EventGate, eventgate-wikimedia and service-runner send them (statsd: under `<name>.`; prometheus: their names with `service=<name>`): see docs/metrics.md.",
+      }),
     },
     { defaulted: true },
   ),
