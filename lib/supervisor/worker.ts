@@ -15,6 +15,7 @@ import { logStreamOf } from '../config/outputs';
 import { createLogger, type Logger } from '../log';
 import { createMetrics, type ProcessMetrics } from '../metrics/factory';
 import { startService, type RunningService } from '../service';
+import { exitOnUncaught } from './fatal';
 import { isMasterMessage, type StartMessage, type WorkerMessage } from './ipc';
 import { nameEventLoopLog } from './v8log';
 
@@ -67,6 +68,7 @@ function main(): void {
     const log = createLogger(loaded.config.logging, { worker_id: msg.workerId, worker_slot: msg.slot }, logStreamOf(loaded.config));
     const metrics = createMetrics(loaded.config.metrics, log, { kind: 'worker', slot: msg.slot });
     running = { log, metrics, shutdownTimeoutMs: loaded.config.shutdown_timeout_ms };
+    exitOnUncaught(log, 'worker', () => (phase === 'listening' ? 'serving' : phase === 'draining' ? 'draining' : 'starting'));
     if (v8log.path !== undefined) log.info({ v8_log: v8log.path }, 'V8 log of the event loop');
     else if (process.execArgv.includes('--prof')) log.warn({ reason: v8log.reason }, 'V8 log of the event loop not named');
     heartbeat = setInterval(() => {

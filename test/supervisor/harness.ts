@@ -154,9 +154,13 @@ export class Eventgate {
   private readonly child: ChildProcess;
   private readonly workerPids = new Set<number>();
 
-  constructor(configPath: string, args: string[] = []) {
+  /** `env`: added to this process's environment for the child (and so its workers). */
+  constructor(configPath: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
     started.processes.add(this);
-    this.child = spawn(process.execPath, [join(ROOT, 'bin/eventgate'), '-c', configPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [join(ROOT, 'bin/eventgate'), '-c', configPath, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code, signal) => {
         this.exit = { code, signal };
