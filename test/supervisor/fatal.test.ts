@@ -32,7 +32,7 @@ describe('a process that meets an uncaught exception or unhandled rejection', fu
   ] as const) {
     it(`logs one fatal line with EG_ERR_UNCAUGHT and its stack, then exits 1, with num_workers 0 (${fault})`, async () => {
       cfg.write({ num_workers: 0 });
-      const eg = new Eventgate(cfg.path, [], faultEnv(fault));
+      const eg = new Eventgate(cfg.path, [], { env: faultEnv(fault) });
       await eg.waitFor((l) => l.msg === 'listening');
       process.kill(eg.pid, 'SIGUSR2');
       expect(await eg.exited).to.deep.equal({ code: 1, signal: null });
@@ -43,7 +43,7 @@ describe('a process that meets an uncaught exception or unhandled rejection', fu
 
     it(`logs one fatal line from the master, which exits 1 (${fault})`, async () => {
       cfg.write({ num_workers: 1 });
-      const eg = new Eventgate(cfg.path, [], faultEnv(fault));
+      const eg = new Eventgate(cfg.path, [], { env: faultEnv(fault) });
       await eg.waitForMaster('eventgate started');
       process.kill(eg.pid, 'SIGUSR2');
       expect(await eg.exited).to.deep.equal({ code: 1, signal: null });
@@ -54,7 +54,7 @@ describe('a process that meets an uncaught exception or unhandled rejection', fu
 
     it(`logs one fatal line from a worker, which exits 1 and is replaced (${fault})`, async () => {
       cfg.write({ num_workers: 1 });
-      const eg = new Eventgate(cfg.path, [], faultEnv(fault));
+      const eg = new Eventgate(cfg.path, [], { env: faultEnv(fault) });
       const [workerPid] = [...(await eg.waitForWorkers(1)).values()];
       process.kill(workerPid, 'SIGUSR2');
       const died = await eg.waitForMaster('worker died; replacing it');
