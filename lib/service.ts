@@ -17,9 +17,10 @@ import { corsSettingsOf } from './http/cors';
 import { listenError } from './http/listen';
 import { headerPolicy } from './http/respond';
 import { createHttpServer, type Serving } from './http/server';
-import { EventGateError, messageOf } from './errors';
+import { EventGateError, messageOf, type ErrorCode } from './errors';
 import type { Logger } from './log';
 import type { Metrics } from './metrics/metrics';
+import { missingSchemaBases } from './schema';
 import { createSinks } from './sink/create';
 import { StreamRegistry } from './stream';
 
@@ -126,6 +127,10 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     throw err;
   }
   const { validator, schemas } = built;
+  for (const { base, dir } of missingSchemaBases(conf.schema_base_uris, loaded.dir)) {
+    const code: ErrorCode = 'EG_ERR_SCHEMA_BASE_MISSING';
+    log.warn({ code, base, dir }, 'schema base folder does not exist: no schema will be found there');
+  }
   const sinks = createSinks(conf, loaded.dir, deps);
   const pool = BatchPool.create({
     conf,
