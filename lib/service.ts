@@ -54,6 +54,13 @@ export interface ServiceDeps {
   readonly readyTimeoutMs?: number;
   /** Sent as x-served-by on every answer (the cluster worker's id). */
   readonly servedBy?: string;
+  /**
+   * Listen at once and wait for readiness after, not before: when no other
+   * process serves the port (the one process, the first worker), refusing
+   * connections while the producers connect helps no one, and a liveness
+   * probe on /healthz would fail for up to readyTimeoutMs (/readyz says 503).
+   */
+  readonly listenBeforeReady?: boolean;
 }
 
 /** A running HTTP service: one per process (or per cluster worker). */
@@ -199,7 +206,7 @@ async function whenReady(app: App, deps: ServiceDeps): Promise<void> {
 /** Builds the app and listens on its port; resolves once it accepts connections. */
 export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Promise<RunningService> {
   let current = new Tracked(await buildApp(loaded, deps));
-  await whenReady(current.app, deps);
+  if (!deps.listenBeforeReady) await whenReady(current.app, deps);
   const drain = new ConnectionDrain(loaded.config.drain_idle_grace_ms);
   const server = createHttpServer(() => current, drain);
   drain.watch(server);
@@ -213,6 +220,7 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
   }
   const port = (server.address() as AddressInfo).port;
   deps.log.info({ port, interface: conf.interface, sink: current.app.sinks.guaranteed.kind }, 'listening');
+  if (deps.listenBeforeReady) await whenReady(current.app, deps);
   let closing: Promise<void> | undefined;
   return {
     server,

@@ -147,6 +147,8 @@ class Master implements RollHost, HealthHost {
           dir: w.loaded.dir,
           heartbeatIntervalMs: beatIntervalMs(this.config),
           workers: this.desired,
+          // In a roll or beside other workers, it takes traffic only once ready.
+          listenBeforeReady: this.workers.inState('listening').length === 0,
         });
       case 'listening':
         if (w.state !== 'starting') return;

@@ -26,7 +26,7 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
   // A reload swaps in the new config once its producers are connected (or ready_timeout_ms passed).
   // The signal handlers go in before the service listens: a SIGHUP the moment it says so would
   // otherwise hit node's default action and end the process. Until then they wait for the start.
-  const starting = startService(loaded, { log, metrics, workers: 0, readyTimeoutMs: loaded.config.ready_timeout_ms });
+  const starting = startService(loaded, { log, metrics, workers: 0, readyTimeoutMs: loaded.config.ready_timeout_ms, listenBeforeReady: true });
   let current = loaded;
   let stopping = false;
   let started = false;

@@ -91,6 +91,7 @@ function main(): void {
         workers: msg.workers,
         readyTimeoutMs: loaded.config.ready_timeout_ms,
         servedBy: String(msg.workerId),
+        listenBeforeReady: msg.listenBeforeReady === true,
       });
     } catch (err) {
       const code = codeOf(err);
