@@ -81,6 +81,11 @@ export interface RunningService {
   close(): Promise<void>;
   /** From now on every answer closes its keep-alive connection (before a shutdown or a roll). */
   drainConnections(): void;
+  /**
+   * Resolves once the app is ready, ready_timeout_ms passed, or a close began:
+   * with listenBeforeReady the service listens before it is ready.
+   */
+  readonly ready: Promise<void>;
 }
 
 type App = AppContext & { close(): Promise<void> };
@@ -192,9 +197,9 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
 }
 
 /** Resolves when the app is ready, or after `deps.readyTimeoutMs` with a warning; polls, as readiness has no event. */
-async function whenReady(app: App, deps: ServiceDeps): Promise<void> {
+async function whenReady(app: App, deps: ServiceDeps, closing: () => boolean = () => false): Promise<void> {
   const deadline = Date.now() + (deps.readyTimeoutMs ?? 0);
-  for (let reason = app.notReadyReason(); reason !== undefined; reason = app.notReadyReason()) {
+  for (let reason = app.notReadyReason(); reason !== undefined && !closing(); reason = app.notReadyReason()) {
     if (Date.now() >= deadline) {
       if (deps.readyTimeoutMs) deps.log.warn({ reason, timeout_ms: deps.readyTimeoutMs }, 'not ready in time; taking requests anyway');
       return;
@@ -220,11 +225,13 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
   }
   const port = (server.address() as AddressInfo).port;
   deps.log.info({ port, interface: conf.interface, sink: current.app.sinks.guaranteed.kind }, 'listening');
-  if (deps.listenBeforeReady) await whenReady(current.app, deps);
   let closing: Promise<void> | undefined;
+  // A stop while the producers still connect need not wait for them.
+  const ready = deps.listenBeforeReady ? whenReady(current.app, deps, () => closing !== undefined) : Promise.resolve();
   return {
     server,
     port,
+    ready,
     async reload(next: LoadedConfig) {
       if (closing) throw new EventGateError('EG_ERR_SERVICE_CLOSING');
       const fresh = new Tracked(await buildApp(next, deps));

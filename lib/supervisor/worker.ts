@@ -100,6 +100,10 @@ function main(): void {
       return sendAndExit({ type: 'startup_failed', code, message: messageOf(err) }, 1);
     }
     running.service = service;
+    // Listening already when no other worker serves (listenBeforeReady); the master hears
+    // `listening` once it is ready, as a roll waits for that. A drain meanwhile ends the wait.
+    await service.ready;
+    if (phase !== 'starting') return;
     phase = 'listening';
     send({ type: 'listening', port: service.port });
   };

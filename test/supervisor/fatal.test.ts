@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/paths';
+import { until } from '../helpers/until';
 import { Eventgate, type LogLine, type TempConfig, withTempConfig } from './harness';
 
 /** Loads test/supervisor/fault-preload.ts into every process: SIGUSR2 then breaks the one it reaches. */
@@ -8,7 +9,9 @@ function faultEnv(fault: 'throw' | 'reject'): NodeJS.ProcessEnv {
   return { NODE_OPTIONS: `--require ${join(ROOT, 'dist/test/supervisor/fault-preload.js')}`, EVENTGATE_TEST_FAULT: fault };
 }
 
-function fatalLines(eg: Eventgate): LogLine[] {
+/** The EG_ERR_UNCAUGHT lines, once one is read: the child's exit can come before the last of its stdout. */
+async function fatalLines(eg: Eventgate): Promise<LogLine[]> {
+  await until(() => eg.lines.some((l) => l.code === 'EG_ERR_UNCAUGHT'), 5000, 'the fatal line');
   return eg.lines.filter((l) => l.code === 'EG_ERR_UNCAUGHT');
 }
 
@@ -36,7 +39,7 @@ describe('a process that meets an uncaught exception or unhandled rejection', fu
       await eg.waitFor((l) => l.msg === 'listening');
       process.kill(eg.pid, 'SIGUSR2');
       expect(await eg.exited).to.deep.equal({ code: 1, signal: null });
-      const fatal = fatalLines(eg);
+      const fatal = await fatalLines(eg);
       expect(fatal).to.have.length(1);
       expectFatal(fatal[0], eg.pid, 'single', origin);
     });
@@ -47,7 +50,7 @@ describe('a process that meets an uncaught exception or unhandled rejection', fu
       await eg.waitForMaster('eventgate started');
       process.kill(eg.pid, 'SIGUSR2');
       expect(await eg.exited).to.deep.equal({ code: 1, signal: null });
-      const fatal = fatalLines(eg);
+      const fatal = await fatalLines(eg);
       expect(fatal).to.have.length(1);
       expectFatal(fatal[0], eg.pid, 'master', origin);
     });
@@ -60,7 +63,7 @@ describe('a process that meets an uncaught exception or unhandled rejection', fu
       const died = await eg.waitForMaster('worker died; replacing it');
       expect(died.worker_pid).to.equal(workerPid);
       expect(died.exit_code).to.equal(1);
-      const fatal = fatalLines(eg);
+      const fatal = await fatalLines(eg);
       expect(fatal).to.have.length(1);
       expectFatal(fatal[0], workerPid, 'worker', origin);
       expect(fatal[0].worker_id).to.be.above(0);

@@ -17,7 +17,7 @@ for (const workers of [0, 1]) {
     async function start(): Promise<Eventgate> {
       // Nothing listens there: every connect is refused.
       const broker = `127.0.0.1:${await freePort()}`;
-      cfg.write({ num_workers: workers, ready_timeout_ms: 60000 }, { kafka: { conf: { 'metadata.broker.list': broker }, connect_timeout_ms: 300 } });
+      cfg.write({ num_workers: workers, ready_timeout_ms: 60000, shutdown_timeout_ms: 30000 }, { kafka: { conf: { 'metadata.broker.list': broker }, connect_timeout_ms: 300 } });
       return new Eventgate(cfg.path);
     }
 
@@ -36,6 +36,17 @@ for (const workers of [0, 1]) {
       // Still within ready_timeout_ms: the wait for the producers is not over.
       expect(eg.lines.some((l) => l.msg === 'not ready in time; taking requests anyway')).to.equal(false);
       if (workers) expect(eg.master('worker listening')).to.deep.equal([]);
+    });
+
+    it('stops cleanly on SIGTERM while it waits for its producers, without waiting out ready_timeout_ms', async () => {
+      const eg = await start();
+      await until(() => send(cfg.port, 'GET', '/healthz').then((a) => a.status, () => 0), 15000, '/healthz to answer');
+      eg.signal('SIGTERM');
+      // Within shutdown_timeout_ms (30 s) and long before ready_timeout_ms (60 s): a wait for either exits 1 or times the test out.
+      expect(await eg.exited).to.deep.equal({ code: 0, signal: null });
+      // The child's exit can come before the last of its stdout is read.
+      const stopped = await until(() => eg.lines.find((l) => l.msg === 'stopped'), 5000, 'the stopped line');
+      expect(stopped?.clean).to.equal(true);
     });
 
     if (workers === 0) {
