@@ -112,6 +112,8 @@ export const ERRORS = {
   EG_ERR_WORKER_STARTUP_TIMEOUT: { message: 'A worker did not listen within worker_startup_timeout_ms.' },
   EG_ERR_MASTER_STOPPING: { message: 'The master is stopping: it starts no more workers.' },
   EG_ERR_METRICS_LISTEN: { message: 'The Prometheus metrics endpoint could not listen on its port.' },
+  EG_ERR_UNCAUGHT: { message: 'An uncaught exception or unhandled rejection ended the process.' },
+  EG_ERR_SCHEMA_BASE_MISSING: { message: 'A schema base folder of schema_base_uris does not exist.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

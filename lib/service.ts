@@ -17,9 +17,10 @@ import { corsSettingsOf } from './http/cors';
 import { listenError } from './http/listen';
 import { headerPolicy } from './http/respond';
 import { createHttpServer, type Serving } from './http/server';
-import { EventGateError, messageOf } from './errors';
+import { EventGateError, messageOf, type ErrorCode } from './errors';
 import type { Logger } from './log';
 import type { Metrics } from './metrics/metrics';
+import { missingSchemaBases } from './schema';
 import { createSinks } from './sink/create';
 import { StreamRegistry } from './stream';
 
@@ -53,6 +54,13 @@ export interface ServiceDeps {
   readonly readyTimeoutMs?: number;
   /** Sent as x-served-by on every answer (the cluster worker's id). */
   readonly servedBy?: string;
+  /**
+   * Listen at once and wait for readiness after, not before: when no other
+   * process serves the port (the one process, the first worker), refusing
+   * connections while the producers connect helps no one, and a liveness
+   * probe on /healthz would fail for up to readyTimeoutMs (/readyz says 503).
+   */
+  readonly listenBeforeReady?: boolean;
 }
 
 /** A running HTTP service: one per process (or per cluster worker). */
@@ -73,6 +81,11 @@ export interface RunningService {
   close(): Promise<void>;
   /** From now on every answer closes its keep-alive connection (before a shutdown or a roll). */
   drainConnections(): void;
+  /**
+   * Resolves once the app is ready, ready_timeout_ms passed, or a close began:
+   * with listenBeforeReady the service listens before it is ready.
+   */
+  readonly ready: Promise<void>;
 }
 
 type App = AppContext & { close(): Promise<void> };
@@ -126,6 +139,10 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     throw err;
   }
   const { validator, schemas } = built;
+  for (const { base, dir } of missingSchemaBases(conf.schema_base_uris, loaded.dir)) {
+    const code: ErrorCode = 'EG_ERR_SCHEMA_BASE_MISSING';
+    log.warn({ code, base, dir }, 'schema base folder does not exist: no schema will be found there');
+  }
   const sinks = createSinks(conf, loaded.dir, deps);
   const pool = BatchPool.create({
     conf,
@@ -181,9 +198,9 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
 }
 
 /** Resolves when the app is ready, or after `deps.readyTimeoutMs` with a warning; polls, as readiness has no event. */
-async function whenReady(app: App, deps: ServiceDeps): Promise<void> {
+async function whenReady(app: App, deps: ServiceDeps, closing: () => boolean = () => false): Promise<void> {
   const deadline = Date.now() + (deps.readyTimeoutMs ?? 0);
-  for (let reason = app.notReadyReason(); reason !== undefined; reason = app.notReadyReason()) {
+  for (let reason = app.notReadyReason(); reason !== undefined && !closing(); reason = app.notReadyReason()) {
     if (Date.now() >= deadline) {
       if (deps.readyTimeoutMs) deps.log.warn({ reason, timeout_ms: deps.readyTimeoutMs }, 'not ready in time; taking requests anyway');
       return;
@@ -216,7 +233,7 @@ function reportHeap(metrics: Metrics, intervalMs = HEAP_INTERVAL_MS): () => void
 /** Builds the app and listens on its port; resolves once it accepts connections. */
 export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Promise<RunningService> {
   let current = new Tracked(await buildApp(loaded, deps));
-  await whenReady(current.app, deps);
+  if (!deps.listenBeforeReady) await whenReady(current.app, deps);
   const drain = new ConnectionDrain(loaded.config.drain_idle_grace_ms);
   const server = createHttpServer(() => current, drain);
   drain.watch(server);
@@ -232,9 +249,12 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
   deps.log.info({ port, interface: conf.interface, sink: current.app.sinks.guaranteed.kind }, 'listening');
   const stopHeap = reportHeap(deps.metrics);
   let closing: Promise<void> | undefined;
+  // A stop while the producers still connect need not wait for them.
+  const ready = deps.listenBeforeReady ? whenReady(current.app, deps, () => closing !== undefined) : Promise.resolve();
   return {
     server,
     port,
+    ready,
     async reload(next: LoadedConfig) {
       if (closing) throw new EventGateError('EG_ERR_SERVICE_CLOSING');
       const fresh = new Tracked(await buildApp(next, deps));

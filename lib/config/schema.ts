@@ -283,6 +283,12 @@ export const configSchema = obj({
   worker_heartbeat_timeout: int({ minimum: 1, default: 7500 }),
   startup_attempts: int({ minimum: 1, default: 3 }),
   shutdown_timeout_ms: int({ minimum: 1, default: 10000 }),
+  shutdown_signal_merge_ms: int({
+    minimum: 0,
+    default: 500,
+    description:
+      'A second SIGTERM/SIGINT this soon after the first is the same request to stop (Ctrl-C on npm start: the terminal signals the whole group and npm forwards its own); a later one exits at once, non-zero. 0: every second signal exits at once.',
+  }),
   drain_idle_grace_ms: int({
     minimum: 0,
     default: 1000,

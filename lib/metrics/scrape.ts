@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ErrorCode } from '../errors';
@@ -43,18 +42,24 @@ export class ScrapeServer {
         },
       );
     });
-    this.server.listen(target.port, target.host);
-    this.listening = Promise.race([
-      once(this.server, 'listening').then(() => {
+    // One settlement for both outcomes: events.once('listening') would reject on
+    // the same 'error' (EADDRINUSE) and, raced, end the process as an unhandled rejection.
+    this.listening = new Promise((resolve) => {
+      const onError = (err: Error): void => {
+        this.server.off('listening', onListening);
+        log.error({ err, metrics_port: target.port, metrics_host: target.host, code: 'EG_ERR_METRICS_LISTEN' satisfies ErrorCode }, 'metrics endpoint could not listen');
+        resolve(undefined);
+      };
+      const onListening = (): void => {
+        this.server.off('error', onError);
         const port = (this.server.address() as AddressInfo).port;
         log.info({ metrics_port: port, metrics_host: target.host }, 'metrics endpoint listening');
-        return port;
-      }),
-      once(this.server, 'error').then(([err]: unknown[]) => {
-        log.error({ err, metrics_port: target.port, metrics_host: target.host, code: 'EG_ERR_METRICS_LISTEN' satisfies ErrorCode }, 'metrics endpoint could not listen');
-        return undefined;
-      }),
-    ]);
+        resolve(port);
+      };
+      this.server.once('error', onError);
+      this.server.once('listening', onListening);
+    });
+    this.server.listen(target.port, target.host);
   }
 
   close(): Promise<void> {

@@ -285,9 +285,14 @@ export class SchemaRepository {
         if (dropped > 0) this.metrics.increment('schema.cache.evicted', dropped, { kind: 'failure' });
       }
       this.metrics.increment('schema.load.failed', 1, { code: err.code });
-      // Clients choose URIs: their typos are no operator's concern, and must not flood the log.
-      const level = QUIET_CODES.has(err.code) ? 'debug' : 'warn';
-      this.opts.log?.[level]({ uri: uri.slice(0, MAX_SCHEMA_URI_LENGTH), code: err.code, err }, 'schema load failed');
+      // Clients choose URIs: their typos are no operator's concern, and must not flood the log. A
+      // schema no base has is told at info, with the locations tried (the client's answer keeps
+      // our paths out): a base folder that is not where the config says makes every event one.
+      // (Only URIs the negative cache keeps, so that each is told once per TTL.)
+      const told = err.code === 'EG_ERR_SCHEMA_NOT_FOUND' && uri.length <= MAX_SCHEMA_URI_LENGTH;
+      const level = told ? 'info' : QUIET_CODES.has(err.code) ? 'debug' : 'warn';
+      const tried = told ? (err.details as { tried?: string[] } | undefined)?.tried : undefined;
+      this.opts.log?.[level]({ uri: uri.slice(0, MAX_SCHEMA_URI_LENGTH), code: err.code, err, ...(tried ? { tried } : {}) }, 'schema load failed');
       throw err;
     } finally {
       this.metrics.timing('schema.load_time', performance.now() - started);

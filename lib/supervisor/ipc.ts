@@ -24,6 +24,8 @@ export interface StartMessage {
   readonly heartbeatIntervalMs: number;
   /** Workers the master runs (num_workers or -n): the service sizes its thread pool by it. */
   readonly workers: number;
+  /** No other worker listens: take connections before the producers are ready (ServiceDeps.listenBeforeReady). */
+  readonly listenBeforeReady?: boolean;
 }
 
 /** Master -> worker: stop accepting, finish in-flight requests, close the service, exit 0. */

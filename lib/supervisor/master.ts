@@ -16,6 +16,7 @@ import type { Logger } from '../log';
 import type { ReloadableMetrics } from '../metrics/factory';
 import { Backoff } from '../backoff';
 import { ClusterMetrics } from './collect';
+import { exitOnUncaught } from './fatal';
 import { beatIntervalMs, Health, type HealthHost } from './health';
 import type { WorkerMessage } from './ipc';
 import { desiredWorkers, type RunOptions } from './options';
@@ -26,10 +27,13 @@ import { WorkerSet } from './workers';
 
 export async function runMaster(loaded: LoadedConfig, log: Logger, metrics: ReloadableMetrics, options: RunOptions): Promise<void> {
   const master = new Master(loaded, log, metrics, options);
+  let started = false;
+  exitOnUncaught(log, 'master', () => (master.stopping ? 'stopping' : started ? 'serving' : 'starting'));
   process.on('SIGHUP', () => master.reload());
   process.on('SIGTERM', () => master.stop('SIGTERM'));
   process.on('SIGINT', () => master.stop('SIGINT'));
   await master.start();
+  started = true;
 }
 
 class Master implements RollHost, HealthHost {
@@ -90,7 +94,7 @@ class Master implements RollHost, HealthHost {
   }
 
   stop(signal: NodeJS.Signals): void {
-    this.shutdown.begin(signal, this.config.shutdown_timeout_ms);
+    this.shutdown.begin(signal, this.config.shutdown_timeout_ms, this.config.shutdown_signal_merge_ms);
   }
 
   /** The first worker alone (a broken config fails once, not N times), then the others together. */
@@ -143,6 +147,8 @@ class Master implements RollHost, HealthHost {
           dir: w.loaded.dir,
           heartbeatIntervalMs: beatIntervalMs(this.config),
           workers: this.desired,
+          // In a roll or beside other workers, it takes traffic only once ready.
+          listenBeforeReady: this.workers.inState('listening').length === 0,
         });
       case 'listening':
         if (w.state !== 'starting') return;

@@ -55,9 +55,9 @@ export function inspectPort(config: Config, workerId: number): number {
  * master's own in the OS temp folder (`eventgate-debug-<master pid>`), which
  * the master may remove on a normal stop because nothing else writes there.
  */
-export function debugDir(loaded: LoadedConfig, masterPid: number = process.pid): { readonly dir: string; readonly owned: boolean } {
+export function debugDir(loaded: LoadedConfig, masterPid: number = process.pid, temp: string = tmpdir()): { readonly dir: string; readonly owned: boolean } {
   const configured = loaded.config.debug_dir;
-  if (configured === undefined) return { dir: join(tmpdir(), `eventgate-debug-${masterPid}`), owned: true };
+  if (configured === undefined) return { dir: join(temp, `eventgate-debug-${masterPid}`), owned: true };
   return { dir: isAbsolute(configured) ? configured : resolve(loaded.dir, configured), owned: false };
 }
 
@@ -70,4 +70,17 @@ export function debugFlags(loaded: LoadedConfig, workerId: number, masterPid: nu
   const { config } = loaded;
   const { dir } = debugDir(loaded, masterPid);
   return [`--inspect=127.0.0.1:${inspectPort(config, workerId)}`, ...config.debug_node_flags, `--logfile=${join(dir, 'eventgate-v8-%p.log')}`];
+}
+
+/** Where V8's --perf-basic-prof writes perf-<pid>.map: fixed in V8, whatever TMPDIR says, and where perf looks. */
+export const PERF_MAP_DIR = '/tmp';
+
+/**
+ * Every folder a debug-mode start writes into: the V8 logs' folder and the
+ * perf maps'. deploy/eventgate.service must leave each writable
+ * (test/supervisor/debug-unit.test.ts holds the two in step); `temp` is the
+ * temp folder of the master's environment (TMPDIR, else /tmp).
+ */
+export function debugWrites(loaded: LoadedConfig, temp: string = tmpdir()): string[] {
+  return [debugDir(loaded, 0, temp).dir, PERF_MAP_DIR];
 }

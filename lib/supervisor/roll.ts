@@ -49,7 +49,10 @@ export class Roller {
     this.host.enqueue(async () => {
       this.reloadQueued = false;
       const next = await rereadConfig(this.host.active, this.log, this.metrics);
-      if (next && !this.host.stopping) await this.roll(next);
+      if (!next || this.host.stopping) return;
+      // The master's own level follows the file at once: a roll takes as long as its workers' drains.
+      this.log.level(next.config.logging.level);
+      await this.roll(next);
     });
   }
 
@@ -84,6 +87,7 @@ export class Roller {
           if (host.stopping) return;
           host.active = previous.loaded;
           host.desired = previous.desired;
+          this.log.level(previous.loaded.config.logging.level);
           this.metrics.increment('supervisor.rolls', 1, { outcome: 'abandoned' });
           this.log.error(
             { generation, rolled, kept: old.length - rolled, reason: messageOf(err) },
@@ -97,7 +101,6 @@ export class Roller {
     }
     await this.fitCount();
     this.log.info({ generation, workers: this.workers.liveCount(), log_level: next.config.logging.level }, 'roll complete');
-    this.log.level(next.config.logging.level);
     await this.metrics.reconfigure(next.config.metrics);
     this.metrics.increment('supervisor.rolls', 1, { outcome: 'completed' });
   }

@@ -6,12 +6,15 @@
  */
 import type { Logger } from '../log';
 import type { ReloadableMetrics } from '../metrics/factory';
+import { StopSignals } from './signal';
 import type { WorkerSet } from './workers';
 
 export class Shutdown {
   private readonly stopped = new AbortController();
   /** Some worker did not drain cleanly during the stop: the exit code says so. */
   private unclean = false;
+  /** When the first signal came: a second one within the merge window is the same request (signal.ts). */
+  private readonly signals: StopSignals;
 
   constructor(
     private readonly workers: WorkerSet,
@@ -19,7 +22,9 @@ export class Shutdown {
     private readonly metrics: ReloadableMetrics,
     /** Runs once every worker is gone, before the metrics close; `clean`: each drained cleanly. */
     private readonly onDrained: (clean: boolean) => void,
-  ) {}
+  ) {
+    this.signals = new StopSignals(log);
+  }
 
   get stopping(): boolean {
     return this.stopped.signal.aborted;
@@ -30,7 +35,8 @@ export class Shutdown {
     this.unclean = true;
   }
 
-  begin(signal: NodeJS.Signals, timeoutMs: number): void {
+  begin(signal: NodeJS.Signals, timeoutMs: number, mergeMs: number): void {
+    if (this.signals.take(signal, mergeMs) === 'merged') return;
     if (this.stopping) {
       this.log.warn({ signal }, 'second signal: killing the workers and exiting now');
       this.workers.killAll('shutdown');

@@ -3,7 +3,9 @@ import type { Logger } from '../log';
 import type { ReloadableMetrics } from '../metrics/factory';
 import { startService } from '../service';
 import { debugEnabled, desiredWorkers, type RunOptions } from './options';
+import { exitOnUncaught } from './fatal';
 import { rereadConfig } from './reread';
+import { StopSignals } from './signal';
 import { nameEventLoopLog } from './v8log';
 
 /**
@@ -11,7 +13,8 @@ import { nameEventLoopLog } from './v8log';
  * master would otherwise do, all of it here. SIGHUP re-reads the config and
  * swaps it in place (RunningService.reload: no request dropped); an invalid
  * file is refused and the old config stays. SIGTERM/SIGINT drain and exit 0;
- * a second signal or shutdown_timeout_ms forces exit 1.
+ * a second signal (past shutdown_signal_merge_ms: signal.ts) or
+ * shutdown_timeout_ms forces exit 1.
  */
 export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metrics: ReloadableMetrics, options: RunOptions): Promise<void> {
   if (debugEnabled(loaded.config, options)) {
@@ -23,9 +26,11 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
   // A reload swaps in the new config once its producers are connected (or ready_timeout_ms passed).
   // The signal handlers go in before the service listens: a SIGHUP the moment it says so would
   // otherwise hit node's default action and end the process. Until then they wait for the start.
-  const starting = startService(loaded, { log, metrics, workers: 0, readyTimeoutMs: loaded.config.ready_timeout_ms });
+  const starting = startService(loaded, { log, metrics, workers: 0, readyTimeoutMs: loaded.config.ready_timeout_ms, listenBeforeReady: true });
   let current = loaded;
   let stopping = false;
+  let started = false;
+  exitOnUncaught(log, 'single', () => (stopping ? 'stopping' : started ? 'serving' : 'starting'));
   let reloading: Promise<void> = Promise.resolve();
 
   const reload = async (): Promise<void> => {
@@ -44,7 +49,9 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
     await metrics.reconfigure(next.config.metrics);
   };
 
+  const signals = new StopSignals(log);
   const stop = (signal: NodeJS.Signals) => {
+    if (signals.take(signal, current.config.shutdown_signal_merge_ms) === 'merged') return;
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
@@ -65,7 +72,7 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
       .then(() => metrics.close())
       .then(
         () => {
-          log.info('stopped');
+          log.info({ clean: true }, 'stopped');
           // stdout is synchronous for files and pipes on Linux: the lines above are out.
           process.exit(0);
         },
@@ -84,4 +91,5 @@ export async function runSingleProcess(loaded: LoadedConfig, log: Logger, metric
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   await starting;
+  started = true;
 }

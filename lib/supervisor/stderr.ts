@@ -7,10 +7,24 @@
  * log stays JSON from end to end.
  */
 import type { Readable } from 'node:stream';
+import bunyan from 'bunyan';
 import type { Logger } from '../log';
 
 /** What node's inspector says on its own; anything else on stderr is worth a warning. */
 const INSPECTOR_LINE = /^(Debugger listening on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Debugger ending on |Waiting for the debugger to disconnect)/;
+
+/**
+ * The inspector's lines are what debug mode is turned on for: logged at info,
+ * or at the log's own level when that is higher, so that a reload that both
+ * quiets the log (warn) and turns debug mode on still tells where to attach.
+ */
+function inspectorLevel(log: Logger): 'info' | 'warn' | 'error' | 'fatal' {
+  const level = log.level();
+  if (level >= bunyan.FATAL) return 'fatal';
+  if (level >= bunyan.ERROR) return 'error';
+  if (level >= bunyan.WARN) return 'warn';
+  return 'info';
+}
 
 function isJsonObject(line: string): boolean {
   if (!line.startsWith('{')) return false;
@@ -31,7 +45,7 @@ export function forwardStderr(stderr: Readable, log: Logger, fields: Readonly<Re
       return;
     }
     const url = /^Debugger listening on (ws:\/\/\S+)/.exec(text)?.[1];
-    if (INSPECTOR_LINE.test(text)) log.info({ ...fields, detail: text, ...(url ? { inspector_url: url } : {}) }, 'worker stderr');
+    if (INSPECTOR_LINE.test(text)) log[inspectorLevel(log)]({ ...fields, detail: text, ...(url ? { inspector_url: url } : {}) }, 'worker stderr');
     else log.warn({ ...fields, detail: text }, 'worker stderr');
   };
   stderr.setEncoding('utf8');

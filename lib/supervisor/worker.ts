@@ -15,6 +15,7 @@ import { logStreamOf } from '../config/outputs';
 import { createLogger, type Logger } from '../log';
 import { createMetrics, type ProcessMetrics } from '../metrics/factory';
 import { startService, type RunningService } from '../service';
+import { exitOnUncaught } from './fatal';
 import { isMasterMessage, type StartMessage, type WorkerMessage } from './ipc';
 import { nameEventLoopLog } from './v8log';
 
@@ -67,6 +68,7 @@ function main(): void {
     const log = createLogger(loaded.config.logging, { worker_id: msg.workerId, worker_slot: msg.slot }, logStreamOf(loaded.config));
     const metrics = createMetrics(loaded.config.metrics, log, { kind: 'worker', slot: msg.slot });
     running = { log, metrics, shutdownTimeoutMs: loaded.config.shutdown_timeout_ms };
+    exitOnUncaught(log, 'worker', () => (phase === 'listening' ? 'serving' : phase === 'draining' ? 'draining' : 'starting'));
     if (v8log.path !== undefined) log.info({ v8_log: v8log.path }, 'V8 log of the event loop');
     else if (process.execArgv.includes('--prof')) log.warn({ reason: v8log.reason }, 'V8 log of the event loop not named');
     heartbeat = setInterval(() => {
@@ -89,6 +91,7 @@ function main(): void {
         workers: msg.workers,
         readyTimeoutMs: loaded.config.ready_timeout_ms,
         servedBy: String(msg.workerId),
+        listenBeforeReady: msg.listenBeforeReady === true,
       });
     } catch (err) {
       const code = codeOf(err);
@@ -97,6 +100,10 @@ function main(): void {
       return sendAndExit({ type: 'startup_failed', code, message: messageOf(err) }, 1);
     }
     running.service = service;
+    // Listening already when no other worker serves (listenBeforeReady); the master hears
+    // `listening` once it is ready, as a roll waits for that. A drain meanwhile ends the wait.
+    await service.ready;
+    if (phase !== 'starting') return;
     phase = 'listening';
     send({ type: 'listening', port: service.port });
   };

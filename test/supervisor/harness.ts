@@ -154,9 +154,14 @@ export class Eventgate {
   private readonly child: ChildProcess;
   private readonly workerPids = new Set<number>();
 
-  constructor(configPath: string, args: string[] = []) {
+  /**
+   * `env`: added to this process's environment for the child (and so its workers);
+   * `wrap`: a command that ends by exec'ing its arguments (node and eventgate's), so that the pid stays the master's.
+   */
+  constructor(configPath: string, args: string[] = [], spawnOptions: { env?: NodeJS.ProcessEnv; wrap?: string[] } = {}) {
     started.processes.add(this);
-    this.child = spawn(process.execPath, [join(ROOT, 'bin/eventgate'), '-c', configPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const command = [...(spawnOptions.wrap ?? []), process.execPath, join(ROOT, 'bin/eventgate'), '-c', configPath, ...args];
+    this.child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...spawnOptions.env } });
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code, signal) => {
         this.exit = { code, signal };

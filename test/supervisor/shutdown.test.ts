@@ -110,7 +110,8 @@ for (const workers of [2, 0]) {
     });
 
     it('exits non-zero at once on a second signal while draining', async () => {
-      cfg.write({ num_workers: workers });
+      // No merge window: the second signal here follows the first by milliseconds (signal.test.ts tests the window).
+      cfg.write({ num_workers: workers, shutdown_signal_merge_ms: 0 });
       eg = new Eventgate(cfg.path);
       if (workers) await eg.waitForMaster('eventgate started');
       else await eg.waitFor((l) => l.msg === 'listening');

@@ -5,6 +5,7 @@
  */
 import * as Kafka from 'node-rdkafka';
 import { authFailureOf } from './auth';
+import type { ErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
 import { LogLimiter } from './log-limit';
@@ -46,6 +47,9 @@ export function messageKey(message: string): string {
 export class RdkafkaLogger {
   private readonly lines: LogLimiter<RdkafkaLog>;
   private readonly errors: LogLimiter<Kafka.LibrdKafkaError>;
+  /** The producer's own failed connects: with Kafka down at start, one every few seconds per producer. */
+  private readonly connects: LogLimiter<{ readonly err: Kafka.LibrdKafkaError; readonly attempts: number }>;
+  private failedConnects = 0;
 
   constructor(log: Logger, intervalMs: number = RDKAFKA_LOG_INTERVAL_MS) {
     const every = (repeated: number) => (repeated > 0 ? { repeated, interval_ms: intervalMs } : {});
@@ -53,6 +57,22 @@ export class RdkafkaLogger {
       log[logLevelOf(e.severity)]({ fac: e.fac, severity: e.severity, detail: e.message, ...every(repeated) }, 'librdkafka log'),
     );
     this.errors = new LogLimiter(intervalMs, (err, repeated) => log.warn({ err, ...every(repeated) }, 'librdkafka error'));
+    const code: ErrorCode = 'EG_ERR_KAFKA_CONNECT';
+    this.connects = new LogLimiter(intervalMs, (e, repeated) =>
+      log.warn({ err: e.err, code, attempts: e.attempts, ...every(repeated) }, 'kafka producer could not connect, retrying'),
+    );
+  }
+
+  /** A connect attempt failed; `attempts`: failed in a row, so far. */
+  connectFailed(err: Kafka.LibrdKafkaError): void {
+    this.failedConnects++;
+    this.connects.hit(messageKey(err.message), { err, attempts: this.failedConnects });
+  }
+
+  /** Connected: the failures held back are told, and the count starts over. */
+  connected(): void {
+    this.connects.flush();
+    this.failedConnects = 0;
   }
 
   log(entry: RdkafkaLog): void {
@@ -68,6 +88,7 @@ export class RdkafkaLogger {
   flush(): void {
     this.lines.flush();
     this.errors.flush();
+    this.connects.flush();
   }
 }
 

@@ -327,7 +327,7 @@ export class KafkaSink implements Sink {
         return;
       }
       if (err) {
-        this.log.warn({ err }, 'kafka producer could not connect, retrying');
+        this.rdkafkaLog.connectFailed(err);
         this.opts.metrics.increment('kafka.connect.failed', 1, this.tags);
         // node-rdkafka wires its event callbacks again at each connect() of a
         // client, so that each retry on one client would deliver every event
@@ -344,6 +344,7 @@ export class KafkaSink implements Sink {
       const rebuilt = this.state.kind === 'connecting' && this.state.rebuilding !== undefined;
       this.state = { kind: 'connected', poll, health: {} };
       this.auth.clear();
+      this.rdkafkaLog.connected();
       this.log.info({ rebuilt }, rebuilt ? 'kafka producer rebuilt and connected' : 'kafka producer connected');
       for (const waiter of [...this.readyWaiters]) waiter();
     });
