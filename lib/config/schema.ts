@@ -4,23 +4,33 @@
  * validated config. The shape is service-runner's, so an EventGate config
  * keeps working: top-level runtime settings, then `services[0].conf`.
  */
-import { anyOf, arr, bool, int, json, literalUnion, num, obj, record, requiredWhen, str, type Infer } from './shape';
+import { eventGateConf, loggingSchema, metricsEntrySchema, serviceRunnerService, serviceRunnerTopLevel, type LOG_LEVELS, type LOG_STREAMS } from './compat';
+import { anyOf, arr, bool, int, json, literalUnion, nul, num, obj, record, str, type Infer } from './shape';
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
-const LOG_STREAMS = ['stdout', 'stderr'] as const;
+/**
+ * service-runner's num_workers: a number, or arithmetic of ncpu (`ncpu`,
+ * `ncpu*2`, `ncpu/2`, `(ncpu-1)`); normalize.ts works it out without eval.
+ */
+export const NUM_WORKERS_PATTERN = '^\\s*ncpu\\s*$|^(?:(?:ncpu[\\s)*+\\-/])|[\\s()*+\\-/.\\d])+(?:ncpu)?$';
 
 /** The Kafka headers kafka.message_headers may name (lib/sink/kafka/headers.ts makes them). */
 export const MESSAGE_HEADER_NAMES = ['content-type', 'x-request-id'] as const;
 /**
- * content-type says what every value is anyway (JSON), at the price of the
- * whole rest of a produce call per event: off unless asked for. x-request-id
- * ties a message to its request's answer and log lines when its schema has
- * no meta.request_id.
+ * None, as EventGate: node-rdkafka converts every header of every message
+ * anew (~1.3 µs of CPU per header and event), and a consumer of an EventGate
+ * topic expects none. x-request-id, which ties a message to its request's
+ * answer and log lines, is there for the asking.
  */
-const DEFAULT_MESSAGE_HEADERS: (typeof MESSAGE_HEADER_NAMES)[number][] = ['x-request-id'];
+const DEFAULT_MESSAGE_HEADERS: (typeof MESSAGE_HEADER_NAMES)[number][] = [];
+
+/** Answers are JSON, never a page: nothing may load, nothing may frame them. */
+export const DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'";
 
 export const kafkaSchema = obj({
-  conf: record(json(), { description: 'librdkafka global config, passed through as is (metadata.broker.list, ...).' }),
+  conf: record(json(), {
+    description:
+      'librdkafka global config (metadata.broker.list, ...): a list value is joined with commas; producer.poll.interval.ms (EventGate) is taken out and sets the poll interval of the producers.',
+  }),
   topic_conf: record(json(), { description: 'librdkafka topic config, passed through as is.' }),
   guaranteed: obj({ conf: record(json()), topic_conf: record(json()) }, { description: 'Overrides for the guaranteed producer.' }),
   hasty: obj({ conf: record(json()), topic_conf: record(json()) }, { description: 'Overrides for the hasty producer.' }),
@@ -38,7 +48,7 @@ export const kafkaSchema = obj({
     minimum: 1,
     default: 1,
     description:
-      'While a delivery report is awaited, how often a producer polls librdkafka for it: a floor on guaranteed-mode latency. With none awaited it polls every 100 ms (logs, errors, statistics).',
+      "While a delivery report is awaited, how often a producer polls librdkafka for it: a floor on guaranteed-mode latency. With none awaited it polls every 100 ms (logs, errors, statistics). EventGate's producer.poll.interval.ms in kafka.conf or kafka.<producer>.conf wins for its producer.",
   }),
   max_pending_events: int({
     minimum: 1,
@@ -59,7 +69,7 @@ export const kafkaSchema = obj({
     uniqueItems: true,
     default: DEFAULT_MESSAGE_HEADERS,
     description:
-      "Kafka headers on every message: content-type (application/json) and x-request-id (the request's id). Each costs about as much CPU per event as the rest of the produce call; [] sends none.",
+      "Kafka headers on every message: content-type (application/json) and x-request-id (the request's id). None by default, as EventGate; each costs about as much CPU per event as the rest of the produce call.",
   }),
 });
 
@@ -115,28 +125,6 @@ export const threadPoolSchema = obj(
   { defaulted: true },
 );
 
-/**
- * One entry of `metrics`. A prometheus entry must name its port: the statsd
- * default (8125) is no port to serve scrapes on. (The `if` is checked before
- * ajv fills that default in.)
- */
-const metricsTargetSchema = requiredWhen(
-  obj(
-    {
-      type: literalUnion(['statsd', 'prometheus'], { default: 'statsd' }),
-      host: str({
-        default: 'localhost',
-        description: 'statsd: where to send. prometheus: the address the scrape endpoint listens on (0.0.0.0 or :: for a Prometheus on another host).',
-      }),
-      port: int({ minimum: 0, maximum: 65535, default: 8125, description: 'statsd: where to send. prometheus (required): the scrape port; 0 picks a free one.' }),
-      prefix: str({ default: 'eventgate', description: 'statsd only: prepended to every name with a dot.' }),
-    },
-    { defaulted: true },
-  ),
-  { type: 'prometheus' },
-  ['port'],
-);
-
 export const serviceConfSchema = obj(
   {
     port: int({ minimum: 0, maximum: 65535, default: 8192 }),
@@ -180,9 +168,9 @@ export const serviceConfSchema = obj(
       description: 'Send Access-Control-Allow-Credentials: true (the origin is then reflected, never *), for credentialed fetch and JSON-Blob sendBeacon.',
     }),
     cors_allow_headers: arr(str(), { default: [], description: 'Request headers a CORS preflight allows besides the usual ones (e.g. traceparent).' }),
-    csp: str({
-      default: "default-src 'none'; frame-ancestors 'none'",
-      description: 'Content-Security-Policy header on every answer.',
+    csp: anyOf(str(), bool(), {
+      default: DEFAULT_CSP,
+      description: "Content-Security-Policy header on every answer. EventGate's false is accepted and has no effect: answers are JSON, never a page, and keep this policy.",
     }),
     schema_uri_field: anyOf(str(), arr(str(), { minItems: 1 }), {
       default: '$schema',
@@ -198,7 +186,10 @@ export const serviceConfSchema = obj(
     allow_insecure_schemas: bool({ default: false }),
     schema_negative_cache_ttl_ms: int({ minimum: 0, default: 10000, description: 'How long a failed look-up is remembered.' }),
     schema_fetch_timeout_ms: int({ minimum: 1, default: 5000 }),
-    stream_field: str({ default: 'meta.stream' }),
+    stream_field: anyOf(str(), arr(str(), { minItems: 1 }), {
+      default: 'meta.stream',
+      description: "Dotted path of the stream name. EventGate's list is accepted: its first field is read (a note says so when there are more).",
+    }),
     topic_prefix: str({ default: '' }),
     stream_config_uri: str({
       description: 'Stream config: a YAML/JSON file (relative to the config file), file:// or http(s):// URL. Unset: any schema may go to any stream.',
@@ -231,24 +222,31 @@ export const serviceConfSchema = obj(
     error_stream: str({ description: 'Stream that gets an error event for each invalid event.' }),
     error_schema_uri: str({ default: '/error/1.0.0', description: 'Schema URI error events are given.' }),
     test_events: arr(json(), { description: 'Events GET /v1/_test/events processes.' }),
-    output_path: str({ default: 'stdout', description: 'File sink (when there is no kafka.conf): stdout or a path.' }),
+    output_path: anyOf(str(), nul(), {
+      default: 'stdout',
+      description: 'File sink (when there is no kafka.conf): stdout or a path. null (EventGate: no file sink) only with kafka.conf.',
+    }),
     failed_events_path: str({
       default: './failed-events.ndjson',
       description: 'Spool (NDJSON) of valid events Kafka did not take; `eventgate replay FILE` produces them again.',
     }),
     kafka: kafkaSchema,
     batch: obj({ thread_pool: threadPoolSchema }, { defaulted: true, description: 'Large batches: see docs and README (Thread pool).' }),
+    ...eventGateConf,
   },
   { defaulted: true },
 );
 
 export const configSchema = obj({
-  num_workers: anyOf(int({ minimum: 0 }), str({ pattern: '^ncpu(\\s*\\*\\s*\\d+)?$' }), {
+  num_workers: anyOf(int({ minimum: 0 }), str({ pattern: NUM_WORKERS_PATTERN }), {
     default: 0,
-    description: 'HTTP worker processes: a number, ncpu or ncpu*K; 0 runs one process.',
+    description: "HTTP worker processes: a number, ncpu, ncpu*K, or an arithmetic expression of ncpu as service-runner takes (ncpu/2, ncpu-1), floored; 0 runs one process.",
   }),
   worker_heap_limit_mb: int({ minimum: 1, default: 300 }),
-  worker_heartbeat_timeout: int({ minimum: 1, default: 7500 }),
+  worker_heartbeat_timeout: anyOf(int({ minimum: 1 }), bool(), {
+    default: 7500,
+    description: 'A worker silent this long (ms) is killed and replaced; false: never (as service-runner).',
+  }),
   startup_attempts: int({ minimum: 1, default: 3 }),
   shutdown_timeout_ms: int({ minimum: 1, default: 10000 }),
   drain_idle_grace_ms: int({
@@ -294,22 +292,17 @@ export const configSchema = obj({
     description:
       'Debug mode: node flags of the workers, besides --inspect and --logfile. --interpreted-frames-native-stack is refused beside --prof (a V8 deadlock: docs/profiling.md).',
   }),
-  logging: obj(
-    {
-      name: str({ default: 'eventgate' }),
-      level: literalUnion(LOG_LEVELS, { default: 'info' }),
-      stream: literalUnion(LOG_STREAMS, {
-        description: 'Where log lines go. Default: stderr when events go to stdout (output_path: stdout, no kafka), else stdout.',
-      }),
-    },
-    { defaulted: true },
-  ),
-  metrics: arr(metricsTargetSchema, { default: [] }),
+  logging: loggingSchema,
+  metrics: anyOf(metricsEntrySchema, arr(metricsEntrySchema), {
+    default: [],
+    description: 'Metrics targets: one entry or a list (service-runner), each statsd, prometheus or log.',
+  }),
+  ...serviceRunnerTopLevel,
   services: arr(
     obj(
       {
         name: str({ default: 'eventgate' }),
-        module: str({ description: 'Accepted for service-runner compatibility; ignored.' }),
+        ...serviceRunnerService,
         conf: serviceConfSchema,
       },
       { defaulted: true },
@@ -318,9 +311,42 @@ export const configSchema = obj({
   ),
 });
 
-export type Config = Infer<typeof configSchema>;
-export type ServiceConf = Infer<typeof serviceConfSchema>;
+/** The config as the file gives it (after defaults); normalize.ts makes a Config of it. */
+export type RawConfig = Infer<typeof configSchema>;
+type RawServiceConf = Infer<typeof serviceConfSchema>;
 export type KafkaConf = Infer<typeof kafkaSchema>;
 export type ThreadPoolConf = Infer<typeof threadPoolSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogStream = (typeof LOG_STREAMS)[number];
+
+/** One metrics target, whatever shape the file gave (normalize.ts). */
+export interface MetricsEntry {
+  readonly type: 'statsd' | 'prometheus';
+  /** service-runner's service name of the metrics (default eventgate); always set by normalize.ts. */
+  readonly name?: string;
+  readonly host: string;
+  readonly port: number;
+  /** statsd: prepended to every name with a dot. */
+  readonly prefix: string;
+  /** statsd: service-runner's batching; false sends a packet per sample. Always set by normalize.ts. */
+  readonly batch?: false | { readonly max_size: number; readonly max_delay: number };
+}
+
+/** One log stream eventgate writes (logging.streams, or logging.stream). */
+export type LogStreamEntry =
+  | { readonly type: LogStream; readonly level?: LogLevel; readonly named_levels: boolean }
+  | { readonly type: 'file'; readonly path: string; readonly level?: LogLevel; readonly named_levels: boolean };
+
+export type ServiceConf = Omit<RawServiceConf, 'stream_field' | 'output_path' | 'csp'> & {
+  stream_field: string;
+  output_path: string;
+  csp: string;
+};
+
+export type Config = Omit<RawConfig, 'metrics' | 'logging' | 'worker_heartbeat_timeout' | 'services'> & {
+  metrics: MetricsEntry[];
+  /** `streams` empty: one stream, `stream` or its default (outputs.ts logStreamOf). */
+  logging: Omit<RawConfig['logging'], 'streams'> & { streams: LogStreamEntry[] };
+  worker_heartbeat_timeout: number;
+  services: (Omit<RawConfig['services'][number], 'conf'> & { conf: ServiceConf })[];
+};

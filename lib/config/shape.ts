@@ -122,3 +122,8 @@ export function requiredWhen<S extends Shape<unknown>>(base: S, when: Record<str
   for (const [k, v] of Object.entries(when)) properties[k] = { const: v };
   return { ...base, schema: { ...base.schema, if: { properties, required: Object.keys(when) }, then: { required } } };
 }
+
+/** JSON null, e.g. EventGate's `output_path: null`. */
+export function nul(): Shape<null> {
+  return shape<null>({ type: 'null' }, false);
+}
