@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkConfig, parseConfigDocument, parseConfigText } from '../../lib/config/load';
 import { evaluateWorkers } from '../../lib/config/normalize';
-import { EventGateError } from '../../lib/errors';
+import type { EventGateError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { until } from '../helpers/until';
 import { withTempDir } from '../helpers/tempdir';
