@@ -6,7 +6,7 @@
  * refuse (preflight.ts). Then the accepted keys that have no effect here.
  */
 import { resolve, dirname } from 'node:path';
-import { checkConfig, parseConfigDocument, readConfigText } from './config/load';
+import { checkConfig, parseConfigDocument, readConfigText, serviceConfOf } from './config/load';
 import type { ConfigNote } from './config/notes';
 import type { KafkaConf } from './config/schema';
 import { EventGateError, messageOf } from './errors';
@@ -23,17 +23,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** `services[0].conf` of a document that did not pass the schema, if it is an object. */
-function rawConf(raw: unknown): Record<string, unknown> | undefined {
-  const services = isRecord(raw) ? raw.services : undefined;
-  const first: unknown = Array.isArray(services) ? services[0] : undefined;
-  return isRecord(first) && isRecord(first.conf) ? first.conf : undefined;
-}
-
 /** The checks that need only their own section, on a document the schema refused. */
 function sectionProblems(raw: unknown, dir: string): string[] {
-  const conf = rawConf(raw);
-  if (!conf) return [];
+  const conf = serviceConfOf(raw);
   const problems: string[] = [];
   const kafka = conf.kafka;
   const layer = (v: unknown) => v === undefined || isRecord(v);

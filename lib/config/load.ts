@@ -122,6 +122,14 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** `services[0].conf` of a parsed document as the file gives it, or {}. */
+export function serviceConfOf(raw: unknown): Record<string, unknown> {
+  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const services = isRecord(raw) ? raw.services : undefined;
+  const first: unknown = Array.isArray(services) ? services[0] : undefined;
+  return isRecord(first) && isRecord(first.conf) ? first.conf : {};
+}
+
 /** A config document checked against the schema: the normalized config when it passed, every problem and note either way. */
 export interface CheckedConfig {
   readonly config?: Config;
@@ -132,11 +140,12 @@ export interface CheckedConfig {
 /** Validates and normalizes a parsed config without throwing; `dir` resolves relative log file paths. */
 export function checkConfig(raw: unknown, problems: string[] = [], dir?: string): CheckedConfig {
   const candidate: unknown = raw === null || raw === undefined ? {} : structuredClone(raw);
+  const given = new Set(Object.keys(serviceConfOf(raw)));
   if (!validate(candidate)) {
     problems.push(...describeAll(validate.errors ?? []));
     return { problems, notes: [] };
   }
-  const config = normalizeConfig(candidate, dir, availableParallelism(), problems);
+  const config = normalizeConfig(candidate, dir, availableParallelism(), problems, given);
   problems.push(...semanticProblems(config));
   return { config: problems.length ? undefined : deepFreeze(config), problems, notes: configNotes(candidate) };
 }

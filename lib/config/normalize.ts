@@ -25,6 +25,8 @@ const NO_HEARTBEAT_CHECK = Number.MAX_SAFE_INTEGER;
  * repository (`wikimedia-eventgate`) and eventgate-wikimedia's, by any path.
  */
 const BUILT_IN_FACTORY = /(?:^|[/@])(?:default-eventgate|wikimedia-eventgate|eventgate-wikimedia)(?:\.js)?$/;
+/** EventGate's default factory: it fills in nothing (no id, no time, no request headers). */
+const DEFAULT_FACTORY = /(?:^|\/)default-eventgate(?:\.js)?$/;
 
 /** `eventgate-main` -> statsd-safe, as service-runner's normalizeName. */
 function statsdSafe(name: string): string {
@@ -125,10 +127,23 @@ function workersOf(spec: number | string, ncpu: number, problems: string[]): num
   return n ?? 0;
 }
 
-/** The normalized config; problems found on the way are pushed to `problems`. */
-export function normalizeConfig(raw: RawConfig, dir: string | undefined, ncpu: number, problems: string[]): Config {
+/**
+ * The normalized config; problems found on the way are pushed to `problems`.
+ * `given`: the keys of services[0].conf the file itself sets (before defaults).
+ */
+export function normalizeConfig(raw: RawConfig, dir: string | undefined, ncpu: number, problems: string[], given: ReadonlySet<string> = new Set()): Config {
   const [service] = raw.services;
-  const conf = service.conf;
+  let conf = service.conf;
+  if (conf.eventgate_factory_module !== undefined && DEFAULT_FACTORY.test(conf.eventgate_factory_module)) {
+    // Named on purpose, EventGate's default factory writes events as posted:
+    // eventgate's enrichment defaults (eventgate-wikimedia's) apply only where the file sets them.
+    conf = {
+      ...conf,
+      id_field: given.has('id_field') ? conf.id_field : '',
+      dt_field: given.has('dt_field') ? conf.dt_field : '',
+      http_request_headers_to_fields: given.has('http_request_headers_to_fields') ? conf.http_request_headers_to_fields : {},
+    };
+  }
   const kafka = conf.kafka?.conf !== undefined && Object.keys(conf.kafka.conf).length > 0;
   if (conf.output_path === null && !kafka) {
     problems.push('services[0].conf.output_path: null (no file sink) leaves no sink without kafka.conf; set kafka.conf, or a path or stdout');

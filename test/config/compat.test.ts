@@ -108,6 +108,15 @@ describe('EventGate and service-runner config shapes', function () {
     expect(problemsOf('services: [{conf: {eventgate_factory_module: ./my-factory.js}}]')[0]).to.match(/^services\[0\]\.conf\.eventgate_factory_module: "\.\/my-factory\.js": /);
   });
 
+  it("fills nothing into events when the config names EventGate's default factory, unless it sets the fields itself", function () {
+    const named = parseConfigText("services: [{conf: {eventgate_factory_module: '../lib/factories/default-eventgate'}}]", {}).services[0].conf;
+    expect([named.id_field, named.dt_field, named.http_request_headers_to_fields]).to.deep.equal(['', '', {}]);
+    const own = parseConfigText("services: [{conf: {eventgate_factory_module: '../lib/factories/default-eventgate', dt_field: meta.dt}}]", {}).services[0].conf;
+    expect(own.dt_field).to.equal('meta.dt');
+    const wikimedia = parseConfigText("services: [{conf: {eventgate_factory_module: '/srv/service/eventgate-wikimedia.js'}}]", {}).services[0].conf;
+    expect([wikimedia.id_field, wikimedia.dt_field]).to.deep.equal(['meta.id', 'meta.dt']);
+  });
+
   it('reads the first of a list of stream fields, with a note for the others', function () {
     const c = checked('services: [{conf: {stream_field: [meta.stream, meta.topic]}}]');
     expect(c.config?.services[0].conf.stream_field).to.equal('meta.stream');
