@@ -98,7 +98,7 @@ export const serviceRunnerService = {
 /** EventGate 1.8 and eventgate-wikimedia keys of `conf` that eventgate has no setting of its own for. */
 export const eventGateConf = {
   user_agent: str({
-    description: 'User-Agent of stream config fetches, and the start of the default Kafka client.id (<user_agent>-producer-<guaranteed|hasty>, as eventgate-wikimedia). Default eventgate.',
+    description: 'User-Agent of http(s) schema and stream config fetches, and the start of the default Kafka client.id (<user_agent>-producer-<guaranteed|hasty>, as eventgate-wikimedia). Default eventgate.',
   }),
   eventgate_factory_module: str({
     description: "EventGate's factory module: its default factory and eventgate-wikimedia's are the built-in behaviour; any other is refused.",

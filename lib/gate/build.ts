@@ -31,6 +31,7 @@ export function buildValidator(conf: ServiceConf, configDir: string, deps: Valid
     allowInsecure: conf.allow_insecure_schemas,
     negativeCacheTtlMs: conf.schema_negative_cache_ttl_ms,
     fetchTimeoutMs: conf.schema_fetch_timeout_ms,
+    userAgent: conf.user_agent,
     log: deps.log,
     metrics: deps.metrics,
   });

@@ -15,12 +15,12 @@ export interface LocatedSchema {
   readonly href: string;
 }
 
-export async function locateSchema(uri: string, locations: readonly SchemaLocation[], timeoutMs: number): Promise<LocatedSchema> {
+export async function locateSchema(uri: string, locations: readonly SchemaLocation[], timeoutMs: number, userAgent?: string): Promise<LocatedSchema> {
   const failures: EventGateError[] = [];
   for (const loc of locations) {
     let text: string | undefined;
     try {
-      text = await fetchSchemaText(loc, timeoutMs);
+      text = await fetchSchemaText(loc, timeoutMs, userAgent);
     } catch (err) {
       failures.push(err as EventGateError);
       continue;

@@ -23,6 +23,8 @@ export interface SchemaRepositoryOptions {
   readonly allowInsecure: boolean;
   readonly negativeCacheTtlMs: number;
   readonly fetchTimeoutMs: number;
+  /** User-Agent of http(s) schema fetches (services[0].conf.user_agent). */
+  readonly userAgent?: string;
   readonly log?: Logger;
   readonly metrics?: Metrics;
 }
@@ -122,7 +124,7 @@ export class SchemaRepository {
   }
 
   private locate(uri: string): Promise<LocatedSchema> {
-    return locateSchema(uri, resolveSchemaUri(uri, this.bases, this.resolveOpts), this.opts.fetchTimeoutMs);
+    return locateSchema(uri, resolveSchemaUri(uri, this.bases, this.resolveOpts), this.opts.fetchTimeoutMs, this.opts.userAgent);
   }
 
   private async load(uri: string): Promise<CompiledSchema> {
