@@ -180,7 +180,7 @@ describe('A Kafka broker stopped while the service runs', function () {
               schema_file_extension: '.yaml',
               topic_prefix: live.prefix,
               failed_events_path: live.spoolPath,
-              kafka: { conf: { 'metadata.broker.list': bootstrap, 'log_level': 3 }, produce_timeout_ms: 10000 },
+              kafka: { conf: { 'metadata.broker.list': bootstrap, 'log_level': 3 }, produce_timeout_ms: 10000, message_headers: ['x-request-id'] },
             },
           },
         ],
