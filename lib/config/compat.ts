@@ -21,7 +21,7 @@ export const SERVED_LOG_STREAMS = ['stdout', 'stderr', 'file'] as const;
  * refused once, for its type, not once per field.
  */
 const logStreamSchema = obj({
-  type: str({ description: 'stdout, stderr or file (with path); a path alone is a file. gelf, syslog and the rest are refused.' }),
+  type: str({ description: 'stdout, stderr or file (with path); a path alone is a file; debug is stdout. gelf, syslog and the rest are refused.' }),
   path: str({ description: 'file: the log file (relative to the config file), appended to.' }),
   level: literalUnion(LOG_LEVELS, { description: 'Lowest level on this stream; default logging.level.' }),
   named_levels: bool({ description: 'Write the level as its upper-case name (INFO), not its number, as service-runner does.' }),

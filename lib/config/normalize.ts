@@ -34,7 +34,7 @@ function statsdSafe(name: string): string {
 }
 
 function metricsOf(raw: RawConfig): MetricsEntry[] {
-  const list = Array.isArray(raw.metrics) ? raw.metrics : [raw.metrics];
+  const list = raw.metrics === null ? [] : Array.isArray(raw.metrics) ? raw.metrics : [raw.metrics];
   const out: MetricsEntry[] = [];
   for (const m of list) {
     // type log (metrics as log lines) has no effect here: notes.ts says so.
@@ -68,11 +68,12 @@ function streamsOf(raw: RawConfig, eventsOnStdout: boolean, dir: string | undefi
     if (type === 'file') {
       if (s.path === undefined) problems.push(`${at}: a file stream needs path`);
       else out.push({ type, path: isAbsolute(s.path) || !dir ? s.path : resolve(dir, s.path), level: s.level, named_levels });
-    } else if (type === 'stdout' || type === 'stderr') {
-      if (type === 'stdout' && eventsOnStdout) {
+    } else if (type === 'stdout' || type === 'stderr' || type === 'debug') {
+      // service-runner's debug stream is stdout pretty-printed: here, stdout as JSON lines (notes.ts).
+      if (type !== 'stderr' && eventsOnStdout) {
         problems.push(`${at}: stdout would mix log lines into the events on stdout (output_path: stdout); use stderr, or another output_path`);
       }
-      out.push({ type, level: s.level, named_levels });
+      out.push({ type: type === 'stderr' ? 'stderr' : 'stdout', level: s.level, named_levels });
     } else {
       problems.push(
         `${at}.type: ${type === undefined ? 'missing' : JSON.stringify(type)}: eventgate writes logs to ${SERVED_LOG_STREAMS.join(', ')} only; ship stdout with the platform's log collector (gelf, syslog and the like are not built in)`,

@@ -50,10 +50,13 @@ function has(o: object, key: string): boolean {
 export function configNotes(raw: RawConfig): ConfigNote[] {
   const notes: ConfigNote[] = [];
   for (const [key, reason] of Object.entries(TOP_LEVEL)) if (has(raw, key)) notes.push({ path: key, reason });
+  (raw.logging.streams ?? []).forEach((s, i) => {
+    if (s.type === 'debug') notes.push({ path: `logging.streams[${i}].type`, reason: 'debug is stdout here, as JSON lines (no pretty-printing)' });
+  });
   if (raw.logging.sampled_levels !== undefined) {
     notes.push({ path: 'logging.sampled_levels', reason: 'lines below logging.level are not sampled; set the level per stream in logging.streams' });
   }
-  const metrics = Array.isArray(raw.metrics) ? raw.metrics : [raw.metrics];
+  const metrics = raw.metrics === null ? [] : Array.isArray(raw.metrics) ? raw.metrics : [raw.metrics];
   metrics.forEach((m, i) => {
     const at = Array.isArray(raw.metrics) ? `metrics[${i}]` : 'metrics';
     if (m.type === 'log') notes.push({ path: `${at}.type`, reason: 'metrics as log lines are not built in; use statsd or prometheus' });

@@ -5,7 +5,7 @@
  * keeps working: top-level runtime settings, then `services[0].conf`.
  */
 import { eventGateConf, loggingSchema, metricsEntrySchema, serviceRunnerService, serviceRunnerTopLevel, type LOG_LEVELS, type LOG_STREAMS } from './compat';
-import { anyOf, arr, bool, int, json, literalUnion, nul, num, obj, record, str, type Infer } from './shape';
+import { anyOf, anyOf3, arr, bool, int, json, literalUnion, nul, num, obj, record, str, type Infer } from './shape';
 
 /**
  * service-runner's num_workers: a number, or arithmetic of ncpu (`ncpu`,
@@ -293,9 +293,9 @@ export const configSchema = obj({
       'Debug mode: node flags of the workers, besides --inspect and --logfile. --interpreted-frames-native-stack is refused beside --prof (a V8 deadlock: docs/profiling.md).',
   }),
   logging: loggingSchema,
-  metrics: anyOf(metricsEntrySchema, arr(metricsEntrySchema), {
+  metrics: anyOf3(metricsEntrySchema, arr(metricsEntrySchema), nul(), {
     default: [],
-    description: 'Metrics targets: one entry or a list (service-runner), each statsd, prometheus or log.',
+    description: 'Metrics targets: one entry or a list (service-runner), each statsd, prometheus or log; null (a key left with its entries commented out) is none.',
   }),
   ...serviceRunnerTopLevel,
   services: arr(

@@ -45,6 +45,10 @@ describe('EventGate and service-runner config shapes', function () {
     expect(parseConfigText('metrics: [{type: statsd, name: a/b c}]', {}).metrics[0].prefix).to.equal('a_b-c');
   });
 
+  it('takes metrics: with every entry commented out (null) as no metrics', function () {
+    expect(parseConfigText('metrics:\n  #type: statsd\n', {}).metrics).to.deep.equal([]);
+  });
+
   it('accepts metrics of type log and leaves them out, with a note', function () {
     const c = checked('metrics: [{type: log}, {type: statsd}]');
     expect(c.config?.metrics.map((m) => m.type)).to.deep.equal(['statsd']);
@@ -79,6 +83,9 @@ describe('EventGate and service-runner config shapes', function () {
       `logging.streams[2].type: "syslog": eventgate writes logs to stdout, stderr, file only; ship stdout with the platform's log collector (gelf, syslog and the like are not built in)`,
     ]);
     expect(problemsOf('logging: {streams: [{type: stdout}]}')[0]).to.match(/^logging\.streams\[0\]: stdout would mix/);
+    const debug = checked(`logging: {streams: [{type: debug}]}\nservices: [{conf: {${KAFKA}}}]`);
+    expect(debug.config?.logging.streams).to.deep.equal([{ type: 'stdout', level: undefined, named_levels: false }]);
+    expect(debug.notes.map((n) => n.path)).to.deep.equal(['logging.streams[0].type']);
   });
 
   it("works out service-runner's num_workers arithmetic of ncpu, floored, and keeps eventgate's own specs", function () {
