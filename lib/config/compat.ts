@@ -103,6 +103,9 @@ export const eventGateConf = {
   eventgate_factory_module: str({
     description: "EventGate's factory module: its default factory and eventgate-wikimedia's are the built-in behaviour; any other is refused.",
   }),
+  schema_base_uri: str({
+    description: "EventGate's one schema base before schema_base_uris (its 2019 configs): taken as schema_base_uris: [it] when schema_base_uris is not set.",
+  }),
   compression_level: int({ minimum: -1, maximum: 9, description: 'EventGate: gzip level of answers; accepted, no effect (answers are a few bytes).' }),
   log_header_whitelist: arr(str(), { description: 'EventGate: request headers in its request logs; accepted, no effect (access_log has its own fields).' }),
   proxy: str({ description: 'EventGate: HTTP_PROXY of outgoing requests; accepted, no effect (set HTTP_PROXY yourself if needed).' }),

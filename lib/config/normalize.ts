@@ -155,6 +155,7 @@ export function normalizeConfig(raw: RawConfig, dir: string | undefined, ncpu: n
       `services[0].conf.eventgate_factory_module: ${JSON.stringify(factory)}: custom factories cannot be loaded here; EventGate's default factory and eventgate-wikimedia's are built in (stream config, error_stream, hasty, enrichment: docs/migrating.md). Remove the key, or name one of those`,
     );
   }
+  if (conf.schema_base_uri !== undefined && !given.has('schema_base_uris')) conf = { ...conf, schema_base_uris: [conf.schema_base_uri] };
   let streamConfigOptions = conf.stream_config_uri_options;
   if (conf.user_agent !== undefined && !Object.keys(streamConfigOptions?.headers ?? {}).some((h) => h.toLowerCase() === 'user-agent')) {
     streamConfigOptions = { ...streamConfigOptions, headers: { ...streamConfigOptions?.headers, 'user-agent': conf.user_agent } };

@@ -68,6 +68,9 @@ export function configNotes(raw: RawConfig): ConfigNote[] {
   for (const [key, reason] of Object.entries(SERVICE)) if (has(service, key)) notes.push({ path: `services[0].${key}`, reason });
   const conf = service.conf;
   for (const [key, reason] of Object.entries(CONF)) if (has(conf, key)) notes.push({ path: `services[0].conf.${key}`, reason });
+  if (conf.schema_base_uri !== undefined && !conf.schema_base_uris.includes(conf.schema_base_uri)) {
+    notes.push({ path: 'services[0].conf.schema_base_uri', reason: 'schema_base_uris is set and wins' });
+  }
   if (conf.csp === false) {
     notes.push({ path: 'services[0].conf.csp', reason: "answers are JSON, never a page: they keep eventgate's default policy (default-src 'none')" });
   }

@@ -124,6 +124,13 @@ describe('EventGate and service-runner config shapes', function () {
     expect([wikimedia.id_field, wikimedia.dt_field]).to.deep.equal(['meta.id', 'meta.dt']);
   });
 
+  it("takes EventGate's early schema_base_uri as the one schema base, unless schema_base_uris is set", function () {
+    expect(parseConfigText('services: [{conf: {schema_base_uri: ./test/schemas}}]', {}).services[0].conf.schema_base_uris).to.deep.equal(['./test/schemas']);
+    const both = checked('services: [{conf: {schema_base_uri: ./a, schema_base_uris: [./b]}}]');
+    expect(both.config?.services[0].conf.schema_base_uris).to.deep.equal(['./b']);
+    expect(both.notes.map((n) => n.path)).to.deep.equal(['services[0].conf.schema_base_uri']);
+  });
+
   it('reads the first of a list of stream fields, with a note for the others', function () {
     const c = checked('services: [{conf: {stream_field: [meta.stream, meta.topic]}}]');
     expect(c.config?.services[0].conf.stream_field).to.equal('meta.stream');
