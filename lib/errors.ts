@@ -67,6 +67,16 @@ export const ERRORS = {
   EG_ERR_SCHEMA_FETCH: { event: 'error', message: 'Schema could not be fetched.' },
   EG_ERR_SCHEMA_PARSE: { event: 'error', message: 'Schema is not valid YAML or JSON.' },
   EG_ERR_SCHEMA_COMPILE: { event: 'error', message: 'Schema could not be compiled.' },
+  EG_ERR_SCHEMA_FETCH_BUSY: {
+    status: 503,
+    event: 'error',
+    message: 'Schema was not fetched: schema_limits.max_concurrent_fetches fetches were in flight for schema_fetch_timeout_ms; retry later.',
+  },
+  EG_ERR_SCHEMA_LOOKUP_LIMIT: {
+    status: 503,
+    event: 'error',
+    message: 'Schema was not looked up: the request names more schemas not yet loaded than schema_limits.max_new_per_request; send the event again.',
+  },
   EG_ERR_SINK_WRITE: { event: 'error', message: 'Event could not be written to the sink.' },
   EG_ERR_KAFKA_DELIVERY: { event: 'error', message: 'Kafka refused the event.' },
   EG_ERR_KAFKA_TIMEOUT: { status: 503, event: 'error', message: 'Kafka did not acknowledge the event within kafka.produce_timeout_ms.' },

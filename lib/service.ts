@@ -135,6 +135,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     logStream: logStreamOf(loaded.config),
     metrics,
     streams,
+    schemas,
   });
   const errorEventOptions = errorEventOptionsOf(conf);
   const gate = new Gate({ validator, metrics, log, errorEvents: errorEventOptions ? { sink: sinks.hasty, options: errorEventOptions } : undefined });
@@ -191,6 +192,27 @@ async function whenReady(app: App, deps: ServiceDeps): Promise<void> {
   }
 }
 
+/** As service-runner's heap watch: its dashboards expect a reading a minute. */
+const HEAP_INTERVAL_MS = 60000;
+
+/**
+ * Reports this process's memory (rss, V8 heap used and total) now and every
+ * minute while the service runs; returns the function that stops it. The
+ * timer does not keep the process alive.
+ */
+function reportHeap(metrics: Metrics, intervalMs = HEAP_INTERVAL_MS): () => void {
+  const report = () => {
+    const usage = process.memoryUsage();
+    metrics.gauge('process.heap_rss_bytes', usage.rss);
+    metrics.gauge('process.heap_used_bytes', usage.heapUsed);
+    metrics.gauge('process.heap_total_bytes', usage.heapTotal);
+  };
+  report();
+  const timer = setInterval(report, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Builds the app and listens on its port; resolves once it accepts connections. */
 export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Promise<RunningService> {
   let current = new Tracked(await buildApp(loaded, deps));
@@ -208,6 +230,7 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
   }
   const port = (server.address() as AddressInfo).port;
   deps.log.info({ port, interface: conf.interface, sink: current.app.sinks.guaranteed.kind }, 'listening');
+  const stopHeap = reportHeap(deps.metrics);
   let closing: Promise<void> | undefined;
   return {
     server,
@@ -230,6 +253,7 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
     },
     close() {
       closing ??= (async () => {
+        stopHeap();
         drain.start();
         // net.Server's close, not http.Server's: since Node 19 that one also closes every idle
         // keep-alive connection at once, resetting requests already on their way (lib/http/drain.ts).

@@ -3,7 +3,6 @@
 # (mocha starts and stops the real Kafka broker itself, see test/kafka/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -rf dist
-npx tsc -p .
+bash test/build.sh
 npx eslint --max-warnings 0 .
 npx mocha "$@"

@@ -9,6 +9,7 @@
  */
 import { isEvent } from '../event/parse';
 import { countByStream } from '../gate/gate';
+import { countBySchema } from '../gate/schema-counts';
 import type { EventResult, FailedResult } from '../gate/result';
 import type { Validated } from '../gate/validate';
 import type { OutboundEvent } from '../sink/sink';
@@ -115,6 +116,7 @@ export function packReply(
     outbound: packOutbound(validated),
     answer: packAnswer(events, results, maxAnswerBytes),
     counts: countByStream(validated.streams, results),
+    schemaCounts: countBySchema(validated.streams, validated.uris, results, validated.outboundIndex),
     errorEvents: errorEvents && errorEvents.made > 0 ? { made: errorEvents.made, outbound: packOutbound(errorEvents.validated), firstInvalid } : undefined,
     metrics,
     threadMs,

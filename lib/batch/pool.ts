@@ -11,10 +11,12 @@ import type { Answer } from '../gate/answer';
 import type { PreparedBatch, SinkFailure } from '../gate/gate';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
+import type { SchemaRepository } from '../schema';
 import type { RequestHeaders, StreamRegistry } from '../stream';
 import { replay } from './metrics';
 import { finishAnswer } from './answer';
 import { unpackOutbound } from './pack';
+import { serveSchemaRelay, type SchemaRelay } from './schema-relay';
 import { eventMarker, holdsAtLeast } from './route';
 import { defaultThreads } from './size';
 import { StreamSnapshots } from './streams';
@@ -30,6 +32,8 @@ export interface BatchPoolOptions {
   readonly logStream: LogStream;
   readonly metrics: Metrics;
   readonly streams?: StreamRegistry;
+  /** The worker's schema repository: threads find schemas through it (schema-relay.ts). */
+  readonly schemas?: Pick<SchemaRepository, 'locateDocument'>;
 }
 
 /** The request a batch came in, as the pool needs it. */
@@ -96,6 +100,7 @@ export class BatchPool {
   private readonly maxQueue: number;
   private readonly taskTimeoutMs: number;
   private readonly snapshots: StreamSnapshots | undefined;
+  private readonly relay: SchemaRelay | undefined;
   /** Batches on a thread now, and batches waiting for one (first come, first served). */
   private running = 0;
   private readonly waiting: Job[] = [];
@@ -116,10 +121,13 @@ export class BatchPool {
     this.maxQueue = tp.max_queue;
     this.taskTimeoutMs = tp.task_timeout_ms;
     this.snapshots = opts.streams ? new StreamSnapshots(opts.streams, conf.service_name) : undefined;
+    const { schemas } = opts;
+    this.relay = schemas ? serveSchemaRelay((uri) => schemas.locateDocument(uri), log) : undefined;
     const data: ThreadData = {
       conf,
       configDir: opts.configDir,
       log: { level: log.level(), fields: { ...(log.fields as Record<string, unknown>) }, stream: opts.logStream },
+      schemaRelay: this.relay?.name,
     };
     this.piscina = new Piscina<BatchTask, BatchReply>({
       filename: THREAD_FILE,
@@ -287,7 +295,11 @@ export class BatchPool {
 
   /** Lets running batches finish, then ends the threads. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.piscina.close().catch((err: unknown) => this.opts.log.warn({ err }, 'thread pool did not close cleanly'));
+    this.closing ??= this.piscina
+      .close()
+      .catch((err: unknown) => this.opts.log.warn({ err }, 'thread pool did not close cleanly'))
+      // After the threads: a batch still running may be waiting for a schema.
+      .finally(() => this.relay?.close());
     return this.closing;
   }
 }
@@ -299,6 +311,7 @@ function pooledBatch(reply: Extract<BatchReply, { kind: 'validated' }>, maxAnswe
   const prepared: PreparedBatch = {
     outbound,
     counts: reply.counts,
+    schemaCounts: reply.schemaCounts,
     errorEvents: made ? { made: made.made, outbound: unpackOutbound(made.outbound), firstInvalid: made.firstInvalid } : undefined,
   };
   return {

@@ -5,6 +5,7 @@
  */
 import type { LogStream, ServiceConf } from '../config/schema';
 import type { StreamCounts } from '../gate/gate';
+import type { SchemaCounts } from '../gate/schema-counts';
 import type { FailedResult } from '../gate/result';
 import type { Tags } from '../metrics/metrics';
 import type { RequestHeaders } from '../stream';
@@ -16,6 +17,8 @@ export interface ThreadData {
   /** Relative schema base paths resolve here, as in the HTTP worker. */
   readonly configDir: string;
   readonly log: { readonly level: number; readonly fields: Readonly<Record<string, unknown>>; readonly stream: LogStream };
+  /** The BroadcastChannel through which the thread finds schemas (schema-relay.ts); absent: it fetches them itself. */
+  readonly schemaRelay?: string;
 }
 
 /**
@@ -89,6 +92,8 @@ export type BatchReply =
       readonly answer: PackedAnswer;
       /** Events per stream, as if every valid one is accepted. */
       readonly counts: [string, StreamCounts][];
+      /** Events per stream and schema URI, as if every valid one is accepted. */
+      readonly schemaCounts: SchemaCounts;
       /** Absent without error_stream, or when no event was invalid. */
       readonly errorEvents?: { readonly made: number; readonly outbound: PackedOutbound; readonly firstInvalid?: FailedResult };
       readonly metrics: MetricSample[];

@@ -21,6 +21,7 @@ import { StreamTable, type StreamSettings } from '../stream';
 import { ThreadMetrics } from './metrics';
 import { niceThisThread } from './nice';
 import { packReply, transferOf, type PackedErrorEvents } from './pack';
+import { relayedLocate } from './schema-relay';
 import type { BatchReply, BatchTask, StreamSnapshot, ThreadData } from './task';
 
 /** The stream table a task names, rebuilt only when the main thread's config changed. */
@@ -59,7 +60,12 @@ async function start(data: ThreadData): Promise<ThreadState> {
   if (!niceThisThread(conf.batch.thread_pool.nice)) log.debug('pool thread keeps its scheduling priority (no per-thread nice here)');
   const metrics = new ThreadMetrics();
   const streams = new SnapshotStreams();
-  const built = buildValidator(conf, configDir, { log, metrics, streams: conf.stream_config_uri ? streams : undefined });
+  const built = buildValidator(conf, configDir, {
+    log,
+    metrics,
+    streams: conf.stream_config_uri ? streams : undefined,
+    locateSchema: data.schemaRelay !== undefined ? relayedLocate(data.schemaRelay) : undefined,
+  });
   try {
     await built.schemas.precache(conf.schema_precache_uris);
   } catch (err) {

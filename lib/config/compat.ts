@@ -60,13 +60,15 @@ export const metricsEntrySchema = requiredWhen(
       description: 'statsd, prometheus, or log (service-runner: metrics as log lines; accepted, no effect here).',
     }),
     name: str({
-      description: "service-runner's service name of the metrics (default eventgate): statsd prefix when prefix is not set, and the service of EventGate-compatible series.",
+      minLength: 1,
+      description:
+        "service-runner's service name. When set, this target also gets EventGate's series, as EventGate, eventgate-wikimedia and service-runner send them (statsd: under `<name>.`; prometheus: their names with `service=<name>`): see docs/metrics.md.",
     }),
     host: str({
       description: 'statsd: where to send (default localhost). prometheus: the address the scrape endpoint listens on (default all interfaces, as service-runner).',
     }),
     port: int({ minimum: 0, maximum: 65535, description: 'statsd: where to send (default 8125). prometheus (required): the scrape port; 0 picks a free one.' }),
-    prefix: str({ description: 'statsd only: prepended to every name with a dot. Default: name, made statsd-safe as service-runner does.' }),
+    prefix: str({ description: "statsd only: prepended to every name of eventgate's own series with a dot. Default eventgate." }),
     batch: anyOf(bool(), obj({ max_size: int({ minimum: 1 }), max_delay: int({ minimum: 0 }) }), {
       description: "statsd: service-runner's batching (false: one packet per sample; max_size bytes, max_delay ms). Default max_size 1500, max_delay 1000.",
     }),

@@ -9,8 +9,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { SERVED_LOG_STREAMS } from './compat';
 import { DEFAULT_CSP, type Config, type LogStreamEntry, type MetricsEntry, type RawConfig } from './schema';
 
-/** service-runner's metrics name when none is given: its package name, EventGate's `eventgate`. */
-export const DEFAULT_METRICS_NAME = 'eventgate';
+/** The statsd prefix of eventgate's own series (EventGate's go under `name`, lib/metrics). */
+const DEFAULT_PREFIX = 'eventgate';
 const STATSD_PORT = 8125;
 /** service-runner's (hot-shots) batching defaults. */
 const DEFAULT_BATCH = { max_size: 1500, max_delay: 1000 } as const;
@@ -28,26 +28,21 @@ const BUILT_IN_FACTORY = /(?:^|[/@])(?:default-eventgate|wikimedia-eventgate|eve
 /** EventGate's default factory: it fills in nothing (no id, no time, no request headers). */
 const DEFAULT_FACTORY = /(?:^|\/)default-eventgate(?:\.js)?$/;
 
-/** `eventgate-main` -> statsd-safe, as service-runner's normalizeName. */
-function statsdSafe(name: string): string {
-  return name.replace(/[^/a-zA-Z0-9.-]/g, '-').replace(/\//g, '_');
-}
-
 function metricsOf(raw: RawConfig): MetricsEntry[] {
   const list = raw.metrics === null ? [] : Array.isArray(raw.metrics) ? raw.metrics : [raw.metrics];
   const out: MetricsEntry[] = [];
   for (const m of list) {
     // type log (metrics as log lines) has no effect here: notes.ts says so.
     if (m.type === 'log') continue;
-    const name = m.name ?? DEFAULT_METRICS_NAME;
     const batch = m.batch === false ? false : { ...DEFAULT_BATCH, ...(typeof m.batch === 'object' ? m.batch : {}) };
     out.push({
       type: m.type,
-      name,
+      // Only a name the file gives: with one, the target also gets EventGate's series (lib/metrics, docs/metrics.md).
+      ...(m.name !== undefined ? { name: m.name } : {}),
       // service-runner's scrape endpoint listens on every interface.
       host: m.host ?? (m.type === 'prometheus' ? '0.0.0.0' : 'localhost'),
       port: m.port ?? STATSD_PORT,
-      prefix: m.prefix ?? statsdSafe(name),
+      prefix: m.prefix ?? DEFAULT_PREFIX,
       batch,
     });
   }

@@ -185,7 +185,34 @@ export const serviceConfSchema = obj(
     allow_absolute_schema_uris: bool({ default: false }),
     allow_insecure_schemas: bool({ default: false }),
     schema_negative_cache_ttl_ms: int({ minimum: 0, default: 10000, description: 'How long a failed look-up is remembered.' }),
-    schema_fetch_timeout_ms: int({ minimum: 1, default: 5000 }),
+    schema_fetch_timeout_ms: int({ minimum: 1, default: 5000, description: 'Deadline of one http(s) schema fetch, and of its wait for a turn (schema_limits.max_concurrent_fetches).' }),
+    schema_limits: obj(
+      {
+        max_concurrent_fetches: int({
+          minimum: 1,
+          default: 8,
+          description:
+            'http(s) schema fetches in flight at once, per worker process (its pool threads fetch through its main thread); more wait their turn, in order, up to schema_fetch_timeout_ms, then the event is an error (EG_ERR_SCHEMA_FETCH_BUSY, 503).',
+        }),
+        max_new_per_request: int({
+          minimum: 1,
+          default: 50,
+          description:
+            'Distinct schemas, neither cached nor already loading, that one request may have looked up (the first ones it names); events naming the others are errors (EG_ERR_SCHEMA_LOOKUP_LIMIT, 503), with no fetch.',
+        }),
+        max_cached: int({
+          minimum: 1,
+          default: 1000,
+          description: 'Compiled schemas held by a worker process, and by each of its pool threads (each compiles its own); past it the least recently used one is dropped (and fetched again when next named).',
+        }),
+        max_failures_cached: int({
+          minimum: 0,
+          default: 10000,
+          description: 'Failed look-ups held (for schema_negative_cache_ttl_ms) per worker process and per pool thread; past it the oldest is forgotten.',
+        }),
+      },
+      { defaulted: true, description: 'Bounds on what clients can make the schema repository do and hold.' },
+    ),
     stream_field: anyOf(str(), arr(str(), { minItems: 1 }), {
       default: 'meta.stream',
       description: "Dotted path of the stream name. EventGate's list is accepted: its first field is read (a note says so when there are more).",
@@ -322,7 +349,7 @@ export type LogStream = (typeof LOG_STREAMS)[number];
 /** One metrics target, whatever shape the file gave (normalize.ts). */
 export interface MetricsEntry {
   readonly type: 'statsd' | 'prometheus';
-  /** service-runner's service name of the metrics (default eventgate); always set by normalize.ts. */
+  /** service-runner's service name: when set, the target also gets EventGate's series (docs/metrics.md). */
   readonly name?: string;
   readonly host: string;
   readonly port: number;

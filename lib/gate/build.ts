@@ -1,7 +1,7 @@
 import type { ServiceConf } from '../config/schema';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
-import { SchemaRepository } from '../schema';
+import { SchemaRepository, type SchemaRepositoryOptions } from '../schema';
 import { makeEnricher, makeQueryEnricher } from '../stream';
 import { EventValidator, type StreamLookup } from './validate';
 
@@ -10,6 +10,8 @@ export interface ValidatorDeps {
   readonly metrics: Metrics;
   /** Stream config: the registry in the HTTP worker, a table rebuilt from it in a pool thread. */
   readonly streams?: StreamLookup;
+  /** Where a pool thread finds schema documents: its worker's main thread (SchemaRepositoryOptions.locate). */
+  readonly locateSchema?: SchemaRepositoryOptions['locate'];
 }
 
 export interface BuiltValidator {
@@ -32,6 +34,13 @@ export function buildValidator(conf: ServiceConf, configDir: string, deps: Valid
     negativeCacheTtlMs: conf.schema_negative_cache_ttl_ms,
     fetchTimeoutMs: conf.schema_fetch_timeout_ms,
     userAgent: conf.user_agent,
+    limits: {
+      maxConcurrentFetches: conf.schema_limits.max_concurrent_fetches,
+      maxNewPerRequest: conf.schema_limits.max_new_per_request,
+      maxSchemas: conf.schema_limits.max_cached,
+      maxFailures: conf.schema_limits.max_failures_cached,
+    },
+    locate: deps.locateSchema,
     log: deps.log,
     metrics: deps.metrics,
   });

@@ -4,6 +4,7 @@ import type { OutboundEvent, ProduceContext, Sink } from '../sink/sink';
 import type { ErrorCode } from '../errors';
 import { errorEventsOf, type ErrorEventOptions } from './error-events';
 import type { EventResult, FailedResult } from './result';
+import { countBySchema, emitSchemaCounts, withoutRefused, type SchemaCounts } from './schema-counts';
 import type { EventValidator, RequestInfo, Validated } from './validate';
 
 export interface GateDeps {
@@ -30,6 +31,8 @@ export interface PreparedBatch {
   readonly outbound: readonly OutboundEvent[];
   /** Events per stream, counted as if the sink takes every outbound event. */
   readonly counts: readonly (readonly [string, StreamCounts])[];
+  /** Events per stream and schema URI, counted the same way. */
+  readonly schemaCounts: SchemaCounts;
   /** The error events of its invalid events, validated and serialized; absent: none. */
   readonly errorEvents?: PreparedErrorEvents;
 }
@@ -154,7 +157,7 @@ export class Gate {
 
   /** Once the sink has answered: count, report invalid events, and give the final results. */
   private settle(events: readonly unknown[], validated: Validated, ctx: ProduceContext): EventResult[] {
-    this.count(validated.streams, validated.results);
+    this.count(validated);
     this.reportInvalid(events, validated, ctx);
     return validated.results;
   }
@@ -209,6 +212,7 @@ export class Gate {
 
   /** Counts a prepared batch: what the sink refused moves from accepted to error. */
   private countPrepared(batch: PreparedBatch, failures: readonly SinkFailure[]): void {
+    emitSchemaCounts(this.deps.metrics, withoutRefused(batch.schemaCounts, failures.map((f) => f.at)));
     if (failures.length === 0) return this.emitCounts(batch.counts);
     const counts = new Map(batch.counts.map(([stream, c]) => [stream, { ...c }]));
     for (const f of failures) {
@@ -220,8 +224,10 @@ export class Gate {
     this.emitCounts(counts);
   }
 
-  private count(streams: readonly (string | undefined)[], results: readonly EventResult[]): void {
-    this.emitCounts(countByStream(streams, results));
+  private count(validated: Validated): void {
+    this.emitCounts(countByStream(validated.streams, validated.results));
+    // The sink's refusals are in the results already: no outbound events to map back.
+    emitSchemaCounts(this.deps.metrics, countBySchema(validated.streams, validated.uris, validated.results, []).entries);
   }
 
   private emitCounts(counts: Iterable<readonly [string, StreamCounts]>): void {

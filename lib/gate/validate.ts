@@ -1,4 +1,4 @@
-import { codeOf, eventOutcomeOf, EventGateError, ERRORS, messageOf, type ErrorCode } from '../errors';
+import { codeOf, eventOutcomeOf, EventGateError, ERRORS, type ErrorCode } from '../errors';
 import type { CompiledSchema, SchemaRepository } from '../schema';
 import type { OutboundEvent } from '../sink/sink';
 import { checkStream, messageKey, topicFor, type Enricher, type QueryParams, type RequestHeaders, type StreamSettings } from '../stream';
@@ -204,14 +204,8 @@ export class EventValidator {
     return ms >= received - window.pastMs && ms <= received + window.futureMs ? ms : received;
   }
 
-  /** Loads every missing schema of a batch at once; failures are kept per URI. */
-  private async load(uris: Set<string>): Promise<Map<string, CompiledSchema | Error>> {
-    const list = [...uris];
-    const settled = await Promise.allSettled(list.map((u) => this.opts.schemas.get(u)));
-    const out = new Map<string, CompiledSchema | Error>();
-    settled.forEach((s, i) => {
-      out.set(list[i], s.status === 'fulfilled' ? s.value : s.reason instanceof Error ? s.reason : new EventGateError('EG_ERR_INTERNAL', messageOf(s.reason), { cause: s.reason }));
-    });
-    return out;
+  /** Loads every missing schema of a batch at once (bounded per request: SchemaRepository.getMany); failures are kept per URI. */
+  private load(uris: Set<string>): Promise<Map<string, CompiledSchema | Error>> {
+    return this.opts.schemas.getMany(uris);
   }
 }

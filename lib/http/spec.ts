@@ -49,7 +49,7 @@ export function openApiSpec(info: ServiceInfo): Record<string, unknown> {
             '500': jsonAnswer('No event was accepted and some errored (EventResults), or the batch failed as a whole (RequestError).', {
               oneOf: [ref('EventResults'), ref('RequestError')],
             }),
-            '503': jsonAnswer('Kafka or the thread pool is unavailable; retry after Retry-After seconds.', {
+            '503': jsonAnswer('Kafka, the thread pool or the schema repository is unavailable or busy; retry after Retry-After seconds.', {
               oneOf: [ref('EventResults'), ref('RequestError')],
             }),
             default: requestError,

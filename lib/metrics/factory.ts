@@ -3,6 +3,7 @@ import type { Logger } from '../log';
 import { nullMetrics, type Metrics, type Tags } from './metrics';
 import { PrometheusMetrics, render, type Snapshot } from './prometheus';
 import { ScrapeServer } from './scrape';
+import { EventGateStatsd } from './eventgate-statsd';
 import { StatsdMetrics } from './statsd';
 
 export type MetricsTargets = Config['metrics'];
@@ -53,6 +54,10 @@ class Targets implements ProcessMetrics {
     for (const b of this.backends) b.gauge(name, value, tags);
   }
 
+  kafkaStatistics(producer: string, stats: unknown): void {
+    for (const b of this.backends) b.kafkaStatistics?.(producer, stats);
+  }
+
   snapshot(): Promise<Snapshot | undefined> {
     return this.prometheus ? this.prometheus.snapshot() : Promise.resolve(undefined);
   }
@@ -75,10 +80,13 @@ export function createMetrics(targets: MetricsTargets, log: Logger, role: Metric
   const scrapes = targets.filter((t) => t.type === 'prometheus');
   const backends: Metrics[] = [];
   if (statsd.length) backends.push(new StatsdMetrics(statsd, log));
+  const eventgateStatsd = statsd.flatMap((t) => (t.name === undefined ? [] : [{ host: t.host, port: t.port, name: t.name }]));
+  if (eventgateStatsd.length) backends.push(new EventGateStatsd(eventgateStatsd, log));
   let prometheus: PrometheusMetrics | undefined;
   const servers: ScrapeServer[] = [];
   if (scrapes.length && role.kind !== 'tool') {
-    prometheus = new PrometheusMetrics(role.kind === 'worker' ? { gaugeLabels: { worker: String(role.slot) } } : {});
+    const service = scrapes.find((t) => t.name !== undefined)?.name;
+    prometheus = new PrometheusMetrics({ ...(role.kind === 'worker' ? { gaugeLabels: { worker: String(role.slot) } } : {}), service });
     backends.push(prometheus);
     if (role.kind === 'serve') {
       const own = prometheus;
@@ -149,6 +157,10 @@ export class ReloadableMetrics implements ProcessMetrics {
 
   gauge(name: string, value: number, tags?: Tags): void {
     this.current.gauge(name, value, tags);
+  }
+
+  kafkaStatistics(producer: string, stats: unknown): void {
+    this.current.kafkaStatistics?.(producer, stats);
   }
 
   snapshot(): Promise<Snapshot | undefined> {

@@ -9,6 +9,12 @@ export interface Metrics {
   increment(name: string, value?: number, tags?: Tags): void;
   timing(name: string, ms: number, tags?: Tags): void;
   gauge(name: string, value: number, tags?: Tags): void;
+  /**
+   * One librdkafka statistics document of a producer (`guaranteed`, `hasty`),
+   * parsed: for a backend that sends it whole, as EventGate does
+   * (eventgate-statsd.ts). Backends without a use for it leave it out.
+   */
+  kafkaStatistics?(producer: string, stats: unknown): void;
   /** Flush what is buffered; bounded, idempotent. */
   close(): Promise<void>;
 }

@@ -1,4 +1,6 @@
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { normalizeName } from './eventgate-names';
+import { EventGatePrometheus } from './eventgate-prometheus';
 import type { Metrics, Tags } from './metrics';
 import { prometheusName, type MetricKind } from './promnames';
 
@@ -23,6 +25,8 @@ interface Entry {
   readonly labelNames: readonly string[];
   readonly fixed: Labels;
   readonly scale: number;
+  /** EventGate's counter: its schema_uri label normalized as service-runner names it in statsd (`/a/1.0.0` -> `_a_1.0.0`). */
+  readonly eventgateUri: boolean;
 }
 
 export interface PrometheusOptions {
@@ -32,7 +36,16 @@ export interface PrometheusOptions {
    * service's total; a gauge (queue depth, threads) means something per worker.
    */
   readonly gaugeLabels?: Readonly<Labels>;
+  /**
+   * service-runner's service name (a prometheus target's `name`): EventGate's
+   * series are made too (eventgate-prometheus.ts), and its two event
+   * counters carry `service`.
+   */
+  readonly service?: string;
 }
+
+/** eventgate's metrics that are EventGate's too: with a service name they carry its `service` label. */
+const SERVICE_LABELLED: ReadonlySet<string> = new Set(['counter:events.produced', 'counter:events.validation_errors']);
 
 /**
  * Metrics kept in a prom-client registry of their own, named by
@@ -46,7 +59,11 @@ export class PrometheusMetrics implements Metrics {
   /** Prometheus name -> its metric: family members share one. */
   private readonly byPromName = new Map<string, Metric>();
 
-  constructor(private readonly options: PrometheusOptions = {}) {}
+  private readonly eventgate: EventGatePrometheus | undefined;
+
+  constructor(private readonly options: PrometheusOptions = {}) {
+    this.eventgate = options.service === undefined ? undefined : new EventGatePrometheus(this.registry, options.service, options.gaugeLabels ?? {});
+  }
 
   increment(name: string, value = 1, tags?: Tags): void {
     // A counter only goes up: prom-client throws on a negative increment.
@@ -58,11 +75,17 @@ export class PrometheusMetrics implements Metrics {
   timing(name: string, ms: number, tags?: Tags): void {
     const e = this.entry('timing', name, tags);
     (e.metric as Histogram).observe(this.labels(e, tags), ms * e.scale);
+    this.eventgate?.timing(name, ms, tags);
   }
 
   gauge(name: string, value: number, tags?: Tags): void {
     const e = this.entry('gauge', name, tags);
     (e.metric as Gauge).set(this.labels(e, tags), value * e.scale);
+    this.eventgate?.gauge(name, value);
+  }
+
+  kafkaStatistics(producer: string, stats: unknown): void {
+    this.eventgate?.kafkaStatistics(producer, stats);
   }
 
   snapshot(): Promise<Snapshot> {
@@ -86,6 +109,8 @@ export class PrometheusMetrics implements Metrics {
     const fixed: Labels = {};
     if (prom.label) fixed[prom.label.name] = prom.label.value;
     if (kind === 'gauge') Object.assign(fixed, this.options.gaugeLabels);
+    const eventgateUri = this.options.service !== undefined && SERVICE_LABELLED.has(key);
+    if (eventgateUri) fixed.service = this.options.service!;
     const labelNames = [...new Set([...Object.keys(tags ?? {}), ...Object.keys(fixed)])];
     let metric = this.byPromName.get(prom.name);
     if (!metric) {
@@ -100,7 +125,7 @@ export class PrometheusMetrics implements Metrics {
             : new Gauge({ ...common, aggregator: 'first' });
       this.byPromName.set(prom.name, metric);
     }
-    const made: Entry = { kind, metric, labelNames: labelNamesOf(metric) ?? labelNames, fixed, scale: prom.scale };
+    const made: Entry = { kind, metric, labelNames: labelNamesOf(metric) ?? labelNames, fixed, scale: prom.scale, eventgateUri };
     this.entries.set(key, made);
     return made;
   }
@@ -109,7 +134,7 @@ export class PrometheusMetrics implements Metrics {
     const out: Labels = {};
     for (const n of e.labelNames) {
       const v = e.fixed[n] ?? tags?.[n];
-      out[n] = v === undefined ? '' : String(v);
+      out[n] = v === undefined ? '' : e.eventgateUri && n === 'schema_uri' ? normalizeName(String(v)) : String(v);
     }
     return out;
   }

@@ -24,6 +24,14 @@ const FAMILIES: Readonly<Record<string, { readonly label: string; readonly membe
   events: { label: 'status', members: ['received', 'accepted', 'invalid', 'error'] },
 };
 
+/**
+ * Names that are EventGate's (eventgate-wikimedia's), kept as Wikimedia's
+ * alerts and dashboards know them rather than made by the rules above.
+ */
+const EVENTGATE_NAMES: Readonly<Record<string, string>> = {
+  'counter:events.validation_errors': 'eventgate_validation_errors_total',
+};
+
 export interface PromName {
   /** The Prometheus metric name. */
   readonly name: string;
@@ -38,6 +46,8 @@ function snake(dotted: string): string {
 }
 
 export function prometheusName(kind: MetricKind, dotted: string): PromName {
+  const kept = EVENTGATE_NAMES[`${kind}:${dotted}`];
+  if (kept) return { name: kept, scale: 1 };
   const dot = dotted.lastIndexOf('.');
   const head = dot === -1 ? '' : dotted.slice(0, dot);
   const last = dotted.slice(dot + 1);

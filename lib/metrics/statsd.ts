@@ -10,9 +10,9 @@ export interface StatsdTarget {
 }
 
 /** Metric lines are batched into datagrams of at most this many bytes (fits an Ethernet MTU). */
-const DATAGRAM_BYTES = 1400;
+export const DATAGRAM_BYTES = 1400;
 /** A batch that does not fill up is sent after this long. */
-const FLUSH_INTERVAL_MS = 1000;
+export const FLUSH_INTERVAL_MS = 1000;
 /** How long close() may spend flushing before it gives up on a target. */
 const CLOSE_TIMEOUT_MS = 2000;
 /** At most one log line per target this often about failed sends (an unreachable statsd fails every send). */
@@ -103,7 +103,7 @@ export class StatsdMetrics implements Metrics {
 }
 
 /** Calls `report` at most once per ERROR_LOG_INTERVAL_MS, with how many errors it left out since. */
-function throttled(report: (err: Error, suppressed: number) => void): (err: Error) => void {
+export function throttled(report: (err: Error, suppressed: number) => void): (err: Error) => void {
   let last = -Infinity;
   let suppressed = 0;
   return (err) => {
@@ -119,7 +119,7 @@ function throttled(report: (err: Error, suppressed: number) => void): (err: Erro
 }
 
 /** Flushes and closes one client; bounded, never rejects. */
-function closeClient(client: StatsD): Promise<void> {
+export function closeClient(client: StatsD): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
     timer.unref();

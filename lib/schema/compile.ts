@@ -43,8 +43,9 @@ interface Engine {
 }
 
 // Failures of a `$ref`'d schema that keep their own code; the rest (not
-// found, bad URI) are the referring schema's defect, not the client's.
-const REF_CODES_KEPT = new Set<ErrorCode>(['EG_ERR_SCHEMA_FETCH', 'EG_ERR_SCHEMA_PARSE', 'EG_ERR_SCHEMA_INSECURE', 'EG_ERR_SCHEMA_COMPILE']);
+// found, bad URI) are the referring schema's defect, not the client's. A
+// fetch refused for want of a turn must stay retryable (and uncached).
+const REF_CODES_KEPT = new Set<ErrorCode>(['EG_ERR_SCHEMA_FETCH', 'EG_ERR_SCHEMA_FETCH_BUSY', 'EG_ERR_SCHEMA_PARSE', 'EG_ERR_SCHEMA_INSECURE', 'EG_ERR_SCHEMA_COMPILE']);
 
 export class SchemaCompiler {
   private readonly engines = new Map<Family, Engine>();
@@ -71,6 +72,20 @@ export class SchemaCompiler {
       // version would otherwise be refused as "already exists".
       if (schema === prepared) unregister(engine, prepared);
       throw schemaError(uri, err);
+    }
+  }
+
+  /**
+   * Drops a schema compile() returned from ajv, which holds every schema and
+   * validator it compiled: a bounded cache must free them. Validators
+   * compiled already keep what they resolved; a later `$ref` to it loads it
+   * again.
+   */
+  forget(schema: SchemaObject): void {
+    for (const engine of this.engines.values()) {
+      const id = schema[idKeywordOf(engine.family)];
+      const existing = typeof id === 'string' ? held(engine, normalizeId(id)) : undefined;
+      if (existing !== undefined && typeof existing === 'object' && existing.schema === schema) engine.ajv.removeSchema(schema);
     }
   }
 

@@ -4,8 +4,7 @@
  * why: every base said "not here" (the client named a schema that does not
  * exist) or some base could not be asked (ours to fix, worth a retry).
  */
-import { EventGateError } from '../errors';
-import { fetchSchemaText } from './fetch';
+import { codeOf, EventGateError } from '../errors';
 import { parseSchemaText, type SchemaObject } from './parse';
 import type { SchemaLocation } from './resolve';
 
@@ -15,13 +14,18 @@ export interface LocatedSchema {
   readonly href: string;
 }
 
-export async function locateSchema(uri: string, locations: readonly SchemaLocation[], timeoutMs: number, userAgent?: string): Promise<LocatedSchema> {
+/** Reads one location: its text, or undefined when nothing is there (fetch.ts). */
+export type FetchText = (loc: SchemaLocation) => Promise<string | undefined>;
+
+export async function locateSchema(uri: string, locations: readonly SchemaLocation[], fetchText: FetchText): Promise<LocatedSchema> {
   const failures: EventGateError[] = [];
   for (const loc of locations) {
     let text: string | undefined;
     try {
-      text = await fetchSchemaText(loc, timeoutMs, userAgent);
+      text = await fetchText(loc);
     } catch (err) {
+      // Not asked for want of a turn: a later base must not answer in its place.
+      if (codeOf(err) === 'EG_ERR_SCHEMA_FETCH_BUSY') throw err;
       failures.push(err as EventGateError);
       continue;
     }

@@ -33,16 +33,15 @@ function problemsOf(text: string): string[] {
 describe('EventGate and service-runner config shapes', function () {
   const tempDir = withTempDir('eventgate-compat-');
 
-  it('takes metrics as one object, as the helm chart renders it, with name as the statsd prefix', function () {
+  it('takes metrics as one object, as the helm chart renders it, keeping service-runner\'s name for EventGate\'s series', function () {
     const config = parseConfigText('metrics: {name: eventgate-main, host: localhost, port: 9125, type: statsd}', {});
     expect(config.metrics).to.deep.equal([
-      { type: 'statsd', name: 'eventgate-main', host: 'localhost', port: 9125, prefix: 'eventgate-main', batch: { max_size: 1500, max_delay: 1000 } },
+      { type: 'statsd', name: 'eventgate-main', host: 'localhost', port: 9125, prefix: 'eventgate', batch: { max_size: 1500, max_delay: 1000 } },
     ]);
     const prometheus = parseConfigText('metrics: {name: eventgate, type: prometheus, port: 9102}', {});
-    expect(prometheus.metrics[0]).to.include({ type: 'prometheus', name: 'eventgate', host: '0.0.0.0', port: 9102, prefix: 'eventgate' });
-    const own = parseConfigText('metrics: [{type: statsd, name: a/b c, prefix: mine, batch: false}]', {});
-    expect(own.metrics[0]).to.include({ name: 'a/b c', prefix: 'mine', batch: false });
-    expect(parseConfigText('metrics: [{type: statsd, name: a/b c}]', {}).metrics[0].prefix).to.equal('a_b-c');
+    expect(prometheus.metrics[0]).to.include({ type: 'prometheus', name: 'eventgate', host: '0.0.0.0', port: 9102 });
+    const own = parseConfigText('metrics: [{type: statsd, prefix: mine, batch: false}]', {});
+    expect(own.metrics[0]).to.include({ prefix: 'mine', batch: false }).and.not.have.property('name');
   });
 
   it('takes metrics: with every entry commented out (null) as no metrics', function () {

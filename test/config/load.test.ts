@@ -93,8 +93,8 @@ describe('config loading', () => {
   it('takes statsd and prometheus metrics targets at once, and refuses a prometheus one without its port', () => {
     const config = parseConfigText('metrics: [{type: statsd}, {type: prometheus, port: 9102, host: 0.0.0.0}]', {});
     expect(config.metrics).to.deep.equal([
-      { type: 'statsd', name: 'eventgate', host: 'localhost', port: 8125, prefix: 'eventgate', batch: { max_size: 1500, max_delay: 1000 } },
-      { type: 'prometheus', name: 'eventgate', host: '0.0.0.0', port: 9102, prefix: 'eventgate', batch: { max_size: 1500, max_delay: 1000 } },
+      { type: 'statsd', host: 'localhost', port: 8125, prefix: 'eventgate', batch: { max_size: 1500, max_delay: 1000 } },
+      { type: 'prometheus', host: '0.0.0.0', port: 9102, prefix: 'eventgate', batch: { max_size: 1500, max_delay: 1000 } },
     ]);
     expect(problemsOf('metrics: [{type: prometheus}]').join('\n')).to.match(/metrics\[0\].*port/);
   });

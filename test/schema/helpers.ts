@@ -21,6 +21,7 @@ export function repoOptions(overrides: Partial<SchemaRepositoryOptions> = {}): S
     allowInsecure: false,
     negativeCacheTtlMs: 60_000,
     fetchTimeoutMs: 2000,
+    limits: { maxConcurrentFetches: 8, maxNewPerRequest: 50, maxSchemas: 1000, maxFailures: 10_000 },
     ...overrides,
   };
 }

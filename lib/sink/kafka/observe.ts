@@ -98,6 +98,7 @@ export function recordStats(metrics: Metrics, tags: Tags, json: string): StatsSu
   } catch {
     return undefined;
   }
+  metrics.kafkaStatistics?.(String(tags.producer), stats);
   if (typeof stats.msg_cnt === 'number') metrics.gauge('kafka.producer.queue_messages', stats.msg_cnt, tags);
   if (typeof stats.msg_size === 'number') metrics.gauge('kafka.producer.queue_bytes', stats.msg_size, tags);
   if (typeof stats.txmsgs === 'number') metrics.gauge('kafka.producer.tx_messages', stats.txmsgs, tags);
