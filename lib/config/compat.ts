@@ -80,7 +80,7 @@ export const metricsEntrySchema = requiredWhen(
 /** service-runner's runtime keys that are not eventgate's own (normalize.ts / notes.ts say what each does). */
 export const serviceRunnerTopLevel = {
   service_name: str({ description: 'service-runner 6 / service-utils: accepted, no effect (services[0].conf.service_name names the service).' }),
-  startup_concurrency: int({ minimum: 1, description: 'service-runner: accepted, no effect (workers start together).' }),
+  startup_concurrency: int({ minimum: 1, description: 'service-runner: accepted, no effect (the first worker starts alone, then the others together).' }),
   ratelimiter: json({ description: 'service-runner: accepted, no effect (no rate limiter here).' }),
   ratelimit: json({ description: 'service-runner README spelling of ratelimiter: accepted, no effect.' }),
   dns_cache: anyOf(bool(), obj({ ttl: int(), size: int() }), { description: 'service-runner: accepted, no effect (the OS resolver answers).' }),

@@ -14,7 +14,7 @@ export interface ConfigNote {
 
 const TOP_LEVEL: Readonly<Record<string, string>> = {
   service_name: 'services[0].conf.service_name names the service here',
-  startup_concurrency: 'workers start together; each is ready when its producers are',
+  startup_concurrency: 'the first worker starts alone, then the others all together',
   ratelimiter: 'eventgate has no rate limiter; bound requests in front of it',
   ratelimit: 'eventgate has no rate limiter; bound requests in front of it',
   dns_cache: "host names are resolved by the OS resolver (librdkafka caches brokers' addresses itself)",
