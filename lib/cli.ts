@@ -1,9 +1,9 @@
 import yargs from 'yargs';
+import { configReport } from './check-config';
 import { codeOf, messageOf } from './errors';
 import { loadConfigFile, type LoadedConfig } from './config/load';
 import { logStreamOf } from './config/outputs';
 import { createLogger } from './log';
-import { preflightProblems } from './preflight';
 import { ReloadableMetrics } from './metrics/factory';
 import { failedReport, replaySpool, type ReplayReport } from './replay';
 import { SERVICE_INFO } from './service';
@@ -19,21 +19,23 @@ interface RunArgs {
   debug: boolean;
 }
 
-/** Prints every problem of a config and sets the exit code; no service is started. */
+/**
+ * Prints the migration report of a config (check-config.ts): problems on
+ * stderr, accepted keys with no effect on stdout; exit 1 when there is a
+ * problem, 0 with notes only. No service is started.
+ */
 async function checkConfig(path: string): Promise<void> {
-  try {
-    const problems = await preflightProblems(await loadConfigFile(path));
-    if (problems.length > 0) {
-      process.stderr.write(`${path}: start would refuse this config:\n${problems.map((p) => `  ${p}\n`).join('')}`);
-      process.exitCode = 1;
-      return;
-    }
-    process.stdout.write(`${path}: config is valid\n`);
-    process.exitCode = 0;
-  } catch (err) {
-    process.stderr.write(`${messageOf(err)}\n`);
-    process.exitCode = 1;
+  const { problems, notes } = await configReport(path);
+  if (notes.length > 0) {
+    process.stdout.write(`${path}: accepted, no effect here:\n${notes.map((n) => `  note: ${n.path}: ${n.reason}\n`).join('')}`);
   }
+  if (problems.length > 0) {
+    process.stderr.write(`${path}: start would refuse this config:\n${problems.map((p) => `  ${p}\n`).join('')}`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(`${path}: config is valid\n`);
+  process.exitCode = 0;
 }
 
 async function run(args: RunArgs): Promise<void> {
@@ -53,6 +55,9 @@ async function run(args: RunArgs): Promise<void> {
   }
   // worker_id 0: the master, or the one process; workers log with their own id.
   const log = createLogger(loaded.config.logging, { worker_id: 0 }, logStreamOf(loaded.config));
+  if (loaded.notes?.length) {
+    log.warn({ event: 'config_notes', notes: loaded.notes }, 'config keys accepted that have no effect here (eventgate --check-config lists them)');
+  }
   const metrics = new ReloadableMetrics(loaded.config.metrics, log);
   try {
     if (desiredWorkers(loaded.config, options) === 0) await runSingleProcess(loaded, log, metrics, options);
@@ -77,7 +82,8 @@ async function replay(file: string, configPath: string): Promise<void> {
     process.stdout.write(`${JSON.stringify(failedReport(file, err))}\n`);
     process.exit(1);
   }
-  const log = createLogger(loaded.config.logging, { worker_id: 0, command: 'replay' }, 'stderr');
+  // stdout is the report's alone: logging.streams (stdout among them, often) give way to stderr.
+  const log = createLogger({ ...loaded.config.logging, streams: [] }, { worker_id: 0, command: 'replay' }, 'stderr');
   // A one-off command serves no scrape endpoint: Prometheus would see it come and go.
   const metrics = new ReloadableMetrics(loaded.config.metrics, log, { kind: 'tool' });
   let report: ReplayReport;

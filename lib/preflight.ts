@@ -5,6 +5,7 @@
  * (base URI parsing, librdkafka's own property check, the schema
  * precache, the CORS origin rules), never a copy of its rules.
  */
+import { statSync } from 'node:fs';
 import type { LoadedConfig } from './config/load';
 import { kafkaEnabled } from './config/outputs';
 import { messageOf } from './errors';
@@ -12,7 +13,35 @@ import { buildValidator } from './gate/build';
 import { corsSettingsOf, originRule } from './http/cors';
 import { silentLogger } from './log';
 import { nullMetrics } from './metrics/metrics';
+import { parseBaseUris } from './schema/resolve';
 import { kafkaConfProblems } from './sink/kafka/check';
+
+/**
+ * Each schema base checked alone (parseBaseUris stops at the first bad one),
+ * and each file base for a folder that is there: with none, every event of
+ * its schemas would be invalid.
+ */
+export function schemaBaseProblems(baseUris: readonly string[], dir: string): string[] {
+  const problems: string[] = [];
+  baseUris.forEach((uri, i) => {
+    const at = `services[0].conf.schema_base_uris[${i}]`;
+    try {
+      const [base] = parseBaseUris([uri], dir);
+      if (base.kind === 'file' && !isFolder(base.dir)) problems.push(`${at}: ${uri}: no such folder (resolved: ${base.dir})`);
+    } catch (err) {
+      problems.push(`${at}: ${messageOf(err)}`);
+    }
+  });
+  return problems;
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 /** Every problem found, as lines for the operator; empty when start would go ahead. */
 export async function preflightProblems(loaded: LoadedConfig): Promise<string[]> {
@@ -25,6 +54,9 @@ export async function preflightProblems(loaded: LoadedConfig): Promise<string[]>
   } catch (err) {
     problems.push(messageOf(err));
   }
+  const bases = schemaBaseProblems(conf.schema_base_uris, loaded.dir);
+  // The schema repository and its precache would only fail again on them.
+  if (bases.length) return [...problems, ...bases];
   let built: ReturnType<typeof buildValidator>;
   try {
     // Parses schema_base_uris (an unsupported scheme is refused here) and builds the schema repository.

@@ -1,10 +1,14 @@
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import yaml from 'js-yaml';
 import { EventGateError, messageOf } from '../errors';
+import { normalizeConfig } from './normalize';
+import { configNotes, type ConfigNote } from './notes';
 import { eventsOnStdout } from './outputs';
-import { configSchema, type Config } from './schema';
+import { configSchema, type Config, type RawConfig } from './schema';
+import { didYouMean } from './suggest';
 
 /** A validated, defaulted, frozen config and where it came from. */
 export interface LoadedConfig {
@@ -13,6 +17,8 @@ export interface LoadedConfig {
   readonly path?: string;
   /** Relative paths in the config (schema bases, output files) resolve here. */
   readonly dir: string;
+  /** Accepted keys that have no effect here (service-runner, EventGate): logged once at start. */
+  readonly notes?: readonly ConfigNote[];
 }
 
 // `{env(NAME)}` or `{env(NAME, default)}`, as service-runner substitutes them.
@@ -36,8 +42,9 @@ export function substituteEnv(text: string, env: NodeJS.ProcessEnv, problems: st
   });
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-const validate = ajv.compile<Config>(configSchema.schema);
+// verbose: an unknown key's error carries its object's schema, whose keys "did you mean" looks through.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+const validate = ajv.compile<RawConfig>(configSchema.schema);
 
 /** `/services/0/conf/port` -> `services[0].conf.port` */
 function pathOf(instancePath: string): string {
@@ -53,7 +60,8 @@ function describe(err: ErrorObject): string {
   const at = pathOf(err.instancePath);
   if (err.keyword === 'additionalProperties') {
     const key = (err.params as { additionalProperty: string }).additionalProperty;
-    return `${at === '(top level)' ? key : `${at}.${key}`}: unknown key`;
+    const known = Object.keys((err.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+    return `${at === '(top level)' ? key : `${at}.${key}`}: unknown key${didYouMean(key, known)}`;
   }
   if (err.keyword === 'enum') {
     const allowed = (err.params as { allowedValues: unknown[] }).allowedValues;
@@ -62,17 +70,44 @@ function describe(err: ErrorObject): string {
   return `${at}: ${err.message ?? 'is invalid'}`;
 }
 
-/** ajv reports each branch of an anyOf; one line per failed anyOf reads better. */
+/** What a value of an anyOf must be, where ajv's "must match pattern" would only show a regular expression. */
+const FORMS: Readonly<Record<string, string>> = {
+  num_workers: 'a whole number, ncpu, or arithmetic of ncpu such as ncpu*2 or ncpu/2',
+};
+
+/**
+ * ajv reports each branch of an anyOf. When the value has the type of one
+ * branch only (metrics: a list, not an entry), that branch's own errors say
+ * what is wrong, with their paths; otherwise one line per failed anyOf reads
+ * better than each branch.
+ */
 function describeAll(errors: readonly ErrorObject[]): string[] {
   const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
-  const branchesOf = (a: ErrorObject) => errors.filter((e) => e.schemaPath.startsWith(a.schemaPath + '/'));
+  const under = (a: ErrorObject, e: ErrorObject) => e.schemaPath.startsWith(a.schemaPath + '/');
   const lines: string[] = [];
+  const described = new Set<ErrorObject>();
+  for (const a of anyOfs) {
+    // Branches by index: `#/.../anyOf/0/...`.
+    const byBranch = new Map<string, ErrorObject[]>();
+    for (const e of errors.filter((x) => under(a, x))) {
+      const branch = e.schemaPath.slice(a.schemaPath.length + 1).split('/')[0];
+      byBranch.set(branch, [...(byBranch.get(branch) ?? []), e]);
+    }
+    const fitting = [...byBranch.values()].filter((es) => !es.some((e) => e.keyword === 'type' && e.instancePath === a.instancePath));
+    if (fitting.length === 1 && !FORMS[pathOf(a.instancePath)]) {
+      for (const e of fitting[0]) if (e.keyword !== 'anyOf' && e.keyword !== 'if') lines.push(describe(e));
+      for (const es of byBranch.values()) for (const e of es) described.add(e);
+      described.add(a);
+    }
+  }
   for (const err of errors) {
-    if (anyOfs.some((a) => err.schemaPath.startsWith(a.schemaPath + '/'))) continue;
-    if (err.keyword === 'anyOf') {
-      const forms = branchesOf(err).map((e) => (e.keyword === 'type' ? String((e.params as { type: string }).type) : (e.message ?? '')));
+    if (described.has(err) || anyOfs.some((a) => under(a, err))) continue;
+    if (err.keyword === 'anyOf' && FORMS[pathOf(err.instancePath)]) {
+      lines.push(`${pathOf(err.instancePath)}: must be ${FORMS[pathOf(err.instancePath)]}`);
+    } else if (err.keyword === 'anyOf') {
+      const forms = errors.filter((e) => under(err, e)).map((e) => (e.keyword === 'type' ? String((e.params as { type: string }).type) : (e.message ?? '')));
       lines.push(`${pathOf(err.instancePath)}: must be ${[...new Set(forms)].join(' or ')}`);
-    } else {
+    } else if (err.keyword !== 'if') {
       lines.push(describe(err));
     }
   }
@@ -87,18 +122,44 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/**
- * Validates a parsed config (filling defaults) and returns it frozen, or
- * throws EG_ERR_CONFIG_INVALID with every problem in `details`.
- */
-export function validateConfig(raw: unknown, problems: string[] = []): Config {
+/** `services[0].conf` of a parsed document as the file gives it, or {}. */
+export function serviceConfOf(raw: unknown): Record<string, unknown> {
+  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const services = isRecord(raw) ? raw.services : undefined;
+  const first: unknown = Array.isArray(services) ? services[0] : undefined;
+  return isRecord(first) && isRecord(first.conf) ? first.conf : {};
+}
+
+/** A config document checked against the schema: the normalized config when it passed, every problem and note either way. */
+export interface CheckedConfig {
+  readonly config?: Config;
+  readonly problems: string[];
+  readonly notes: ConfigNote[];
+}
+
+/** Validates and normalizes a parsed config without throwing; `dir` resolves relative log file paths. */
+export function checkConfig(raw: unknown, problems: string[] = [], dir?: string): CheckedConfig {
   const candidate: unknown = raw === null || raw === undefined ? {} : structuredClone(raw);
-  if (!validate(candidate)) problems.push(...describeAll(validate.errors ?? []));
-  else problems.push(...semanticProblems(candidate));
-  if (problems.length) {
+  const given = new Set(Object.keys(serviceConfOf(raw)));
+  if (!validate(candidate)) {
+    problems.push(...describeAll(validate.errors ?? []));
+    return { problems, notes: [] };
+  }
+  const config = normalizeConfig(candidate, dir, availableParallelism(), problems, given);
+  problems.push(...semanticProblems(config));
+  return { config: problems.length ? undefined : deepFreeze(config), problems, notes: configNotes(candidate) };
+}
+
+/**
+ * Validates a parsed config (filling defaults) and returns it normalized and
+ * frozen, or throws EG_ERR_CONFIG_INVALID with every problem in `details`.
+ */
+export function validateConfig(raw: unknown, problems: string[] = [], dir?: string): Config {
+  const checked = checkConfig(raw, problems, dir);
+  if (!checked.config) {
     throw new EventGateError('EG_ERR_CONFIG_INVALID', `Config is invalid:\n  ${problems.join('\n  ')}`, { details: problems });
   }
-  return deepFreeze(candidate as Config);
+  return checked.config;
 }
 
 /** Checks a JSON Schema cannot express. */
@@ -113,6 +174,7 @@ function semanticProblems(config: Config): string[] {
   if (config.logging.stream === 'stdout' && eventsOnStdout(config)) {
     problems.push('logging.stream: stdout would mix log lines into the events on stdout (output_path: stdout); use stderr, or another output_path');
   }
+
   const flags = new Set(config.debug_node_flags.map((f) => f.replaceAll('_', '-')));
   if (flags.has('--prof') && flags.has('--interpreted-frames-native-stack')) {
     // V8's tick sampler walks the stack in a signal handler; with this flag the
@@ -126,8 +188,8 @@ function semanticProblems(config: Config): string[] {
 
 export const EMPTY_FILE = 'the file holds no YAML document (it is empty or only comments); write `{}` to run on every default';
 
-export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.env): Config {
-  const problems: string[] = [];
+/** The YAML document of a config text, env substituted; problems so far in `problems`. Throws on YAML that does not parse. */
+export function parseConfigDocument(text: string, env: NodeJS.ProcessEnv, problems: string[]): unknown {
   const substituted = substituteEnv(text, env, problems);
   let raw: unknown;
   try {
@@ -140,21 +202,36 @@ export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.e
   // filled in), not a wish for every default: all defaults would listen on
   // 0.0.0.0:8192 with no schemas. `{}` says "defaults" on purpose.
   if (raw === null || raw === undefined) problems.push(EMPTY_FILE);
-  return validateConfig(raw, problems);
+  return raw;
 }
 
-export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
-  const absolute = resolve(path);
-  let text: string;
+export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.env, dir?: string): Config {
+  const problems: string[] = [];
+  return validateConfig(parseConfigDocument(text, env, problems), problems, dir);
+}
+
+/** The text of a config file, or EG_ERR_CONFIG_READ. */
+export async function readConfigText(absolute: string): Promise<string> {
   try {
-    text = await readFile(absolute, 'utf8');
+    return await readFile(absolute, 'utf8');
   } catch (err) {
     throw new EventGateError('EG_ERR_CONFIG_READ', `Config file ${absolute} could not be read: ${messageOf(err)}`, {
       cause: err,
     });
   }
+}
+
+export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  const absolute = resolve(path);
+  const text = await readConfigText(absolute);
+  const dir = dirname(absolute);
   try {
-    return { config: parseConfigText(text, env), path: absolute, dir: dirname(absolute) };
+    const problems: string[] = [];
+    const checked = checkConfig(parseConfigDocument(text, env, problems), problems, dir);
+    if (!checked.config) {
+      throw new EventGateError('EG_ERR_CONFIG_INVALID', `Config is invalid:\n  ${problems.join('\n  ')}`, { details: problems });
+    }
+    return { config: checked.config, path: absolute, dir, notes: checked.notes };
   } catch (err) {
     if (err instanceof EventGateError) {
       throw new EventGateError(err.code, `${absolute}: ${err.message}`, { details: err.details });

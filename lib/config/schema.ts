@@ -4,64 +4,20 @@
  * validated config. The shape is service-runner's, so an EventGate config
  * keeps working: top-level runtime settings, then `services[0].conf`.
  */
-import { anyOf, arr, bool, int, json, literalUnion, num, obj, record, requiredWhen, str, type Infer } from './shape';
+import { eventGateConf, loggingSchema, metricsEntrySchema, serviceRunnerService, serviceRunnerTopLevel, type LOG_LEVELS, type LOG_STREAMS } from './compat';
+import { kafkaSchema } from './kafka-schema';
+import { anyOf, anyOf3, arr, bool, int, json, nul, num, obj, record, str, type Infer } from './shape';
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
-const LOG_STREAMS = ['stdout', 'stderr'] as const;
-
-/** The Kafka headers kafka.message_headers may name (lib/sink/kafka/headers.ts makes them). */
-export const MESSAGE_HEADER_NAMES = ['content-type', 'x-request-id'] as const;
 /**
- * content-type says what every value is anyway (JSON), at the price of the
- * whole rest of a produce call per event: off unless asked for. x-request-id
- * ties a message to its request's answer and log lines when its schema has
- * no meta.request_id.
+ * service-runner's num_workers: a number, or arithmetic of ncpu (`ncpu`,
+ * `ncpu*2`, `ncpu/2`, `(ncpu-1)`); normalize.ts works it out without eval.
  */
-const DEFAULT_MESSAGE_HEADERS: (typeof MESSAGE_HEADER_NAMES)[number][] = ['x-request-id'];
+export const NUM_WORKERS_PATTERN = '^\\s*ncpu\\s*$|^(?:(?:ncpu[\\s)*+\\-/])|[\\s()*+\\-/.\\d])+(?:ncpu)?$';
 
-export const kafkaSchema = obj({
-  conf: record(json(), { description: 'librdkafka global config, passed through as is (metadata.broker.list, ...).' }),
-  topic_conf: record(json(), { description: 'librdkafka topic config, passed through as is.' }),
-  guaranteed: obj({ conf: record(json()), topic_conf: record(json()) }, { description: 'Overrides for the guaranteed producer.' }),
-  hasty: obj({ conf: record(json()), topic_conf: record(json()) }, { description: 'Overrides for the hasty producer.' }),
-  produce_timeout_ms: int({ minimum: 1, default: 30000, description: 'No request waits longer than this for Kafka.' }),
-  flush_timeout_ms: int({ minimum: 0, default: 10000, description: 'How long closing a producer may spend flushing.' }),
-  connect_timeout_ms: int({
-    minimum: 1,
-    // An attempt in flight holds librdkafka's teardown, and with it the
-    // process exit, until it times out: a stop with Kafka unreachable waits
-    // for it, so it is kept short (attempts repeat until one connects).
-    default: 3000,
-    description: 'How long one connection attempt of a producer may take; it retries until connected. A stop while Kafka is unreachable waits up to this long for the attempt in flight.',
-  }),
-  poll_interval_ms: int({
-    minimum: 1,
-    default: 1,
-    description:
-      'While a delivery report is awaited, how often a producer polls librdkafka for it: a floor on guaranteed-mode latency. With none awaited it polls every 100 ms (logs, errors, statistics).',
-  }),
-  max_pending_events: int({
-    minimum: 1,
-    // node-rdkafka hands JS at most 100 delivery reports per event-loop turn:
-    // hasty batches can come faster than their reports, and each event
-    // awaiting one is held in memory. 20000 holds a hasty linger's worth of
-    // events at full speed, and four 5000-event batches.
-    default: 20000,
-    description:
-      "Events a producer may hold awaiting Kafka's delivery reports (per HTTP worker). A call that would pass it is refused: its events are answered 503 EG_ERR_KAFKA_QUEUE_FULL with Retry-After and spooled, and a hasty request is then answered as without hasty. A single call larger than the limit is taken when nothing is pending.",
-  }),
-  max_pending_bytes: int({
-    minimum: 1,
-    default: 33554432,
-    description: 'Bytes of event values a producer may hold awaiting delivery reports (per HTTP worker); refused past it as for max_pending_events.',
-  }),
-  message_headers: arr(literalUnion(MESSAGE_HEADER_NAMES), {
-    uniqueItems: true,
-    default: DEFAULT_MESSAGE_HEADERS,
-    description:
-      "Kafka headers on every message: content-type (application/json) and x-request-id (the request's id). Each costs about as much CPU per event as the rest of the produce call; [] sends none.",
-  }),
-});
+/** Answers are JSON, never a page: nothing may load, nothing may frame them. */
+export const DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+export { kafkaSchema, MESSAGE_HEADER_NAMES } from './kafka-schema';
 
 export const threadPoolSchema = obj(
   {
@@ -115,33 +71,6 @@ export const threadPoolSchema = obj(
   { defaulted: true },
 );
 
-/**
- * One entry of `metrics`. A prometheus entry must name its port: the statsd
- * default (8125) is no port to serve scrapes on. (The `if` is checked before
- * ajv fills that default in.)
- */
-const metricsTargetSchema = requiredWhen(
-  obj(
-    {
-      type: literalUnion(['statsd', 'prometheus'], { default: 'statsd' }),
-      host: str({
-        default: 'localhost',
-        description: 'statsd: where to send. prometheus: the address the scrape endpoint listens on (0.0.0.0 or :: for a Prometheus on another host).',
-      }),
-      port: int({ minimum: 0, maximum: 65535, default: 8125, description: 'statsd: where to send. prometheus (required): the scrape port; 0 picks a free one.' }),
-      prefix: str({ default: 'eventgate', description: 'statsd only: prepended to every name with a dot.' }),
-      name: str({
-        minLength: 1,
-        description:
-          "service-runner's service name. When set, this target also gets EventGate's series, as EventGate, eventgate-wikimedia and service-runner send them (statsd: under `<name>.`; prometheus: their names with `service=<name>`): see docs/metrics.md.",
-      }),
-    },
-    { defaulted: true },
-  ),
-  { type: 'prometheus' },
-  ['port'],
-);
-
 export const serviceConfSchema = obj(
   {
     port: int({ minimum: 0, maximum: 65535, default: 8192 }),
@@ -185,9 +114,9 @@ export const serviceConfSchema = obj(
       description: 'Send Access-Control-Allow-Credentials: true (the origin is then reflected, never *), for credentialed fetch and JSON-Blob sendBeacon.',
     }),
     cors_allow_headers: arr(str(), { default: [], description: 'Request headers a CORS preflight allows besides the usual ones (e.g. traceparent).' }),
-    csp: str({
-      default: "default-src 'none'; frame-ancestors 'none'",
-      description: 'Content-Security-Policy header on every answer.',
+    csp: anyOf(str(), bool(), {
+      default: DEFAULT_CSP,
+      description: "Content-Security-Policy header on every answer. EventGate's false is accepted and has no effect: answers are JSON, never a page, and keep this policy.",
     }),
     schema_uri_field: anyOf(str(), arr(str(), { minItems: 1 }), {
       default: '$schema',
@@ -230,7 +159,10 @@ export const serviceConfSchema = obj(
       },
       { defaulted: true, description: 'Bounds on what clients can make the schema repository do and hold.' },
     ),
-    stream_field: str({ default: 'meta.stream' }),
+    stream_field: anyOf(str(), arr(str(), { minItems: 1 }), {
+      default: 'meta.stream',
+      description: "Dotted path of the stream name. EventGate's list is accepted: its first field is read (a note says so when there are more).",
+    }),
     topic_prefix: str({ default: '' }),
     stream_config_uri: str({
       description: 'Stream config: a YAML/JSON file (relative to the config file), file:// or http(s):// URL. Unset: any schema may go to any stream.',
@@ -263,24 +195,31 @@ export const serviceConfSchema = obj(
     error_stream: str({ description: 'Stream that gets an error event for each invalid event.' }),
     error_schema_uri: str({ default: '/error/1.0.0', description: 'Schema URI error events are given.' }),
     test_events: arr(json(), { description: 'Events GET /v1/_test/events processes.' }),
-    output_path: str({ default: 'stdout', description: 'File sink (when there is no kafka.conf): stdout or a path.' }),
+    output_path: anyOf(str(), nul(), {
+      default: 'stdout',
+      description: 'File sink (when there is no kafka.conf): stdout or a path. null (EventGate: no file sink) only with kafka.conf.',
+    }),
     failed_events_path: str({
       default: './failed-events.ndjson',
       description: 'Spool (NDJSON) of valid events Kafka did not take; `eventgate replay FILE` produces them again.',
     }),
     kafka: kafkaSchema,
     batch: obj({ thread_pool: threadPoolSchema }, { defaulted: true, description: 'Large batches: see docs and README (Thread pool).' }),
+    ...eventGateConf,
   },
   { defaulted: true },
 );
 
 export const configSchema = obj({
-  num_workers: anyOf(int({ minimum: 0 }), str({ pattern: '^ncpu(\\s*\\*\\s*\\d+)?$' }), {
+  num_workers: anyOf(int({ minimum: 0 }), str({ pattern: NUM_WORKERS_PATTERN }), {
     default: 0,
-    description: 'HTTP worker processes: a number, ncpu or ncpu*K; 0 runs one process.',
+    description: "HTTP worker processes: a number, ncpu, ncpu*K, or an arithmetic expression of ncpu as service-runner takes (ncpu/2, ncpu-1), floored; 0 runs one process.",
   }),
   worker_heap_limit_mb: int({ minimum: 1, default: 300 }),
-  worker_heartbeat_timeout: int({ minimum: 1, default: 7500 }),
+  worker_heartbeat_timeout: anyOf(int({ minimum: 1 }), bool(), {
+    default: 7500,
+    description: 'A worker silent this long (ms) is killed and replaced; false: never (as service-runner).',
+  }),
   startup_attempts: int({ minimum: 1, default: 3 }),
   shutdown_timeout_ms: int({ minimum: 1, default: 10000 }),
   shutdown_signal_merge_ms: int({
@@ -332,22 +271,17 @@ export const configSchema = obj({
     description:
       'Debug mode: node flags of the workers, besides --inspect and --logfile. --interpreted-frames-native-stack is refused beside --prof (a V8 deadlock: docs/profiling.md).',
   }),
-  logging: obj(
-    {
-      name: str({ default: 'eventgate' }),
-      level: literalUnion(LOG_LEVELS, { default: 'info' }),
-      stream: literalUnion(LOG_STREAMS, {
-        description: 'Where log lines go. Default: stderr when events go to stdout (output_path: stdout, no kafka), else stdout.',
-      }),
-    },
-    { defaulted: true },
-  ),
-  metrics: arr(metricsTargetSchema, { default: [] }),
+  logging: loggingSchema,
+  metrics: anyOf3(metricsEntrySchema, arr(metricsEntrySchema), nul(), {
+    default: [],
+    description: 'Metrics targets: one entry or a list (service-runner), each statsd, prometheus or log; null (a key left with its entries commented out) is none.',
+  }),
+  ...serviceRunnerTopLevel,
   services: arr(
     obj(
       {
         name: str({ default: 'eventgate' }),
-        module: str({ description: 'Accepted for service-runner compatibility; ignored.' }),
+        ...serviceRunnerService,
         conf: serviceConfSchema,
       },
       { defaulted: true },
@@ -356,9 +290,42 @@ export const configSchema = obj({
   ),
 });
 
-export type Config = Infer<typeof configSchema>;
-export type ServiceConf = Infer<typeof serviceConfSchema>;
+/** The config as the file gives it (after defaults); normalize.ts makes a Config of it. */
+export type RawConfig = Infer<typeof configSchema>;
+type RawServiceConf = Infer<typeof serviceConfSchema>;
 export type KafkaConf = Infer<typeof kafkaSchema>;
 export type ThreadPoolConf = Infer<typeof threadPoolSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogStream = (typeof LOG_STREAMS)[number];
+
+/** One metrics target, whatever shape the file gave (normalize.ts). */
+export interface MetricsEntry {
+  readonly type: 'statsd' | 'prometheus';
+  /** service-runner's service name: when set, the target also gets EventGate's series (docs/metrics.md). */
+  readonly name?: string;
+  readonly host: string;
+  readonly port: number;
+  /** statsd: prepended to every name with a dot. */
+  readonly prefix: string;
+  /** statsd: service-runner's batching; false sends a packet per sample. Always set by normalize.ts. */
+  readonly batch?: false | { readonly max_size: number; readonly max_delay: number };
+}
+
+/** One log stream eventgate writes (logging.streams, or logging.stream). */
+export type LogStreamEntry =
+  | { readonly type: LogStream; readonly level?: LogLevel; readonly named_levels: boolean }
+  | { readonly type: 'file'; readonly path: string; readonly level?: LogLevel; readonly named_levels: boolean };
+
+export type ServiceConf = Omit<RawServiceConf, 'stream_field' | 'output_path' | 'csp'> & {
+  stream_field: string;
+  output_path: string;
+  csp: string;
+};
+
+export type Config = Omit<RawConfig, 'metrics' | 'logging' | 'worker_heartbeat_timeout' | 'services'> & {
+  metrics: MetricsEntry[];
+  /** `streams` empty: one stream, `stream` or its default (outputs.ts logStreamOf). */
+  logging: Omit<RawConfig['logging'], 'streams'> & { streams: LogStreamEntry[] };
+  worker_heartbeat_timeout: number;
+  services: (Omit<RawConfig['services'][number], 'conf'> & { conf: ServiceConf })[];
+};

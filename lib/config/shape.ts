@@ -122,3 +122,14 @@ export function requiredWhen<S extends Shape<unknown>>(base: S, when: Record<str
   for (const [k, v] of Object.entries(when)) properties[k] = { const: v };
   return { ...base, schema: { ...base.schema, if: { properties, required: Object.keys(when) }, then: { required } } };
 }
+
+/** JSON null, e.g. EventGate's `output_path: null`. */
+export function nul(): Shape<null> {
+  return shape<null>({ type: 'null' }, false);
+}
+
+/** `anyOf` of three forms, e.g. an entry, a list of entries, or null. */
+export function anyOf3<A, B, C, O extends Opts<A | B | C>>(a: Shape<A>, b: Shape<B>, c: Shape<C>, opts?: O): Maybe<A | B | C, O> {
+  const { default: d, description } = opts ?? ({} as O);
+  return shape<A | B | C>(withDefault({ anyOf: [a.schema, b.schema, c.schema] }, { default: d, description }), d !== undefined) as Maybe<A | B | C, O>;
+}

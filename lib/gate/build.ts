@@ -33,6 +33,7 @@ export function buildValidator(conf: ServiceConf, configDir: string, deps: Valid
     allowInsecure: conf.allow_insecure_schemas,
     negativeCacheTtlMs: conf.schema_negative_cache_ttl_ms,
     fetchTimeoutMs: conf.schema_fetch_timeout_ms,
+    userAgent: conf.user_agent,
     limits: {
       maxConcurrentFetches: conf.schema_limits.max_concurrent_fetches,
       maxNewPerRequest: conf.schema_limits.max_new_per_request,

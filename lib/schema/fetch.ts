@@ -15,7 +15,8 @@ const MAX_REDIRECTS = 3;
 const ABSENT_STATUS: ReadonlySet<number> = new Set([404, 410]);
 const ABSENT_FILE = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 
-export async function fetchSchemaText(loc: SchemaLocation, timeoutMs: number): Promise<string | undefined> {
+/** `userAgent`: the User-Agent of http(s) fetches (services[0].conf.user_agent), none without it. */
+export async function fetchSchemaText(loc: SchemaLocation, timeoutMs: number, userAgent?: string): Promise<string | undefined> {
   if (loc.kind === 'file') return readSchemaFile(loc.path, loc.href);
   // One deadline for the whole exchange, redirects and body included: a
   // trickling server must not hold a load longer than the timeout.
@@ -23,7 +24,7 @@ export async function fetchSchemaText(loc: SchemaLocation, timeoutMs: number): P
   try {
     const answer = await httpGet(loc.url, {
       signal,
-      headers: { accept: 'application/json, application/yaml, text/yaml, */*;q=0.1' },
+      headers: { accept: 'application/json, application/yaml, text/yaml, */*;q=0.1', ...(userAgent !== undefined ? { 'user-agent': userAgent } : {}) },
       maxBytes: MAX_SCHEMA_BYTES,
       maxRedirects: MAX_REDIRECTS,
       passStatuses: ABSENT_STATUS,

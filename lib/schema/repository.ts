@@ -28,6 +28,8 @@ export interface SchemaRepositoryOptions {
   readonly negativeCacheTtlMs: number;
   /** Also bounds a fetch's wait for its turn. */
   readonly fetchTimeoutMs: number;
+  /** User-Agent of http(s) schema fetches (services[0].conf.user_agent). */
+  readonly userAgent?: string;
   readonly limits: SchemaLimits;
   /**
    * Finds schema documents (its own and `$ref`'d ones) instead of fetching
@@ -115,7 +117,7 @@ export class SchemaRepository {
     });
     this.limiter = new FetchLimiter(limits.maxConcurrentFetches, opts.fetchTimeoutMs, this.metrics);
     this.fetchText = (loc) => {
-      const fetch = (): Promise<string | undefined> => fetchSchemaText(loc, opts.fetchTimeoutMs);
+      const fetch = (): Promise<string | undefined> => fetchSchemaText(loc, opts.fetchTimeoutMs, opts.userAgent);
       // Files are local and cheap to ask; only the network is bounded.
       return loc.kind === 'http' ? this.limiter.run(loc.href, fetch) : fetch();
     };

@@ -31,7 +31,7 @@ export function createSinks(conf: ServiceConf, configDir: string, deps: { log: L
   const kafka = conf.kafka;
   if (kafka && kafkaEnabled(conf)) {
     const spool = new FileSpool(resolve(configDir, conf.failed_events_path));
-    const sinks = createKafkaSinks(kafka, { log: deps.log, metrics: deps.metrics, spool });
+    const sinks = createKafkaSinks(kafka, { log: deps.log, metrics: deps.metrics, spool, clientName: conf.user_agent });
     return {
       guaranteed: sinks.guaranteed,
       hasty: sinks.hasty,

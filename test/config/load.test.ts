@@ -61,7 +61,7 @@ describe('config loading', () => {
   });
 
   it('names the path of an unknown key', () => {
-    expect(problemsOf('services: [{conf: {prot: 1}}]')).to.deep.equal(['services[0].conf.prot: unknown key']);
+    expect(problemsOf('services: [{conf: {prot: 1}}]')).to.deep.equal(['services[0].conf.prot: unknown key; did you mean port?']);
     expect(problemsOf('colour: blue')).to.deep.equal(['colour: unknown key']);
   });
 
@@ -77,11 +77,11 @@ describe('config loading', () => {
     expect(problems.join('\n')).to.match(/services\[0\]\.conf\.allow_insecure_schemas: must be boolean/);
   });
 
-  it('sends only x-request-id as a Kafka header by default, and takes no header name it does not know, nor one twice', () => {
+  it('sends no Kafka header by default, as EventGate, x-request-id when asked, and takes no header name it does not know, nor one twice', () => {
     const conf = parseConfigText('services: [{conf: {kafka: {conf: {metadata.broker.list: "k:9092"}}}}]', {}).services[0].conf;
-    expect(conf.kafka?.message_headers).to.deep.equal(['x-request-id']);
-    const none = parseConfigText('services: [{conf: {kafka: {message_headers: []}}}]', {}).services[0].conf;
-    expect(none.kafka?.message_headers).to.deep.equal([]);
+    expect(conf.kafka?.message_headers).to.deep.equal([]);
+    const asked = parseConfigText('services: [{conf: {kafka: {message_headers: [x-request-id]}}}]', {}).services[0].conf;
+    expect(asked.kafka?.message_headers).to.deep.equal(['x-request-id']);
     expect(problemsOf('services: [{conf: {kafka: {message_headers: [x-trace]}}}]')).to.deep.equal([
       'services[0].conf.kafka.message_headers[0]: must be one of "content-type", "x-request-id"',
     ]);
@@ -93,14 +93,14 @@ describe('config loading', () => {
   it('takes statsd and prometheus metrics targets at once, and refuses a prometheus one without its port', () => {
     const config = parseConfigText('metrics: [{type: statsd}, {type: prometheus, port: 9102, host: 0.0.0.0}]', {});
     expect(config.metrics).to.deep.equal([
-      { type: 'statsd', host: 'localhost', port: 8125, prefix: 'eventgate' },
-      { type: 'prometheus', host: '0.0.0.0', port: 9102, prefix: 'eventgate' },
+      { type: 'statsd', host: 'localhost', port: 8125, prefix: 'eventgate', batch: { max_size: 1500, max_delay: 1000 } },
+      { type: 'prometheus', host: '0.0.0.0', port: 9102, prefix: 'eventgate', batch: { max_size: 1500, max_delay: 1000 } },
     ]);
     expect(problemsOf('metrics: [{type: prometheus}]').join('\n')).to.match(/metrics\[0\].*port/);
   });
 
   it('explains a value that fits none of the allowed forms', () => {
-    expect(problemsOf('num_workers: lots')).to.deep.equal(['num_workers: must be integer or must match pattern "^ncpu(\\s*\\*\\s*\\d+)?$"']);
+    expect(problemsOf('num_workers: lots')).to.deep.equal(['num_workers: must be a whole number, ncpu, or arithmetic of ncpu such as ncpu*2 or ncpu/2']);
   });
 
   it('refuses text that is not YAML', () => {
@@ -130,7 +130,7 @@ describe('config loading', () => {
 
   it('refuses a max_body_size that is not a size', () => {
     expect(problemsOf('services: [{conf: {max_body_size: huge}}]')).to.deep.equal([
-      'services[0].conf.max_body_size: must be integer or must match pattern "^\\s*\\d+(\\.\\d+)?\\s*(b|kb|mb|gb)?\\s*$"',
+      'services[0].conf.max_body_size: must match pattern "^\\s*\\d+(\\.\\d+)?\\s*(b|kb|mb|gb)?\\s*$"',
     ]);
   });
 });

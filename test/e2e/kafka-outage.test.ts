@@ -89,7 +89,14 @@ describe('A Kafka broker stopped while the service runs', function () {
       // An event answered at the deadline is spooled once librdkafka reports
       // it undelivered, after message.timeout.ms: short here, so that the
       // spool is complete within the test rather than after librdkafka's 5 min.
-      kafka: { produce_timeout_ms: PRODUCE_TIMEOUT_MS, connect_timeout_ms: 2000, flush_timeout_ms: 1000, topic_conf: { 'message.timeout.ms': 3000 } },
+      // x-request-id on each message tells which request's events a consumer reads.
+      kafka: {
+        produce_timeout_ms: PRODUCE_TIMEOUT_MS,
+        connect_timeout_ms: 2000,
+        flush_timeout_ms: 1000,
+        topic_conf: { 'message.timeout.ms': 3000 },
+        message_headers: ['x-request-id'],
+      },
     });
   });
 
@@ -173,7 +180,7 @@ describe('A Kafka broker stopped while the service runs', function () {
               schema_file_extension: '.yaml',
               topic_prefix: live.prefix,
               failed_events_path: live.spoolPath,
-              kafka: { conf: { 'metadata.broker.list': bootstrap, 'log_level': 3 }, produce_timeout_ms: 10000 },
+              kafka: { conf: { 'metadata.broker.list': bootstrap, 'log_level': 3 }, produce_timeout_ms: 10000, message_headers: ['x-request-id'] },
             },
           },
         ],

@@ -114,7 +114,8 @@ describe('Invalid events with Kafka and an error_stream', function () {
   });
 
   it('answers 400, puts nothing in the stream topic and one error event per invalid event in the error topic', async function () {
-    svc = await startKafkaService({ conf: { error_stream: ERROR_STREAM } });
+    // x-request-id on each message ties an error event to its request.
+    svc = await startKafkaService({ conf: { error_stream: ERROR_STREAM }, kafka: { message_headers: ['x-request-id'] } });
     const invalid: Record<string, unknown>[] = [
       { $schema: TEST_SCHEMA, meta: { stream: STREAM, id: 'bad-int' }, test_int: 'not an integer' },
       { $schema: TEST_SCHEMA, meta: { stream: STREAM, id: 'bad-test' }, test: 5, test_int: 1 },

@@ -118,7 +118,7 @@ describe('eventgate replay', function () {
         `      schema_base_uris: [${JSON.stringify(join(ROOT, 'schemas'))}]`,
         '      schema_file_extension: .yaml',
         `      topic_prefix: ${JSON.stringify(svc.prefix)}`,
-        `      kafka: {conf: {metadata.broker.list: ${JSON.stringify(kafkaBootstrap())}, log_level: 3, message.max.bytes: 2000}}`,
+        `      kafka: {message_headers: [x-request-id], conf: {metadata.broker.list: ${JSON.stringify(kafkaBootstrap())}, log_level: 3, message.max.bytes: 2000}}`,
         '',
       ].join('\n'),
     );

@@ -175,8 +175,8 @@ export function expectedEvent(sent: Sent, got: Record<string, unknown>): Record<
 
 /**
  * Checks that `messages` are exactly the `sent` events, in order, each with
- * its defaults and enrichment, its timestamp from meta.dt, its headers and a
- * null key; and that enriched ids are unique.
+ * its defaults and enrichment, its timestamp from meta.dt, no headers (the
+ * default kafka.message_headers) and a null key; and that enriched ids are unique.
  */
 export function expectDelivered(messages: readonly ConsumedMessage[], sent: readonly Sent[]): void {
   expect(messages.map((m) => parse(m).test_int), 'events in the order they were sent').to.deep.equal(sent.map((s) => s.event.test_int));
@@ -187,7 +187,7 @@ export function expectDelivered(messages: readonly ConsumedMessage[], sent: read
     expect(got, `event ${sent[i].event.test_int}`).to.deep.equal(want);
     ids.add((got.meta as { id?: unknown }).id);
     expect(m.timestamp, `timestamp of event ${sent[i].event.test_int}`).to.equal(Date.parse((want.meta as { dt: string }).dt));
-    expect(m.headers, `headers of event ${sent[i].event.test_int}`).to.deep.equal({ 'x-request-id': sent[i].requestId });
+    expect(m.headers, `headers of event ${sent[i].event.test_int}: none, as EventGate`).to.deep.equal({});
     expect(m.key, 'no stream config: no key').to.equal(null);
   });
   expect(ids.size, 'distinct meta.id per event').to.equal(messages.length);

@@ -3,9 +3,8 @@
  * a real statsd_exporter on the chart's mapping, against the real broker:
  * every series that EventGate 1.8.4 made through that path (recorded in
  * test/fixtures/eventgate-statsd/, see its README) is there, with the values
- * the requests give. It runs on accepted-config.yaml, the chart's config in
- * the shape the config schema takes today; chart-config.yaml beside it is
- * the chart's own, the one to run on once the schema takes it.
+ * the requests give. It runs on chart-config.yaml, the chart's own config
+ * (unchanged but for {env(...)}).
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,7 +40,7 @@ describe('EventGate series over statsd, through the chart statsd_exporter mappin
     exporter = await startExporter();
     const metricsText = exporter.scrape;
     const port = await freePort();
-    eventgate = spawn(process.execPath, [join(ROOT, 'bin/eventgate'), '-c', join(FIXTURE, 'accepted-config.yaml')], {
+    eventgate = spawn(process.execPath, [join(ROOT, 'bin/eventgate'), '-c', join(FIXTURE, 'chart-config.yaml')], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,

@@ -160,6 +160,17 @@ describe('schema repository', () => {
       expect(repo.peek(CHAIN)).to.equal(s);
     });
 
+    it('sends userAgent (services[0].conf.user_agent) as the User-Agent of http fetches', async () => {
+      const agents: (string | undefined)[] = [];
+      server.handle((req) => {
+        agents.push(req.headers['user-agent']);
+        return Promise.resolve(false);
+      });
+      await new SchemaRepository(repoOptions({ baseUris: [server.base], userAgent: 'eventgate-main' })).get(CHAIN);
+      await new SchemaRepository(repoOptions({ baseUris: [server.base] })).get(CHAIN);
+      expect(agents).to.deep.equal(['eventgate-main', undefined]);
+    });
+
     it('merges concurrent first loads of one schema into one fetch', async () => {
       const repo = new SchemaRepository(repoOptions({ baseUris: [server.base] }));
       const all = await Promise.all(Array.from({ length: 10 }, () => repo.get(CHAIN)));

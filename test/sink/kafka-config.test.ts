@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { commonDefaults, producerProps } from '../../lib/sink/kafka/config';
+import { commonDefaults, pollIntervalOf, producerProps, sinkProps } from '../../lib/sink/kafka/config';
+import { kafkaConfProblems } from '../../lib/sink/kafka/check';
 import { GUARANTEED_DEFAULTS } from '../../lib/sink/kafka/guaranteed';
 import { HASTY_DEFAULTS } from '../../lib/sink/kafka/hasty';
 import { logLevelOf, recordStats } from '../../lib/sink/kafka/observe';
@@ -14,7 +15,7 @@ import { kafkaConf } from './kafka-support';
 describe('Kafka producer settings', function () {
   it('gives the guaranteed producer idempotence and acks=all, and librdkafka a message timeout of 5 min or produce_timeout_ms when longer', function () {
     const props = producerProps(kafkaConf('b:9092'), 'guaranteed', [...commonDefaults('guaranteed', 1234), ...GUARANTEED_DEFAULTS]);
-    expect(props.global).to.include({ 'metadata.broker.list': 'b:9092', 'enable.idempotence': true, 'client.id': 'eventgate-guaranteed' });
+    expect(props.global).to.include({ 'metadata.broker.list': 'b:9092', 'enable.idempotence': true, 'client.id': 'eventgate-producer-guaranteed' });
     expect(props.topic).to.include({ acks: 'all', 'message.timeout.ms': 300000 });
     const long = producerProps(kafkaConf('b:9092'), 'guaranteed', commonDefaults('guaranteed', 600000));
     expect(long.topic).to.include({ 'message.timeout.ms': 600000 });
@@ -22,7 +23,7 @@ describe('Kafka producer settings', function () {
 
   it('gives the hasty producer a longer linger and no idempotence of its own', function () {
     const props = producerProps(kafkaConf('b:9092'), 'hasty', [...commonDefaults('hasty', 1000), ...HASTY_DEFAULTS]);
-    expect(props.global).to.include({ 'linger.ms': 100, 'client.id': 'eventgate-hasty' });
+    expect(props.global).to.include({ 'linger.ms': 100, 'client.id': 'eventgate-producer-hasty' });
     expect(props.global).to.not.have.property('enable.idempotence');
   });
 
@@ -46,6 +47,69 @@ describe('Kafka producer settings', function () {
     expect(props.global).to.not.have.property('linger.ms');
     expect(props.topic).to.not.have.property('message.timeout.ms');
     expect(props.topic).to.not.have.property('acks');
+  });
+});
+
+describe('EventGate kafka sections', function () {
+  it('name each producer <user_agent>-producer-<type> as eventgate-wikimedia does, unless client.id is set', function () {
+    expect(sinkProps(kafkaConf('b:9092'), 'hasty', HASTY_DEFAULTS, 'eventgate-production').global['client.id']).to.equal('eventgate-production-producer-hasty');
+    const own = kafkaConf('b:9092', { conf: { 'client.id': 'mine' } });
+    expect(sinkProps(own, 'guaranteed', GUARANTEED_DEFAULTS, 'eventgate-production').global['client.id']).to.equal('mine');
+  });
+
+  it('join list values with commas, as librdkafka reads lists', function () {
+    const kafka = kafkaConf('unused', { conf: { 'metadata.broker.list': ['k1:9092', 'k2:9092'] }, hasty: { conf: { 'sasl.mechanisms': ['PLAIN'] } } });
+    const props = producerProps(kafka, 'hasty', []);
+    expect(props.global).to.include({ 'metadata.broker.list': 'k1:9092,k2:9092', 'sasl.mechanisms': 'PLAIN' });
+  });
+
+  it("take producer.poll.interval.ms out of librdkafka's settings and make it the poll interval of its producer", function () {
+    const kafka = kafkaConf('b:9092', {
+      poll_interval_ms: 1,
+      conf: { 'producer.poll.interval.ms': 50 },
+      guaranteed: { conf: { 'producer.poll.interval.ms': 10 } },
+    });
+    for (const name of ['guaranteed', 'hasty'] as const) expect(producerProps(kafka, name, []).global).to.not.have.property('producer.poll.interval.ms');
+    expect(pollIntervalOf(kafka, 'guaranteed')).to.equal(10);
+    expect(pollIntervalOf(kafka, 'hasty')).to.equal(50);
+    expect(pollIntervalOf(kafkaConf('b:9092', { poll_interval_ms: 3 }), 'hasty')).to.equal(3);
+  });
+
+  it('are checked whole: every unknown property with the nearest known one, every bad value, each with its config path', function () {
+    const kafka = kafkaConf('b:9092', {
+      conf: { 'lingr.ms': 5, 'compression.codec': 'zip', 'statistics.interval.ms': 30000 },
+      topic_conf: { 'request.required.acks': 'most' },
+      hasty: { conf: { 'producer.poll.interval.ms': 'often', 'queue.buffering.max.ms': 1000 } },
+      guaranteed: { conf: { 'bootstrap.server': 'b:9092' } },
+    });
+    const problems = kafkaConfProblems(kafka);
+    expect(problems).to.have.length(5);
+    expect(problems[0]).to.match(/^services\[0\]\.conf\.kafka\.conf\.lingr\.ms: not a librdkafka property; did you mean linger\.ms\?$/);
+    expect(problems[1]).to.match(/^services\[0\]\.conf\.kafka\.conf\.compression\.codec: .*compression\.codec/);
+    expect(problems[2]).to.match(/^services\[0\]\.conf\.kafka\.topic_conf\.request\.required\.acks: /);
+    expect(problems[3]).to.match(/^services\[0\]\.conf\.kafka\.guaranteed\.conf\.bootstrap\.server: not a librdkafka property; did you mean bootstrap\.servers\?$/);
+    expect(problems[4]).to.match(/^services\[0\]\.conf\.kafka\.hasty\.conf\.producer\.poll\.interval\.ms: /);
+  });
+
+  it("take the helm chart's settings, list of brokers, poll intervals and ssl ciphers included", function () {
+    const chart = kafkaConf('unused', {
+      conf: {
+        'metadata.broker.list': ['kafka.default.svc.cluster.local:31092'],
+        'compression.codec': 'snappy',
+        'message.max.bytes': 4194304,
+        'log.connection.close': false,
+        'broker.address.family': 'v4',
+        'statistics.interval.ms': 30000,
+        'ssl.ca.location': '/etc/ssl/certs/wmf-ca-certificates.crt',
+        'ssl.cipher.suites': 'ECDHE-ECDSA-AES256-GCM-SHA384',
+        'ssl.curves.list': 'P-256',
+        'ssl.sigalgs.list': 'ECDSA+SHA256',
+      },
+      topic_conf: {},
+      hasty: { conf: { 'queue.buffering.max.ms': 1000, 'producer.poll.interval.ms': 100 } },
+      guaranteed: { conf: { 'queue.buffering.max.ms': 10, 'producer.poll.interval.ms': 10 } },
+    });
+    expect(kafkaConfProblems(chart)).to.deep.equal([]);
   });
 });
 

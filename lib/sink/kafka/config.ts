@@ -29,10 +29,24 @@ export type ProducerName = 'guaranteed' | 'hasty';
 /** librdkafka's own default message.timeout.ms. */
 const MESSAGE_TIMEOUT_MS = 300000;
 
-/** Defaults for both producers; `produceTimeoutMs` is kafka.produce_timeout_ms. */
-export function commonDefaults(name: ProducerName, produceTimeoutMs: number): PropDefault[] {
+/**
+ * EventGate's own setting in librdkafka's config: not a librdkafka property,
+ * it is taken out and sets how often that producer polls (node-rdkafka's
+ * setPollInterval there, the busy poll interval here).
+ */
+export const POLL_INTERVAL_PROP = 'producer.poll.interval.ms';
+
+/** The name at the start of client.id when services[0].conf.user_agent does not give one. */
+export const DEFAULT_CLIENT_NAME = 'eventgate';
+
+/**
+ * Defaults for both producers; `produceTimeoutMs` is kafka.produce_timeout_ms,
+ * `clientName` services[0].conf.user_agent.
+ */
+export function commonDefaults(name: ProducerName, produceTimeoutMs: number, clientName = DEFAULT_CLIENT_NAME): PropDefault[] {
   return [
-    { names: ['client.id'], value: `eventgate-${name}`, scope: 'global' },
+    // As eventgate-wikimedia names its producers: brokers' logs and quotas tell them apart.
+    { names: ['client.id'], value: `${clientName}-producer-${name}`, scope: 'global' },
     // Broker states come only with statistics: every second, so that the
     // producer knows within a second that brokers are down or back (cheap:
     // one small JSON document per producer).
@@ -60,12 +74,34 @@ function isSet(props: ProducerProps, names: readonly string[]): boolean {
   return names.some((n) => Object.prototype.hasOwnProperty.call(props.global, n) || Object.prototype.hasOwnProperty.call(props.topic, n));
 }
 
+/**
+ * Config layers merged as librdkafka takes them: a list value (a YAML list
+ * of brokers, of SASL mechanisms) joined with commas, EventGate's
+ * producer.poll.interval.ms left out.
+ */
+function merged(...layers: (Readonly<Record<string, unknown>> | undefined)[]): RdkafkaProps {
+  const out: RdkafkaProps = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer ?? {})) {
+      if (k !== POLL_INTERVAL_PROP) out[k] = Array.isArray(v) ? v.join(',') : v;
+    }
+  }
+  return out;
+}
+
+/** The busy poll interval of producer `name`: its producer.poll.interval.ms (own layer first), else kafka.poll_interval_ms. */
+export function pollIntervalOf(kafka: KafkaConf, name: ProducerName): number {
+  const given = kafka[name]?.conf?.[POLL_INTERVAL_PROP] ?? kafka.conf?.[POLL_INTERVAL_PROP];
+  const ms = Number(given);
+  return given !== undefined && Number.isInteger(ms) && ms >= 1 ? ms : kafka.poll_interval_ms;
+}
+
 /** The settings of producer `name`: config layers, then `defaults` where unset. */
 export function producerProps(kafka: KafkaConf, name: ProducerName, defaults: readonly PropDefault[]): ProducerProps {
   const own = kafka[name];
   const props: ProducerProps = {
-    global: { ...kafka.conf, ...own?.conf },
-    topic: { ...kafka.topic_conf, ...own?.topic_conf },
+    global: merged(kafka.conf, own?.conf),
+    topic: merged(kafka.topic_conf, own?.topic_conf),
   };
   for (const d of defaults) {
     if (!isSet(props, d.names)) props[d.scope][d.names[0]] = d.value;
@@ -74,6 +110,6 @@ export function producerProps(kafka: KafkaConf, name: ProducerName, defaults: re
 }
 
 /** The settings of producer `name` as a sink uses them: its config layers, then the common defaults and `defaults`. */
-export function sinkProps(kafka: KafkaConf, name: ProducerName, defaults: readonly PropDefault[]): ProducerProps {
-  return producerProps(kafka, name, [...commonDefaults(name, kafka.produce_timeout_ms), ...defaults]);
+export function sinkProps(kafka: KafkaConf, name: ProducerName, defaults: readonly PropDefault[], clientName?: string): ProducerProps {
+  return producerProps(kafka, name, [...commonDefaults(name, kafka.produce_timeout_ms, clientName), ...defaults]);
 }

@@ -16,7 +16,7 @@ import { Backoff } from '../../backoff';
 import { bytesOf, PRODUCED, type Admission, type OutboundEvent, type ProduceContext, type ProduceOutcome, type Sink } from '../sink';
 import type { Spool } from '../spool';
 import type { KafkaConf } from '../../config/schema';
-import { sinkProps, type ProducerName, type ProducerProps, type PropDefault } from './config';
+import { pollIntervalOf, sinkProps, type ProducerName, type ProducerProps, type PropDefault } from './config';
 import { disconnectWithin, flushWithin, producerClient } from './client';
 import { Delivery, deliveryFailure, failure, produceFailure, type Failure, type Pending } from './delivery';
 import { AuthWatch } from './auth';
@@ -50,6 +50,8 @@ export interface KafkaSinkDeps {
   readonly metrics: Metrics;
   /** Where events go that passed validation but Kafka did not take. */
   readonly spool?: Spool;
+  /** Start of the default client.id: services[0].conf.user_agent (config.ts DEFAULT_CLIENT_NAME without it). */
+  readonly clientName?: string;
 }
 
 export interface KafkaSinkOptions extends KafkaSinkDeps {
@@ -566,11 +568,11 @@ export function sinkOptions(kafka: KafkaConf, name: ProducerName, defaults: read
   return {
     ...deps,
     name,
-    props: sinkProps(kafka, name, defaults),
+    props: sinkProps(kafka, name, defaults, deps.clientName),
     produceTimeoutMs: kafka.produce_timeout_ms,
     flushTimeoutMs: kafka.flush_timeout_ms,
     connectTimeoutMs: kafka.connect_timeout_ms,
-    pollIntervalMs: kafka.poll_interval_ms,
+    pollIntervalMs: pollIntervalOf(kafka, name),
     maxPendingEvents: kafka.max_pending_events,
     maxPendingBytes: kafka.max_pending_bytes,
     messageHeaders: kafka.message_headers,
