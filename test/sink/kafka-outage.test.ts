@@ -164,7 +164,8 @@ describe('Kafka sinks when the broker comes, goes and comes back', function () {
       const started = Date.now();
       const outcomes = await live.guaranteed.produce(slow, { requestId: 'slow' });
       const took = Date.now() - started;
-      expect(took).to.be.within(produceTimeoutMs - 100, produceTimeoutMs + 1500);
+      // At the deadline, not at librdkafka's message timeout (5 min): room above it for a paused JVM on a shared machine.
+      expect(took).to.be.within(produceTimeoutMs - 100, 3 * produceTimeoutMs);
       expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).to.deep.equal(Array(10).fill('EG_ERR_KAFKA_TIMEOUT'));
 
       // Closing flushes for flush_timeout_ms, then answers and spools what Kafka has not acknowledged.
@@ -184,7 +185,10 @@ describe('Kafka sinks when the broker comes, goes and comes back', function () {
       const inTopic = delivered.map((m) => (JSON.parse(m.value?.toString() ?? '{}') as { slow: number }).slow);
       const spooledIds = inSpool.map((e) => (e.event as { slow: number }).slow);
       expect([...inTopic, ...spooledIds].sort((a, b) => a - b), 'each slow event in the topic or the spool, none in both').to.deep.equal([...Array(10).keys()]);
-      expect(inSpool.every((e) => e.error.code === 'EG_ERR_KAFKA_DELIVERY')).to.equal(true);
+      // The hang (a few seconds) is far shorter than message.timeout.ms (5 min): the broker took every
+      // slow event once it resumed, so none may be in the spool (a spooled one would be replayed twice).
+      expect(spooledIds, 'slow events spooled').to.deep.equal([]);
+      expect(lateOk(), 'slow events Kafka took late').to.equal(10);
     } finally {
       if (paused) process.kill(brokerPid, 'SIGCONT');
     }
