@@ -46,7 +46,8 @@ describe('Kafka sinks without a broker', function () {
     const started = Date.now();
     const err = await rejection(sinks.start(1500));
     expect(codeOf(err)).to.equal('EG_ERR_KAFKA_CONNECT');
-    expect(Date.now() - started).to.be.below(2500);
+    // At the 1500 ms start timeout, not at a later connect attempt: room for a loaded machine.
+    expect(Date.now() - started).to.be.below(6500);
     expect(sinks.guaranteed.notReadyReason()).to.match(/kafka-guaranteed producer (is connecting|cannot connect)/);
     expect(sinks.hasty.notReadyReason()).to.match(/kafka-hasty producer/);
   });
@@ -95,7 +96,8 @@ describe('Kafka sinks without a broker', function () {
     const started = Date.now();
     await sinks.close();
     await sinks.close();
-    expect(Date.now() - started).to.be.below(2000);
+    // Well under produce_timeout_ms (10 s): the attempt under way does not hold the close.
+    expect(Date.now() - started).to.be.below(5000);
     expect(sinks.guaranteed.notReadyReason()).to.equal('kafka-guaranteed producer is closed');
     const outcomes = await sinks.hasty.produce(makeEvents('t', 1), { requestId: 'late' });
     expect(outcomes[0]).to.include({ ok: false, code: 'EG_ERR_KAFKA_CLOSED' });
