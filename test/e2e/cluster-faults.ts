@@ -21,7 +21,10 @@ const CONCURRENCY = 4;
 /** 201 answers that show the service is taking events (before a fault, and again after it). */
 const STEADY_201 = 30;
 
-export type FaultName = 'leader-kill' | 'two-paused' | 'worker-kill' | 'rolling-restart';
+export type FaultName = 'leader-kill' | 'no-leader' | 'two-paused' | 'worker-kill' | 'rolling-restart';
+
+/** message.timeout.ms of the no-leader fault: events waiting longer for a leader fail, unsent, well before one is elected. */
+const SHORT_MESSAGE_TIMEOUT_MS = 800;
 
 export interface FaultContext {
   readonly cluster: KafkaCluster;
@@ -33,6 +36,14 @@ export interface FaultContext {
 export interface Fault {
   readonly name: FaultName;
   readonly title: string;
+  /**
+   * What the fault makes for sure, so that the checks on it have something to
+   * check: events answered error, and a spool (which `eventgate replay` then
+   * puts back). A fault without `spool` must leave the spool empty.
+   */
+  readonly makes: { readonly errors: boolean; readonly spool: boolean };
+  /** librdkafka topic settings of this fault's eventgate (kafka.topic_conf). */
+  readonly topicConf?: Readonly<Record<string, string | number>>;
   /** Runs the fault while the load runs; resolves when it is over (the cluster or service whole again). */
   run(ctx: FaultContext): Promise<void>;
 }
@@ -42,10 +53,17 @@ function answeredSince(load: LedgerLoad, since: number, status: number, timeoutM
   return until(() => load.requests.some((r) => r.sent >= since && r.status === status), timeoutMs, what);
 }
 
+/** Resolves once an event of a request sent at or after `since` has been answered error. */
+function erroredSince(load: LedgerLoad, since: number, timeoutMs: number, what: string): Promise<unknown> {
+  return until(() => load.requests.some((r) => r.sent >= since && r.ids.some((id) => load.answers.get(id) === 'error')), timeoutMs, what);
+}
+
 export const FAULTS: readonly Fault[] = [
   {
     name: 'leader-kill',
     title: 'the partition leader is killed (kill -9) under load and comes back',
+    // Errors are likely (events waiting out the election past produce_timeout_ms) but not certain.
+    makes: { errors: false, spool: false },
     async run({ cluster, topic, load }) {
       const leader = await cluster.leader(topic);
       await cluster.kill(leader);
@@ -57,7 +75,34 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
+    name: 'no-leader',
+    title: `the partition leader is killed (kill -9) between requests and events wait longer than message.timeout.ms (${SHORT_MESSAGE_TIMEOUT_MS} ms) for a new one`,
+    makes: { errors: true, spool: true },
+    // A topic property: in kafka.conf, node-rdkafka's (empty) topic config would replace it.
+    topicConf: { 'message.timeout.ms': SHORT_MESSAGE_TIMEOUT_MS },
+    async run({ cluster, topic, load }) {
+      const leader = await cluster.leader(topic);
+      // Nothing in flight at the kill: an event sent to the old leader before it died could be
+      // in the topic as well as timed out and spooled (librdkafka's "possibly persisted").
+      await load.stop();
+      await cluster.kill(leader);
+      const killed = Date.now();
+      load.resume();
+      // No leader until the controllers fence the dead one (broker.session.timeout.ms, 3 s): events sent
+      // now are never sent to a broker; they time out in librdkafka's queue, are answered error and spooled.
+      await erroredSince(load, killed, 10000, 'an event answered error, sent while there is no leader');
+      // Again nothing in flight when a new leader comes: the last events waiting time out first (2 x 800 ms after the kill at most).
+      await load.stop();
+      await until(async () => (await cluster.leader(topic)) !== leader, 30000, `a new leader of ${topic} after node ${leader} died`);
+      load.resume();
+      await answeredSince(load, Date.now(), 201, 30000, '201 answers through the new leader');
+      await cluster.restart(leader);
+    },
+  },
+  {
     name: 'two-paused',
+    // The fault waits for a 503; what was in flight to the hung leader is written once it resumes (message.timeout.ms is 5 min).
+    makes: { errors: true, spool: false },
     title: 'two of three brokers hang (SIGSTOP) for longer than produce_timeout_ms, then resume',
     async run({ cluster, topic, load }) {
       const leader = await cluster.leader(topic);
@@ -78,6 +123,7 @@ export const FAULTS: readonly Fault[] = [
   {
     name: 'worker-kill',
     title: 'an HTTP worker is killed (kill -9) with requests in flight',
+    makes: { errors: false, spool: false },
     async run({ service, load }) {
       const workers = await service.waitForWorkers(2);
       const [pid] = [...workers.values()];
@@ -92,6 +138,7 @@ export const FAULTS: readonly Fault[] = [
   {
     name: 'rolling-restart',
     title: 'a rolling restart of the brokers, one at a time, each back in the ISR before the next',
+    makes: { errors: false, spool: false },
     async run({ cluster }) {
       for (const id of [1, 2, 3] as NodeId[]) await cluster.restart(id);
     },
@@ -133,6 +180,7 @@ export async function runFault(cluster: KafkaCluster, fault: Fault): Promise<Fau
       failed_events_path: spoolPath,
       kafka: {
         conf: { 'metadata.broker.list': cluster.bootstrap, 'log_level': 3 },
+        ...(fault.topicConf ? { topic_conf: fault.topicConf } : {}),
         produce_timeout_ms: PRODUCE_TIMEOUT_MS,
         connect_timeout_ms: 5000,
         flush_timeout_ms: 5000,
