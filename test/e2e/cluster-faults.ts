@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { Eventgate, TempConfig, send } from '../supervisor/harness';
 import { until } from '../helpers/until';
-import type { KafkaCluster, NodeId } from '../kafka/cluster';
+import { NODE_IDS, type KafkaCluster, type NodeId } from '../kafka/cluster';
 import { uniqueTopic } from '../kafka/helpers';
 import { LedgerLoad, spoolIds, topicIds, type RequestRecord } from './ledger';
 import { eventgate, replayReport, type Exited } from './support';
@@ -23,11 +23,16 @@ const STEADY_201 = 30;
 
 export type FaultName = 'leader-kill' | 'no-leader' | 'two-paused' | 'worker-kill' | 'rolling-restart';
 
-/** message.timeout.ms of the no-leader fault: events waiting longer for a leader fail, unsent, well before one is elected. */
-const SHORT_MESSAGE_TIMEOUT_MS = 800;
+/**
+ * message.timeout.ms of the no-leader fault: past produce_timeout_ms (the answer comes first) and
+ * far past any produce a working cluster answers, so that only events never sent time out.
+ */
+const MESSAGE_TIMEOUT_MS = 5000;
 
 export interface FaultContext {
   readonly cluster: KafkaCluster;
+  /** eventgate's failed-events spool. */
+  readonly spoolPath: string;
   readonly topic: string;
   readonly service: Eventgate;
   readonly load: LedgerLoad;
@@ -53,11 +58,6 @@ function answeredSince(load: LedgerLoad, since: number, status: number, timeoutM
   return until(() => load.requests.some((r) => r.sent >= since && r.status === status), timeoutMs, what);
 }
 
-/** Resolves once an event of a request sent at or after `since` has been answered error. */
-function erroredSince(load: LedgerLoad, since: number, timeoutMs: number, what: string): Promise<unknown> {
-  return until(() => load.requests.some((r) => r.sent >= since && r.ids.some((id) => load.answers.get(id) === 'error')), timeoutMs, what);
-}
-
 export const FAULTS: readonly Fault[] = [
   {
     name: 'leader-kill',
@@ -76,26 +76,38 @@ export const FAULTS: readonly Fault[] = [
   },
   {
     name: 'no-leader',
-    title: `the partition leader is killed (kill -9) between requests and events wait longer than message.timeout.ms (${SHORT_MESSAGE_TIMEOUT_MS} ms) for a new one`,
+    title: `the partition leader is killed (kill -9) between requests while a follower hangs, so that no leader can be elected until events outlive message.timeout.ms (${MESSAGE_TIMEOUT_MS} ms) unsent`,
     makes: { errors: true, spool: true },
     // A topic property: in kafka.conf, node-rdkafka's (empty) topic config would replace it.
-    topicConf: { 'message.timeout.ms': SHORT_MESSAGE_TIMEOUT_MS },
-    async run({ cluster, topic, load }) {
+    topicConf: { 'message.timeout.ms': MESSAGE_TIMEOUT_MS },
+    async run({ cluster, topic, load, spoolPath }) {
       const leader = await cluster.leader(topic);
-      // Nothing in flight at the kill: an event sent to the old leader before it died could be
-      // in the topic as well as timed out and spooled (librdkafka's "possibly persisted").
+      const follower = NODE_IDS.find((id) => id !== leader) as NodeId;
+      // Nothing in flight at the kill: an event sent to the leader before it died could be in the
+      // topic as well as timed out and spooled (librdkafka's "possibly persisted").
       await load.stop();
-      await cluster.kill(leader);
-      const killed = Date.now();
-      load.resume();
-      // No leader until the controllers fence the dead one (broker.session.timeout.ms, 3 s): events sent
-      // now are never sent to a broker; they time out in librdkafka's queue, are answered error and spooled.
-      await erroredSince(load, killed, 10000, 'an event answered error, sent while there is no leader');
-      // Again nothing in flight when a new leader comes: the last events waiting time out first (2 x 800 ms after the kill at most).
-      await load.stop();
+      await cluster.pause(follower);
+      let paused = true;
+      try {
+        await cluster.kill(leader);
+        const killed = Date.now();
+        load.resume();
+        // One controller of three left: no new leader, no broker takes the events sent now. Each is
+        // answered 503 at produce_timeout_ms and spooled once librdkafka times it out, never sent.
+        await answeredSince(load, killed, 503, 30000, 'a 503 for a request sent while there is no leader');
+        await load.stop();
+        const owed = load.requests.filter((r) => r.sent >= killed).flatMap((r) => r.ids.filter((id) => load.answers.get(id) === 'error'));
+        await until(async () => {
+          const spooled = new Set(await spoolIds(spoolPath));
+          return owed.every((id) => spooled.has(id));
+        }, 30000, `the ${owed.length} events answered error spooled after message.timeout.ms`);
+        await cluster.cont(follower);
+        paused = false;
+      } finally {
+        if (paused) await cluster.cont(follower);
+      }
       await until(async () => (await cluster.leader(topic)) !== leader, 30000, `a new leader of ${topic} after node ${leader} died`);
       load.resume();
-      await answeredSince(load, Date.now(), 201, 30000, '201 answers through the new leader');
       await cluster.restart(leader);
     },
   },
@@ -197,7 +209,7 @@ export async function runFault(cluster: KafkaCluster, fault: Fault): Promise<Fau
     const live = load;
     await until(() => live.count(201) >= STEADY_201, 30000, `${STEADY_201} answers 201 before the fault`);
     const faultStart = Date.now();
-    await fault.run({ cluster, topic, service, load });
+    await fault.run({ cluster, topic, service, load, spoolPath });
     const faultEnd = Date.now();
     await until(() => live.count(201, faultEnd) >= STEADY_201, 30000, `${STEADY_201} answers 201 after the fault`);
     await load.stop();
