@@ -6,6 +6,7 @@ import { EMPTY_FILE, loadConfigFile, parseConfigText, parseSize, substituteEnv }
 import { logStreamOf } from '../../lib/config/outputs';
 import { EventGateError } from '../../lib/errors';
 import { ROOT } from '../helpers/paths';
+import { codedRejection, rejection } from '../helpers/rejection';
 
 
 function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
@@ -108,24 +109,15 @@ describe('config loading', () => {
   });
 
   it('refuses an unreadable file with EG_ERR_CONFIG_READ', async () => {
-    try {
-      await loadConfigFile('/nonexistent/eventgate.yaml', {});
-      expect.fail('loaded');
-    } catch (err) {
-      expect((err as EventGateError).code).to.equal('EG_ERR_CONFIG_READ');
-    }
+    await codedRejection(loadConfigFile('/nonexistent/eventgate.yaml', {}), 'EG_ERR_CONFIG_READ');
   });
 
   it('names the file in the problems of an invalid file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eg-config-'));
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'services: [{conf: {port: x}}]\n');
-    try {
-      await loadConfigFile(file, {});
-      expect.fail('loaded');
-    } catch (err) {
-      expect((err as Error).message).to.contain(file).and.to.contain('services[0].conf.port');
-    }
+    const err = await rejection(loadConfigFile(file, {}));
+    expect((err as Error).message).to.contain(file).and.to.contain('services[0].conf.port');
   });
 
   it('refuses a max_body_size that is not a size', () => {

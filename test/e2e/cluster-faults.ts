@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { Eventgate, TempConfig, send } from '../supervisor/harness';
 import { until } from '../helpers/until';
-import type { KafkaCluster, NodeId } from '../kafka/cluster';
+import { NODE_IDS, type KafkaCluster, type NodeId } from '../kafka/cluster';
 import { uniqueTopic } from '../kafka/helpers';
 import { LedgerLoad, spoolIds, topicIds, type RequestRecord } from './ledger';
 import { eventgate, replayReport, type Exited } from './support';
@@ -21,10 +21,18 @@ const CONCURRENCY = 4;
 /** 201 answers that show the service is taking events (before a fault, and again after it). */
 const STEADY_201 = 30;
 
-export type FaultName = 'leader-kill' | 'two-paused' | 'worker-kill' | 'rolling-restart';
+export type FaultName = 'leader-kill' | 'no-leader' | 'two-paused' | 'worker-kill' | 'rolling-restart';
+
+/**
+ * message.timeout.ms of the no-leader fault: past produce_timeout_ms (the answer comes first) and
+ * far past any produce a working cluster answers, so that only events never sent time out.
+ */
+const MESSAGE_TIMEOUT_MS = 5000;
 
 export interface FaultContext {
   readonly cluster: KafkaCluster;
+  /** eventgate's failed-events spool. */
+  readonly spoolPath: string;
   readonly topic: string;
   readonly service: Eventgate;
   readonly load: LedgerLoad;
@@ -33,6 +41,14 @@ export interface FaultContext {
 export interface Fault {
   readonly name: FaultName;
   readonly title: string;
+  /**
+   * What the fault makes for sure, so that the checks on it have something to
+   * check: events answered error, and a spool (which `eventgate replay` then
+   * puts back). A fault without `spool` must leave the spool empty.
+   */
+  readonly makes: { readonly errors: boolean; readonly spool: boolean };
+  /** librdkafka topic settings of this fault's eventgate (kafka.topic_conf). */
+  readonly topicConf?: Readonly<Record<string, string | number>>;
   /** Runs the fault while the load runs; resolves when it is over (the cluster or service whole again). */
   run(ctx: FaultContext): Promise<void>;
 }
@@ -46,6 +62,8 @@ export const FAULTS: readonly Fault[] = [
   {
     name: 'leader-kill',
     title: 'the partition leader is killed (kill -9) under load and comes back',
+    // Errors are likely (events waiting out the election past produce_timeout_ms) but not certain.
+    makes: { errors: false, spool: false },
     async run({ cluster, topic, load }) {
       const leader = await cluster.leader(topic);
       await cluster.kill(leader);
@@ -57,7 +75,46 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
+    name: 'no-leader',
+    title: `the partition leader is killed (kill -9) between requests while a follower hangs, so that no leader can be elected until events outlive message.timeout.ms (${MESSAGE_TIMEOUT_MS} ms) unsent`,
+    makes: { errors: true, spool: true },
+    // A topic property: in kafka.conf, node-rdkafka's (empty) topic config would replace it.
+    topicConf: { 'message.timeout.ms': MESSAGE_TIMEOUT_MS },
+    async run({ cluster, topic, load, spoolPath }) {
+      const leader = await cluster.leader(topic);
+      const follower = NODE_IDS.find((id) => id !== leader) as NodeId;
+      // Nothing in flight at the kill: an event sent to the leader before it died could be in the
+      // topic as well as timed out and spooled (librdkafka's "possibly persisted").
+      await load.stop();
+      await cluster.pause(follower);
+      let paused = true;
+      try {
+        await cluster.kill(leader);
+        const killed = Date.now();
+        load.resume();
+        // One controller of three left: no new leader, no broker takes the events sent now. Each is
+        // answered 503 at produce_timeout_ms and spooled once librdkafka times it out, never sent.
+        await answeredSince(load, killed, 503, 30000, 'a 503 for a request sent while there is no leader');
+        await load.stop();
+        const owed = load.requests.filter((r) => r.sent >= killed).flatMap((r) => r.ids.filter((id) => load.answers.get(id) === 'error'));
+        await until(async () => {
+          const spooled = new Set(await spoolIds(spoolPath));
+          return owed.every((id) => spooled.has(id));
+        }, 30000, `the ${owed.length} events answered error spooled after message.timeout.ms`);
+        await cluster.cont(follower);
+        paused = false;
+      } finally {
+        if (paused) await cluster.cont(follower);
+      }
+      await until(async () => (await cluster.leader(topic)) !== leader, 30000, `a new leader of ${topic} after node ${leader} died`);
+      load.resume();
+      await cluster.restart(leader);
+    },
+  },
+  {
     name: 'two-paused',
+    // The fault waits for a 503; what was in flight to the hung leader is written once it resumes (message.timeout.ms is 5 min).
+    makes: { errors: true, spool: false },
     title: 'two of three brokers hang (SIGSTOP) for longer than produce_timeout_ms, then resume',
     async run({ cluster, topic, load }) {
       const leader = await cluster.leader(topic);
@@ -78,6 +135,7 @@ export const FAULTS: readonly Fault[] = [
   {
     name: 'worker-kill',
     title: 'an HTTP worker is killed (kill -9) with requests in flight',
+    makes: { errors: false, spool: false },
     async run({ service, load }) {
       const workers = await service.waitForWorkers(2);
       const [pid] = [...workers.values()];
@@ -92,6 +150,7 @@ export const FAULTS: readonly Fault[] = [
   {
     name: 'rolling-restart',
     title: 'a rolling restart of the brokers, one at a time, each back in the ISR before the next',
+    makes: { errors: false, spool: false },
     async run({ cluster }) {
       for (const id of [1, 2, 3] as NodeId[]) await cluster.restart(id);
     },
@@ -133,6 +192,7 @@ export async function runFault(cluster: KafkaCluster, fault: Fault): Promise<Fau
       failed_events_path: spoolPath,
       kafka: {
         conf: { 'metadata.broker.list': cluster.bootstrap, 'log_level': 3 },
+        ...(fault.topicConf ? { topic_conf: fault.topicConf } : {}),
         produce_timeout_ms: PRODUCE_TIMEOUT_MS,
         connect_timeout_ms: 5000,
         flush_timeout_ms: 5000,
@@ -149,7 +209,7 @@ export async function runFault(cluster: KafkaCluster, fault: Fault): Promise<Fau
     const live = load;
     await until(() => live.count(201) >= STEADY_201, 30000, `${STEADY_201} answers 201 before the fault`);
     const faultStart = Date.now();
-    await fault.run({ cluster, topic, service, load });
+    await fault.run({ cluster, topic, service, load, spoolPath });
     const faultEnd = Date.now();
     await until(() => live.count(201, faultEnd) >= STEADY_201, 30000, `${STEADY_201} answers 201 after the fault`);
     await load.stop();

@@ -10,7 +10,7 @@ import { FAULTS, PRODUCE_TIMEOUT_MS, runFault, type FaultRun } from './cluster-f
 import { checkLedger, missingFrom, shown } from './ledger';
 
 /** How late past produce_timeout_ms an answer may come: spooling, three JVMs and the load on a 2-core machine. */
-const ANSWER_SLACK_MS = 3000;
+const ANSWER_SLACK_MS = 5000;
 
 describe('eventgate against a replicated Kafka cluster under faults', function () {
   this.timeout(120000);
@@ -51,24 +51,48 @@ describe('eventgate against a replicated Kafka cluster under faults', function (
         expect(findings.invalidWritten, `invalid events written (${shown(findings.invalidWritten)})`).to.deep.equal([]);
       });
 
-      it('holds every event answered error in the topic or in the spool', function () {
-        const { answers, topicBefore, spool } = result();
-        const findings = checkLedger(answers, topicBefore, spool);
-        expect(findings.errorLost, `errored events in neither (${shown(findings.errorLost)})`).to.deep.equal([]);
+      it(`stops gracefully: exit code 0 after SIGTERM`, function () {
+        expect(result().shutdown).to.deep.equal({ code: 0, signal: null });
       });
 
-      it('spools no event that is also in the topic', function () {
-        const { answers, topicBefore, spool } = result();
-        const findings = checkLedger(answers, topicBefore, spool);
-        expect(findings.inBoth, `events both in the topic and in the spool (${shown(findings.inBoth)})`).to.deep.equal([]);
-      });
+      if (fault.makes.errors) {
+        it('answers some events error, and holds each in the topic or in the spool', function () {
+          const { answers, topicBefore, spool } = result();
+          expect([...answers.values()].filter((a) => a === 'error').length, 'events answered error').to.be.above(0);
+          const findings = checkLedger(answers, topicBefore, spool);
+          expect(findings.errorLost, `errored events in neither (${shown(findings.errorLost)})`).to.deep.equal([]);
+        });
+      } else {
+        it('holds every event answered error (if any) in the topic or in the spool', function () {
+          const { answers, topicBefore, spool } = result();
+          const findings = checkLedger(answers, topicBefore, spool);
+          expect(findings.errorLost, `errored events in neither (${shown(findings.errorLost)})`).to.deep.equal([]);
+        });
+      }
 
-      it('holds every validated event in the topic at least once after `eventgate replay` of the spool', function () {
-        const { answers, topicAfter, replay, spool } = result();
-        if (spool.length > 0) expect(replay, 'the replay report').to.deep.include({ code: 0, read: spool.length, produced: spool.length, failed: 0 });
-        const missing = missingFrom(answers, topicAfter);
-        expect(missing, `validated events not in the topic after the replay (${shown(missing)})`).to.deep.equal([]);
-      });
+      if (fault.makes.spool) {
+        it('spools events, none of which is also in the topic', function () {
+          const { answers, topicBefore, spool } = result();
+          expect(spool.length, 'events spooled').to.be.above(0);
+          const findings = checkLedger(answers, topicBefore, spool);
+          expect(findings.inBoth, `events both in the topic and in the spool (${shown(findings.inBoth)})`).to.deep.equal([]);
+        });
+
+        it('holds every validated event in the topic at least once after `eventgate replay` of the spool', function () {
+          const { answers, topicBefore, topicAfter, replay, spool } = result();
+          expect(replay, 'the replay report').to.deep.include({ code: 0, read: spool.length, produced: spool.length, failed: 0 });
+          expect(topicAfter.length, 'messages after the replay').to.equal(topicBefore.length + spool.length);
+          const missing = missingFrom(answers, topicAfter);
+          expect(missing, `validated events not in the topic after the replay (${shown(missing)})`).to.deep.equal([]);
+        });
+      } else {
+        it('spools nothing, and holds every validated event in the topic', function () {
+          const { answers, topicBefore, spool } = result();
+          expect(spool, 'spooled events').to.deep.equal([]);
+          const missing = missingFrom(answers, topicBefore);
+          expect(missing, `validated events not in the topic (${shown(missing)})`).to.deep.equal([]);
+        });
+      }
     });
   }
 });

@@ -52,13 +52,17 @@ export class LedgerLoad {
   private running = true;
   private seq = 0;
   private readonly tag = randomBytes(4).toString('hex');
-  private readonly loops: Promise<void>[];
+  private loops: Promise<void>[];
 
   constructor(
     private readonly port: number,
     private readonly opts: LoadOptions,
   ) {
-    this.loops = Array.from({ length: opts.concurrency }, () => this.loop());
+    this.loops = this.start();
+  }
+
+  private start(): Promise<void>[] {
+    return Array.from({ length: this.opts.concurrency }, () => this.loop());
   }
 
   /** Answers with this status so far. */
@@ -134,6 +138,13 @@ export class LedgerLoad {
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.loops);
+  }
+
+  /** Sends again after stop(). */
+  resume(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loops = this.start();
   }
 }
 

@@ -23,7 +23,8 @@ describe('deadlines', () => {
     // Once the last one armed has fired, every earlier time has passed.
     await until(() => fired.includes('fourth'), 2000, 'the last deadline');
     expect(fired).to.deep.equal(['second', 'fourth']);
-    expect(firedAfter).to.be.at.least(50);
+    // Not before its time (a timer may fire a millisecond or so early by performance.now()); one fired at once would be far below.
+    expect(firedAfter).to.be.at.least(45);
   });
 
   it('keeps working after it went idle (its timer stops when nothing is pending)', async () => {

@@ -120,10 +120,25 @@ async function partitionsOf(consumer: Kafka.KafkaConsumer, topic: string, deadli
   }
 }
 
+/** The high watermark (offset of the next message) of each partition of `topic`, now. */
+function highWatermarks(consumer: Kafka.KafkaConsumer, topic: string, partitions: readonly number[], timeoutMs: number): Promise<Map<number, number>> {
+  return Promise.all(
+    partitions.map(
+      (partition) =>
+        new Promise<[number, number]>((resolve, reject) => {
+          consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (err, offsets) => (err ? reject(asError(err)) : resolve([partition, offsets.highOffset])));
+        }),
+    ),
+  ).then((pairs) => new Map(pairs));
+}
+
 /**
- * Reads `topic` from the beginning of every partition until `count` messages
- * have arrived, then returns them (in offset order per partition). Rejects
- * when they have not all arrived within `timeoutMs`, saying how many did.
+ * Reads `topic` from the beginning of every partition until at least `count`
+ * messages have arrived, and then on to the high watermark each partition
+ * has at that moment: everything the topic holds, so that a message beyond
+ * the `count` expected (an extra, a duplicate) is in the result for the
+ * test to see. Returns them in offset order per partition. Rejects when
+ * they have not all arrived within `timeoutMs`, saying how many did.
  */
 export async function consumeAll(
   topic: string,
@@ -142,20 +157,29 @@ export async function consumeAll(
     { 'auto.offset.reset': 'earliest' },
   );
   const messages: ConsumedMessage[] = [];
+  /** Per partition, the offset after the last message read. */
+  const next = new Map<number, number>();
+  /** Per partition, the high watermark to read to; undefined until `count` messages are in. */
+  let ends: Map<number, number> | undefined;
+  const done = (): boolean => ends !== undefined && [...ends].every(([p, end]) => (next.get(p) ?? 0) >= end);
   try {
     await connect(consumer, timeoutMs);
     const partitions = await partitionsOf(consumer, topic, deadline);
     // assign, not subscribe: no consumer-group rebalance to wait for.
     consumer.assign(partitions.map((partition) => ({ topic, partition, offset: OFFSET_BEGINNING })));
     consumer.setDefaultConsumeTimeout(100);
-    while (messages.length < count) {
+    while (!done()) {
       if (Date.now() >= deadline) {
-        throw new Error(`consumed ${messages.length} of ${count} messages from ${topic} within ${timeoutMs} ms`);
+        throw new Error(`consumed ${messages.length} of ${count} messages from ${topic} within ${timeoutMs} ms${ends ? ' (then not to the high watermark)' : ''}`);
       }
       const batch = await new Promise<Kafka.Message[]>((resolve, reject) => {
-        consumer.consume(Math.min(count - messages.length, 1000), (err, got) => (err ? reject(asError(err)) : resolve(got)));
+        consumer.consume(1000, (err, got) => (err ? reject(asError(err)) : resolve(got)));
       });
-      for (const m of batch) messages.push(toConsumed(m));
+      for (const m of batch) {
+        messages.push(toConsumed(m));
+        next.set(m.partition, m.offset + 1);
+      }
+      if (!ends && messages.length >= count) ends = await highWatermarks(consumer, topic, partitions, Math.max(100, deadline - Date.now()));
     }
   } finally {
     await disconnect(consumer);

@@ -69,7 +69,8 @@ describe('schema fetch', () => {
       const started = Date.now();
       const err = await rejection(fetchSchemaText(http(`${server.base}slow.yaml`), 100), 'EG_ERR_SCHEMA_FETCH');
       expect(err.message).to.contain('timed out after 100 ms');
-      expect(Date.now() - started).to.be.below(1500);
+      // Ended by the 100 ms timeout, not by the server (which never answers): room for a loaded machine.
+      expect(Date.now() - started).to.be.below(5000);
     });
 
     it('follows a redirect within the same origin', async () => {

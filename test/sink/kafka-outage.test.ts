@@ -46,7 +46,8 @@ describe('Kafka sinks without a broker', function () {
     const started = Date.now();
     const err = await rejection(sinks.start(1500));
     expect(codeOf(err)).to.equal('EG_ERR_KAFKA_CONNECT');
-    expect(Date.now() - started).to.be.below(2500);
+    // At the 1500 ms start timeout, not at a later connect attempt: room for a loaded machine.
+    expect(Date.now() - started).to.be.below(6500);
     expect(sinks.guaranteed.notReadyReason()).to.match(/kafka-guaranteed producer (is connecting|cannot connect)/);
     expect(sinks.hasty.notReadyReason()).to.match(/kafka-hasty producer/);
   });
@@ -95,7 +96,8 @@ describe('Kafka sinks without a broker', function () {
     const started = Date.now();
     await sinks.close();
     await sinks.close();
-    expect(Date.now() - started).to.be.below(2000);
+    // Well under produce_timeout_ms (10 s): the attempt under way does not hold the close.
+    expect(Date.now() - started).to.be.below(5000);
     expect(sinks.guaranteed.notReadyReason()).to.equal('kafka-guaranteed producer is closed');
     const outcomes = await sinks.hasty.produce(makeEvents('t', 1), { requestId: 'late' });
     expect(outcomes[0]).to.include({ ok: false, code: 'EG_ERR_KAFKA_CLOSED' });
@@ -164,7 +166,8 @@ describe('Kafka sinks when the broker comes, goes and comes back', function () {
       const started = Date.now();
       const outcomes = await live.guaranteed.produce(slow, { requestId: 'slow' });
       const took = Date.now() - started;
-      expect(took).to.be.within(produceTimeoutMs - 100, produceTimeoutMs + 1500);
+      // At the deadline, not at librdkafka's message timeout (5 min): room above it for a paused JVM on a shared machine.
+      expect(took).to.be.within(produceTimeoutMs - 100, 3 * produceTimeoutMs);
       expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).to.deep.equal(Array(10).fill('EG_ERR_KAFKA_TIMEOUT'));
 
       // Closing flushes for flush_timeout_ms, then answers and spools what Kafka has not acknowledged.
@@ -184,7 +187,10 @@ describe('Kafka sinks when the broker comes, goes and comes back', function () {
       const inTopic = delivered.map((m) => (JSON.parse(m.value?.toString() ?? '{}') as { slow: number }).slow);
       const spooledIds = inSpool.map((e) => (e.event as { slow: number }).slow);
       expect([...inTopic, ...spooledIds].sort((a, b) => a - b), 'each slow event in the topic or the spool, none in both').to.deep.equal([...Array(10).keys()]);
-      expect(inSpool.every((e) => e.error.code === 'EG_ERR_KAFKA_DELIVERY')).to.equal(true);
+      // The hang (a few seconds) is far shorter than message.timeout.ms (5 min): the broker took every
+      // slow event once it resumed, so none may be in the spool (a spooled one would be replayed twice).
+      expect(spooledIds, 'slow events spooled').to.deep.equal([]);
+      expect(lateOk(), 'slow events Kafka took late').to.equal(10);
     } finally {
       if (paused) process.kill(brokerPid, 'SIGCONT');
     }

@@ -79,6 +79,7 @@ describe('Kafka sinks against a real broker', function () {
     expect(outcomes.every((o) => o.ok)).to.equal(true);
 
     const messages = await consumeAll(topic, 300);
+    expect(messages).to.have.length(300);
     expect(new Set(messages.map((m) => m.partition)).size).to.be.greaterThan(1);
     const byKey = new Map<string, number[]>();
     for (const m of messages) {
@@ -95,7 +96,9 @@ describe('Kafka sinks against a real broker', function () {
     const before = Date.now();
     const [outcome] = await sinks.guaranteed.produce([{ stream: 's', topic, value: Buffer.from('{"a":1}') }], { requestId: '' });
     expect(outcome).to.deep.equal({ ok: true });
-    const [m] = await consumeAll(topic, 1);
+    const read = await consumeAll(topic, 1);
+    expect(read).to.have.length(1);
+    const [m] = read;
     expect(m.key).to.equal(null);
     expect(m.timestamp).to.be.within(before - 1000, Date.now() + 1000);
     expect(m.headers).to.deep.equal({ 'content-type': 'application/json' });
@@ -119,6 +122,7 @@ describe('Kafka sinks against a real broker', function () {
     expect(results.map((r) => r.length)).to.deep.equal(Array(20).fill(10));
     expect(results.flat().every((o) => o.ok)).to.equal(true);
     const messages = await consumeAll(topic, 200);
+    expect(messages).to.have.length(200);
     for (const m of messages) {
       expect(m.headers['x-request-id']).to.equal(`c${(JSON.parse(m.value?.toString() ?? '{}') as { c: number }).c}`);
     }
@@ -189,6 +193,7 @@ describe('Kafka sinks against a real broker', function () {
           expect(outcomes.every((o) => o.ok), sink.kind).to.equal(true);
         }
         const messages = await consumeAll(topic, 6);
+        expect(messages).to.have.length(6);
         for (const m of messages) expect(m.headers, JSON.stringify(names)).to.deep.equal(want);
       } finally {
         await local.close();

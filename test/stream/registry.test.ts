@@ -138,7 +138,8 @@ describe('stream registry', () => {
       const err = await startFailure(options(server.url, { timeoutMs: 150 }));
       expect(err.code).to.equal('EG_ERR_STREAM_CONFIG_FETCH');
       expect(err.message).to.contain('timed out after 150 ms');
-      expect(Date.now() - started).to.be.below(2000);
+      // Ended by the 150 ms timeout, not by the server (which never answers): room for a loaded machine.
+      expect(Date.now() - started).to.be.below(8000);
     });
 
     it('retries a 500 with back-off, then fails clearly', async () => {

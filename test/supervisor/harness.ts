@@ -142,6 +142,7 @@ export class TempConfig {
 
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
+    started.configs.delete(this);
   }
 }
 
@@ -152,7 +153,8 @@ export class Eventgate {
   readonly exited: Promise<Exit>;
   private exit: Exit | undefined;
   private readonly child: ChildProcess;
-  private readonly workerPids = new Set<number>();
+  /** Worker pids the master reported forking, each with its start time (/proc/PID/stat) when reported. */
+  private readonly workerPids = new Map<number, string>();
 
   /**
    * `env`: added to this process's environment for the child (and so its workers);
@@ -201,7 +203,11 @@ export class Eventgate {
           continue;
         }
         this.lines.push(line);
-        if (line.msg === 'worker forked' && typeof line.worker_pid === 'number') this.workerPids.add(line.worker_pid);
+        if (line.msg === 'worker forked' && typeof line.worker_pid === 'number') {
+          // Read now, while the worker is surely alive (or a zombie of our master): its pid is its own.
+          const since = startTime(line.worker_pid);
+          if (since !== undefined) this.workerPids.set(line.worker_pid, since);
+        }
       }
     });
   }
@@ -244,23 +250,43 @@ export class Eventgate {
 
   /** Every worker pid the master reported forking. */
   forked(): number[] {
-    return [...this.workerPids];
+    return [...this.workerPids.keys()];
   }
 
   signal(sig: NodeJS.Signals): void {
     this.child.kill(sig);
   }
 
-  /** SIGKILL to the master and every worker it forked; resolves once the master is gone. */
+  /**
+   * SIGKILL to the master and every worker it forked that still runs; resolves
+   * once the master is gone. A worker pid is signalled only while its start
+   * time is the one read when it was forked: a pid the kernel has since given
+   * to another process is left alone. The master goes through its
+   * ChildProcess, which signals nothing once it has exited.
+   */
   async kill(): Promise<void> {
-    for (const pid of [this.pid, ...this.workerPids]) {
+    for (const [pid, since] of this.workerPids) {
+      if (startTime(pid) !== since) continue;
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
-        // Already gone.
+        // Gone since.
       }
     }
+    if (!this.hasExited) this.child.kill('SIGKILL');
     await this.exited;
+    started.processes.delete(this);
+  }
+}
+
+/** The start time of process `pid` (clock ticks after boot, field 22 of /proc/PID/stat), or undefined when there is none. */
+function startTime(pid: number): string | undefined {
+  try {
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 

@@ -78,7 +78,8 @@ describe('master and workers', function () {
     process.kill(pid, 'SIGSTOP');
     const killed = await eg.waitForMaster('killing worker');
     expect(killed).to.include({ worker: id, worker_pid: pid, reason: 'heartbeat' });
-    expect(killed.silent_ms).to.be.within(1000, 5000);
+    // Not before worker_heartbeat_timeout; the upper bound only says it was this stop, with room for a loaded machine.
+    expect(killed.silent_ms).to.be.within(1000, 10000);
     await eg.waitFor((l) => l.msg === 'worker died; replacing it' && l.cause === 'heartbeat');
     await until(() => eg!.listening().size === 2 && !eg!.listening().has(id), 10000, 'a replacement');
     expect(isGone(pid)).to.equal(true);

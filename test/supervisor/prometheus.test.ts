@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { DURATION_BUCKETS } from '../../lib/metrics/prometheus';
 import { until } from '../helpers/until';
 import { StatsdSink } from '../metrics/statsd-sink';
 import { cleanUp, Eventgate, send, TempConfig, testEvent } from './harness';
@@ -95,8 +96,10 @@ describe('Prometheus metrics from master and workers', function () {
     expect(total(samples, 'eventgate_http_request_duration_seconds_count', POSTS)).to.equal(requests);
     const inf = total(samples, 'eventgate_http_request_duration_seconds_bucket', { ...POSTS, le: '+Inf' });
     expect(inf, 'the +Inf bucket holds every request').to.equal(requests);
-    const sub10ms = total(samples, 'eventgate_http_request_duration_seconds_bucket', { ...POSTS, le: '0.01' });
-    expect(sub10ms).to.be.within(0, requests);
+    // Cumulative buckets over both workers: none falls as le grows, and the last finite one (30 s) holds every request.
+    const buckets = DURATION_BUCKETS.map((le) => total(samples, 'eventgate_http_request_duration_seconds_bucket', { ...POSTS, le: String(le) }));
+    expect(buckets.every((n, i) => i === 0 || n >= buckets[i - 1]), `buckets ${buckets.join(',')}`).to.equal(true);
+    expect(buckets.at(-1)).to.equal(requests);
     expect(total(samples, 'eventgate_http_request_duration_seconds_sum', POSTS)).to.be.within(0, requests * 5);
     // Gauges of the workers, labelled by slot; the master's own metrics beside them.
     const threadSlots = samples.filter((s) => s.name === 'eventgate_batch_pool_threads').map((s) => s.labels.worker);
@@ -152,7 +155,16 @@ describe('Prometheus metrics from master and workers', function () {
         .filter(([n]) => n === 'egboth.events.accepted.test_event')
         .reduce((acc, [, v]) => acc + v, 0);
     await until(() => statsdAccepted() === 2 * requests, 5000, `${2 * requests} accepted over statsd`);
-    expect(total(await scrape(port), 'eventgate_events_total', ACCEPTED)).to.equal(2 * requests);
+    // Each request's own duration, as statsd got it: what every histogram bucket must count exactly.
+    const durations = () => statsd.parsed().filter(([n, , type]) => type === 'ms' && n.startsWith('egboth.http.request.') && n.endsWith('.POST.201'));
+    await until(() => durations().length === requests, 5000, `${requests} request timings over statsd`);
+    const samples = await scrape(port);
+    expect(total(samples, 'eventgate_events_total', ACCEPTED)).to.equal(2 * requests);
+    const seconds = durations().map(([, ms]) => ms * (1 / 1000));
+    for (const le of DURATION_BUCKETS) {
+      const bucket = total(samples, 'eventgate_http_request_duration_seconds_bucket', { ...POSTS, le: String(le) });
+      expect(bucket, `bucket le=${le}`).to.equal(seconds.filter((s) => s <= le).length);
+    }
     expect(statsd.parsed().some(([n]) => n === 'egboth.supervisor.worker.started')).to.equal(true);
   });
 

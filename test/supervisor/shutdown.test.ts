@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { Agent, request, type ClientRequest } from 'node:http';
 import { join } from 'node:path';
+import { call } from '../helpers/http';
 import { until } from '../helpers/until';
+import { spoolIds } from '../e2e/ledger';
 import { consumeAll, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
 import type { TempConfig} from './harness';
 import { Eventgate, Load, send, testEvent, type LoadResult, withTempConfig } from './harness';
@@ -45,6 +47,9 @@ class HeldRequest {
     this.req.end(JSON.stringify(testEvent(this.id)));
   }
 }
+
+/** How soon the exit must follow a second signal: generous for a shared machine, far below the 60 s shutdown_timeout_ms of that test. */
+const SECOND_SIGNAL_EXIT_MS = 10000;
 
 function unexpected(results: readonly LoadResult[]): LoadResult[] {
   // A connection the master had not handed to a worker when they stopped accepting is
@@ -110,8 +115,9 @@ for (const workers of [2, 0]) {
     });
 
     it('exits non-zero at once on a second signal while draining', async () => {
+      // A drain that would last a minute: only the second signal can end it within SECOND_SIGNAL_EXIT_MS.
       // No merge window: the second signal here follows the first by milliseconds (signal.test.ts tests the window).
-      cfg.write({ num_workers: workers, shutdown_signal_merge_ms: 0 });
+      cfg.write({ num_workers: workers, shutdown_timeout_ms: 60000, shutdown_signal_merge_ms: 0 });
       eg = new Eventgate(cfg.path);
       if (workers) await eg.waitForMaster('eventgate started');
       else await eg.waitFor((l) => l.msg === 'listening');
@@ -122,6 +128,7 @@ for (const workers of [2, 0]) {
       eg.signal('SIGTERM');
       await eg.waitFor((l) => l.msg === (workers ? 'shutting down: draining the workers' : 'shutting down'));
       eg.signal('SIGINT');
+      await until(() => eg!.hasExited, SECOND_SIGNAL_EXIT_MS, 'the exit after the second signal');
       const exit = await eg.exited;
       expect(exit.code).to.equal(1);
       expect(eg.lines.some((l) => /second signal/.test(l.msg))).to.equal(true);
@@ -185,3 +192,130 @@ describe('SIGTERM with workers producing to Kafka', function () {
     expect(accepted.filter((id) => !ids.has(id))).to.deep.equal([]);
   });
 });
+
+const ERROR_STREAM = 'eventgate.error.validation';
+/** Events per hasty request: at least batch.thread_pool.min_events, so that their work after the 202 runs on the pool. */
+const HASTY_EVENTS = 250;
+
+/**
+ * Hasty requests (each HASTY_EVENTS events, the last invalid) and requests
+ * of one invalid event each, `concurrency` of each kind in flight until stopped.
+ * Every event has a fresh meta.id; the ids are filed by the answer.
+ */
+class BackgroundLoad {
+  /** Ids of valid events answered 202 (hasty), and of invalid ones answered 202 or 400: an error event is owed for each. */
+  readonly hasty: string[] = [];
+  readonly invalid: string[] = [];
+  /** Ids of valid and of invalid events whose request got another answer or none: each may be written (or reported) at most once. */
+  readonly otherValid: string[] = [];
+  readonly otherInvalid: string[] = [];
+  readonly answers = new Map<string, number>();
+  private running = true;
+  private readonly loops: Promise<void>[];
+
+  constructor(
+    private readonly port: number,
+    concurrency: number,
+  ) {
+    this.loops = Array.from({ length: concurrency }, () => [this.loop(true), this.loop(false)]).flat();
+  }
+
+  private async loop(hasty: boolean): Promise<void> {
+    while (this.running) {
+      // A hasty request ends with an invalid event: its error event is made only once Kafka (or the file) has the others.
+      const ids = Array.from({ length: hasty ? HASTY_EVENTS : 1 }, () => randomUUID());
+      const bad = ids.length - 1;
+      const events = ids.map((id, i) => (i === bad ? { ...testEvent(id), test: 42 } : testEvent(id)));
+      let status: number | undefined;
+      try {
+        status = (await call(this.port, { method: 'POST', path: hasty ? '/v1/events?hasty=true' : '/v1/events', body: events, fresh: true, timeoutMs: 10000 })).status;
+      } catch {
+        status = undefined;
+      }
+      const key = String(status ?? 'none');
+      this.answers.set(key, (this.answers.get(key) ?? 0) + 1);
+      const owed = status === (hasty ? 202 : 400);
+      (owed ? this.hasty : this.otherValid).push(...ids.slice(0, bad));
+      (owed ? this.invalid : this.otherInvalid).push(ids[bad]);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+}
+
+/** The ids `ids` holds more than once, and those in it that `allowed` does not hold. */
+function strays(ids: readonly string[], allowed: ReadonlySet<string>): { repeated: string[]; unknown: string[] } {
+  const seen = new Set<string>();
+  const repeated: string[] = [];
+  for (const id of ids) {
+    if (seen.has(id)) repeated.push(id);
+    seen.add(id);
+  }
+  return { repeated, unknown: [...seen].filter((id) => !allowed.has(id)) };
+}
+
+for (const sink of ['file', 'kafka'] as const) {
+  describe(`SIGTERM with hasty events and error events still being produced, ${sink} sink`, function () {
+    this.timeout(60000);
+    let cfg: TempConfig;
+
+    withTempConfig((c) => (cfg = c));
+
+    it('exits 0 with every event answered 202 and every error event owed in the sink, once, and nothing else', async () => {
+      const prefix = `${uniqueTopic('shutdown-hasty')}.`;
+      const kafka =
+        sink === 'kafka'
+          ? {
+              topic_prefix: prefix,
+              failed_events_path: join(cfg.dir, 'failed-events.ndjson'),
+              kafka: { connect_timeout_ms: 5000, conf: { 'metadata.broker.list': kafkaBootstrap(), log_level: 3 } },
+            }
+          : {};
+      cfg.write({ num_workers: 2, shutdown_timeout_ms: 30000 }, { error_stream: ERROR_STREAM, service_name: 'eventgate-shutdown', ...kafka });
+      const eg = new Eventgate(cfg.path);
+      await eg.waitForMaster('eventgate started', 1, 30000);
+      await until(async () => (await send(cfg.port, 'GET', '/readyz')).status === 200, 30000, 'ready');
+      const load = new BackgroundLoad(cfg.port, 2);
+      try {
+        await until(() => load.hasty.length >= 20 * (HASTY_EVENTS - 1) && load.invalid.length >= 40, 30000, 'hasty and invalid events answered');
+        // The signal comes while the load runs: the last 202s and 400s have their events still on their way.
+        eg.signal('SIGTERM');
+      } finally {
+        await load.stop();
+      }
+      expect(await eg.exited, eg.other.join('\n')).to.deep.equal({ code: 0, signal: null });
+
+      let events: string[];
+      let errorOf: string[];
+      /** What the Kafka sink spooled: an event there is not delivered (and a replay would write it twice if it is also in the topic). */
+      let spool: string[] = [];
+      if (sink === 'file') {
+        const written = cfg.written() as { meta: { id: string; stream: string }; raw_event?: string }[];
+        events = written.filter((e) => e.meta.stream === 'test.event').map((e) => e.meta.id);
+        errorOf = written.filter((e) => e.meta.stream === ERROR_STREAM).map((e) => (JSON.parse(e.raw_event!) as { meta: { id: string } }).meta.id);
+      } else {
+        // Read to each partition's high watermark: an event written twice, or one that should not be there, shows.
+        const idOf = (m: { value: Buffer | null }) => JSON.parse(m.value!.toString()) as { meta: { id: string }; raw_event?: string };
+        events = (await consumeAll(`${prefix}test.event`, load.hasty.length, 30000)).map((m) => idOf(m).meta.id);
+        errorOf = (await consumeAll(`${prefix}${ERROR_STREAM}`, load.invalid.length, 30000)).map(
+          (m) => (JSON.parse(idOf(m).raw_event!) as { meta: { id: string } }).meta.id,
+        );
+        spool = await spoolIds(join(cfg.dir, 'failed-events.ndjson'));
+      }
+      const answers = JSON.stringify([...load.answers]);
+      const hasty = new Set(load.hasty);
+      const eventsSeen = new Set(events);
+      expect(load.hasty.filter((id) => !eventsSeen.has(id)).length, `events answered 202 missing from the sink; answers ${answers}`).to.equal(0);
+      expect(strays(events, new Set([...load.hasty, ...load.otherValid]))).to.deep.equal({ repeated: [], unknown: [] });
+      const errorsSeen = new Set(errorOf);
+      expect(load.invalid.filter((id) => !errorsSeen.has(id)).length, `invalid events answered 400 without their error event; answers ${answers}`).to.equal(0);
+      expect(strays(errorOf, new Set([...load.invalid, ...load.otherInvalid]))).to.deep.equal({ repeated: [], unknown: [] });
+      const owed = new Set([...load.hasty, ...load.invalid, ...eventsSeen]);
+      expect(spool.filter((id) => owed.has(id)).length, `events spooled although answered 202, or in the topic; answers ${answers}`).to.equal(0);
+      expect(hasty.size).to.be.at.least(20 * (HASTY_EVENTS - 1));
+    });
+  });
+}
