@@ -143,6 +143,21 @@ export function checkConfig(raw: unknown, problems: string[] = [], dir?: string)
   const given = new Set(Object.keys(serviceConfOf(raw)));
   if (!validate(candidate)) {
     problems.push(...describeAll(validate.errors ?? []));
+    // The checks past the schema read a valid config, but most of an invalid
+    // one is still readable: a gelf log stream beside a misspelt key is two
+    // problems for one run, not one per run. What they cannot read was
+    // reported above already.
+    const pathOf = (problem: string): string => problem.slice(0, problem.indexOf(':'));
+    // One line per path: the schema's says it already.
+    const seen = new Set(problems.map(pathOf));
+    const more: string[] = [];
+    try {
+      const partial = normalizeConfig(candidate as RawConfig, dir, availableParallelism(), more, given);
+      more.push(...semanticProblems(partial));
+    } catch {
+      // the schema's own problems say what is wrong here
+    }
+    problems.push(...more.filter((p) => !seen.has(pathOf(p))));
     return { problems, notes: [] };
   }
   const config = normalizeConfig(candidate, dir, availableParallelism(), problems, given);

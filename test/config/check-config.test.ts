@@ -21,13 +21,14 @@ describe('eventgate --check-config', function () {
   this.timeout(30000);
   const tempDir = withTempDir('eventgate-check-config-');
 
-  it('lists schema problems, librdkafka properties and missing schema folders together, each with its path', async function () {
+  it('lists schema problems, a log stream it cannot serve, librdkafka properties and missing schema folders together, each with its path', async function () {
     const dir = tempDir();
     const config = join(dir, 'config.yaml');
     writeFileSync(
       config,
       [
         'num_workres: 2',
+        'logging: {streams: [{type: gelf, host: logs.example.org}]}',
         'services:',
         '  - conf:',
         '      max_body_sise: 4mb',
@@ -42,10 +43,12 @@ describe('eventgate --check-config', function () {
     expect(exit.code, exit.stderr).to.equal(1);
     const problems = lines(exit.stderr);
     expect(problems.slice(0, 2)).to.deep.equal(['num_workres: unknown key; did you mean num_workers?', 'services[0].conf.max_body_sise: unknown key; did you mean max_body_size?']);
-    expect(problems[2]).to.equal('services[0].conf.kafka.conf.lingr.ms: not a librdkafka property; did you mean linger.ms?');
-    expect(problems[3]).to.match(/^services\[0\]\.conf\.kafka\.conf\.compression\.codec: /);
-    expect(problems[4]).to.equal('services[0].conf.kafka.hasty.conf.batch.num.mesages: not a librdkafka property; did you mean batch.num.messages?');
-    expect(problems.slice(5)).to.deep.equal([
+    // Found past the schema, on a config the schema refused: not held back until the typos are fixed.
+    expect(problems[2]).to.match(/^logging\.streams\[0\]\.type: "gelf": /);
+    expect(problems[3]).to.equal('services[0].conf.kafka.conf.lingr.ms: not a librdkafka property; did you mean linger.ms?');
+    expect(problems[4]).to.match(/^services\[0\]\.conf\.kafka\.conf\.compression\.codec: /);
+    expect(problems[5]).to.equal('services[0].conf.kafka.hasty.conf.batch.num.mesages: not a librdkafka property; did you mean batch.num.messages?');
+    expect(problems.slice(6)).to.deep.equal([
       `services[0].conf.schema_base_uris[0]: ./schemas: no such folder (resolved: ${join(dir, 'schemas')})`,
       'services[0].conf.schema_base_uris[1]: file:///no/such/folder/: no such folder (resolved: /no/such/folder/)',
     ]);
