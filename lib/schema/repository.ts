@@ -76,6 +76,9 @@ const NEGATIVE_CODES = new Set<ErrorCode>([
   'EG_ERR_SCHEMA_INSECURE',
 ]);
 
+/** At most one info line a client's unknown schema URIs cause, per this long. */
+const NOT_FOUND_TOLD_MS = 10000;
+
 /** Loads of a precached schema that found no turn to fetch (EG_ERR_SCHEMA_FETCH_BUSY) before it counts as failed. */
 const PRECACHE_ATTEMPTS = 3;
 
@@ -101,6 +104,8 @@ export class SchemaRepository {
   private compiler: SchemaCompiler;
   /** Bumped by clear(): a load begun before it must not fill the new cache. */
   private generation = 0;
+  /** When a schema not found was last logged at info. */
+  private notFoundToldAt = -Infinity;
 
   /** Throws EG_ERR_CONFIG_INVALID for a base URI it cannot use. */
   constructor(private readonly opts: SchemaRepositoryOptions) {
@@ -290,8 +295,11 @@ export class SchemaRepository {
       // Clients choose URIs: their typos are no operator's concern, and must not flood the log. A
       // schema no base has is told at info, with the locations tried (the client's answer keeps
       // our paths out): a base folder that is not where the config says makes every event one.
-      // (Only URIs the negative cache keeps, so that each is told once per TTL.)
-      const told = err.code === 'EG_ERR_SCHEMA_NOT_FOUND' && uri.length <= MAX_SCHEMA_URI_LENGTH;
+      // One such line per NOT_FOUND_TOLD_MS is enough to show that, and a client naming random
+      // URIs cannot turn it into a flood (the rest are at debug, and counted in schema.load.failed).
+      const now = performance.now();
+      const told = err.code === 'EG_ERR_SCHEMA_NOT_FOUND' && uri.length <= MAX_SCHEMA_URI_LENGTH && now - this.notFoundToldAt >= NOT_FOUND_TOLD_MS;
+      if (told) this.notFoundToldAt = now;
       const level = told ? 'info' : QUIET_CODES.has(err.code) ? 'debug' : 'warn';
       const tried = told ? (err.details as { tried?: string[] } | undefined)?.tried : undefined;
       this.opts.log?.[level]({ uri: uri.slice(0, MAX_SCHEMA_URI_LENGTH), code: err.code, err, ...(tried ? { tried } : {}) }, 'schema load failed');

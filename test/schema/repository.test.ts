@@ -1,3 +1,4 @@
+import bunyan from 'bunyan';
 import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -291,4 +292,15 @@ describe('schema repository', () => {
       expect(repo.peek(CHAIN)).to.have.property('validate');
     });
   });
+
+  it('logs one schema not found at info, with the locations tried, and the rest of a flood of unknown URIs at debug', async () => {
+    const ring = new bunyan.RingBuffer({ limit: 100 });
+    const log = bunyan.createLogger({ name: 'test', streams: [{ type: 'raw', stream: ring, level: 'debug' }] });
+    const repo = new SchemaRepository(repoOptions({ log }));
+    for (let i = 0; i < 5; i++) await rejection(repo.get(`/no/such/${i}/1.0.0`), 'EG_ERR_SCHEMA_NOT_FOUND');
+    const notFound = (ring.records as { level: number; code?: string; tried?: string[] }[]).filter((r) => r.code === 'EG_ERR_SCHEMA_NOT_FOUND');
+    expect(notFound.map((r) => bunyan.nameFromLevel[r.level])).to.deep.equal(['info', 'debug', 'debug', 'debug', 'debug']);
+    expect(notFound[0].tried).to.deep.equal([pathToFileURL(join(FIXTURES, 'no/such/0/1.0.0.yaml')).href]);
+  });
 });
+
