@@ -48,6 +48,19 @@ describe('Kafka producer settings', function () {
     expect(props.topic).to.not.have.property('message.timeout.ms');
     expect(props.topic).to.not.have.property('acks');
   });
+
+  it('hands a topic property written in a conf section to the topic config, where node-rdkafka would otherwise drop it, below that level\'s topic_conf', function () {
+    const kafka = kafkaConf('b:9092', {
+      conf: { 'message.timeout.ms': 5000, 'request.required.acks': 1, 'compression.codec': 'snappy' },
+      hasty: { conf: { 'message.timeout.ms': 7000 }, topic_conf: { 'request.required.acks': 0 } },
+    });
+    const guaranteed = producerProps(kafka, 'guaranteed', []);
+    expect(guaranteed.topic).to.deep.equal({ 'message.timeout.ms': 5000, 'request.required.acks': 1 });
+    // compression.codec is a global property too: it stays where librdkafka reads it.
+    expect(guaranteed.global).to.deep.equal({ 'metadata.broker.list': 'b:9092', 'compression.codec': 'snappy' });
+    const hasty = producerProps(kafka, 'hasty', []);
+    expect(hasty.topic).to.deep.equal({ 'message.timeout.ms': 7000, 'request.required.acks': 0 });
+  });
 });
 
 describe('EventGate kafka sections', function () {

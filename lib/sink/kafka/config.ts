@@ -4,6 +4,7 @@
  * eventgate's defaults for whatever the operator left unset.
  */
 import type { KafkaConf } from '../../config/schema';
+import { GLOBAL_PROPERTIES, TOPIC_PROPERTIES } from './properties';
 
 /** Property name -> value, as librdkafka takes them (strings, numbers, booleans). */
 export type RdkafkaProps = Record<string, unknown>;
@@ -89,6 +90,23 @@ function merged(...layers: (Readonly<Record<string, unknown>> | undefined)[]): R
   return out;
 }
 
+/**
+ * A topic property (message.timeout.ms, acks, ...) written in a `conf`
+ * section, as librdkafka allows: it would go to the global config's default
+ * topic config, which node-rdkafka replaces with the topic config it is given,
+ * so that the value would be dropped without a word. It is moved to the topic
+ * side instead, below the same level's topic_conf.
+ */
+const topicOnly = (name: string): boolean => TOPIC_PROPERTIES.has(name) && !GLOBAL_PROPERTIES.has(name);
+
+function topicPart(conf: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(conf ?? {}).filter(([k]) => topicOnly(k)));
+}
+
+function globalPart(conf: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(conf ?? {}).filter(([k]) => !topicOnly(k)));
+}
+
 /** The busy poll interval of producer `name`: its producer.poll.interval.ms (own layer first), else kafka.poll_interval_ms. */
 export function pollIntervalOf(kafka: KafkaConf, name: ProducerName): number {
   const given = kafka[name]?.conf?.[POLL_INTERVAL_PROP] ?? kafka.conf?.[POLL_INTERVAL_PROP];
@@ -100,8 +118,8 @@ export function pollIntervalOf(kafka: KafkaConf, name: ProducerName): number {
 export function producerProps(kafka: KafkaConf, name: ProducerName, defaults: readonly PropDefault[]): ProducerProps {
   const own = kafka[name];
   const props: ProducerProps = {
-    global: merged(kafka.conf, own?.conf),
-    topic: merged(kafka.topic_conf, own?.topic_conf),
+    global: merged(globalPart(kafka.conf), globalPart(own?.conf)),
+    topic: merged(topicPart(kafka.conf), kafka.topic_conf, topicPart(own?.conf), own?.topic_conf),
   };
   for (const d of defaults) {
     if (!isSet(props, d.names)) props[d.scope][d.names[0]] = d.value;
