@@ -6,7 +6,8 @@ import { createLogger } from './log';
 import { preflightProblems } from './preflight';
 import { ReloadableMetrics } from './metrics/factory';
 import { failedReport, replaySpool, type ReplayReport } from './replay';
-import { SERVICE_INFO } from './service';
+import { budgetLine } from './memory/budget';
+import { budgetOf, SERVICE_INFO } from './service';
 import { runMaster } from './supervisor/master';
 import { desiredWorkers, isWorkerCountSpec, type RunOptions } from './supervisor/options';
 import { runSingleProcess } from './supervisor/single';
@@ -22,13 +23,15 @@ interface RunArgs {
 /** Prints every problem of a config and sets the exit code; no service is started. */
 async function checkConfig(path: string): Promise<void> {
   try {
-    const problems = await preflightProblems(await loadConfigFile(path));
+    const loaded = await loadConfigFile(path);
+    const problems = await preflightProblems(loaded);
     if (problems.length > 0) {
       process.stderr.write(`${path}: start would refuse this config:\n${problems.map((p) => `  ${p}\n`).join('')}`);
       process.exitCode = 1;
       return;
     }
     process.stdout.write(`${path}: config is valid\n`);
+    process.stdout.write(`${budgetLine(budgetOf(loaded, desiredWorkers(loaded.config, {})))}\n`);
     process.exitCode = 0;
   } catch (err) {
     process.stderr.write(`${messageOf(err)}\n`);
