@@ -119,6 +119,25 @@ export class ConnectionDrain {
     setTimeout(() => socket.destroy(), 1000).unref();
   }
 
+  /**
+   * Closes the connection of an answer that left its request's body unread,
+   * once the answer is out: a FIN after it, reading on (node discards the
+   * body) until the client closes or a second passes. Closing at once, with
+   * the client still sending, would reset the connection, and a client's
+   * TCP stack drops an answer it has not read yet when the reset comes: the
+   * "lingering close" of RFC 9112 9.6. A request read on it meanwhile is
+   * dropped (request()). The answer carries no Connection: close, as node
+   * would then destroy the socket at once.
+   */
+  closeAfter(res: ServerResponse): void {
+    const socket = res.socket;
+    if (!socket) return;
+    res.once('finish', () => {
+      const connection = this.connections.get(socket);
+      if (connection && !connection.ended) this.end(socket, connection);
+    });
+  }
+
   /** From now on every answer closes its connection, and idle connections close after the grace. */
   start(): void {
     if (this.started) return;

@@ -145,7 +145,7 @@ function shed(app: AppContext, res: ServerResponse, scope: RequestScope): void {
   app.metrics.increment('admission.refused', 1, { reason: 'event_loop' });
   scope.headers['retry-after'] = String(app.conf.admission.retry_after_s);
   // Its body, if any, is not read.
-  scope.headers['connection'] = 'close';
+  scope.drain.closeAfter(res);
   sendError(res, scope, 'EG_ERR_EVENT_LOOP_BUSY', `The event loop lags by ${Math.round(app.pressure.lagMs)} ms: retry later.`);
 }
 

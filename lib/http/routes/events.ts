@@ -200,8 +200,11 @@ function refuseBody(app: AppContext, res: ServerResponse, scope: RequestScope, e
     res.destroy();
     return;
   }
-  if (ADMISSION_CODES.has(code)) app.metrics.increment('admission.refused', 1, { reason: code === 'EG_ERR_MEMORY_BUSY' ? 'memory' : 'memory_never' });
-  if (code === 'EG_ERR_BODY_TOO_LARGE' || code === 'EG_ERR_REQUEST_TIMEOUT' || ADMISSION_CODES.has(code)) {
+  if (ADMISSION_CODES.has(code)) {
+    app.metrics.increment('admission.refused', 1, { reason: code === 'EG_ERR_MEMORY_BUSY' ? 'memory' : 'memory_never' });
+    // Its body is (partly) unread: the connection closes once the answer is out.
+    scope.drain.closeAfter(res);
+  } else if (code === 'EG_ERR_BODY_TOO_LARGE' || code === 'EG_ERR_REQUEST_TIMEOUT') {
     // Part of the body is still unread: close rather than read it.
     scope.headers['connection'] = 'close';
   }
