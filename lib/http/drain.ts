@@ -121,20 +121,23 @@ export class ConnectionDrain {
 
   /**
    * Closes the connection of an answer that left its request's body unread,
-   * once the answer is out: a FIN after it, reading on (node discards the
-   * body) until the client closes or a second passes. Closing at once, with
-   * the client still sending, would reset the connection, and a client's
-   * TCP stack drops an answer it has not read yet when the reset comes: the
-   * "lingering close" of RFC 9112 9.6. A request read on it meanwhile is
-   * dropped (request()). The answer carries no Connection: close, as node
-   * would then destroy the socket at once.
+   * once the answer is out: a FIN after it, and the socket destroyed a
+   * second later. Destroying it at once, with the client still sending,
+   * would reset the connection, and a client's TCP stack drops an answer it
+   * has not read yet when the reset comes (RFC 9112 9.6, "lingering
+   * close"). Meanwhile nothing more is read from it: what the client still
+   * sends waits in the socket's buffers, costing no CPU here, until flow
+   * control stops the client. The answer carries no Connection: close, as
+   * node would then destroy the socket at once.
    */
   closeAfter(res: ServerResponse): void {
     const socket = res.socket;
     if (!socket) return;
     res.once('finish', () => {
       const connection = this.connections.get(socket);
-      if (connection && !connection.ended) this.end(socket, connection);
+      if (!connection || connection.ended) return;
+      socket.pause();
+      this.end(socket, connection);
     });
   }
 
