@@ -6,7 +6,8 @@
  * request bodies may take, each counted as its bytes x body_expansion.
  */
 import { totalmem } from 'node:os';
-import type { AdmissionConf, ThreadPoolConf } from '../config/schema';
+import type { AdmissionConf } from '../config/admission';
+import type { ThreadPoolConf } from '../config/schema';
 import { containerMemoryLimit, type MemoryLimit } from './limit';
 
 const MiB = 1024 * 1024;
