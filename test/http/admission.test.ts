@@ -118,6 +118,12 @@ describe('admission against the body memory', () => {
     expect(JSON.parse(r.body)).to.include({ code: 'EG_ERR_BODY_OVER_BUDGET' });
   });
 
+  it('answers a body declared over max_body_size 413 EG_ERR_BODY_TOO_LARGE, as without a budget, not for memory', async () => {
+    const r = await (await raw()).head({ 'content-length': 11 * 1024 * KiB }).answer();
+    expect(r.status).to.equal(413);
+    expect(JSON.parse(r.body)).to.include({ code: 'EG_ERR_BODY_TOO_LARGE' });
+  });
+
   it('counts a gzip body as it inflates and refuses it with 503 when it outgrows the free memory; nothing of it is written', async () => {
     const first = batch('hold3', 600 * KiB);
     const holder = await (await raw()).admitted({ 'content-length': first.length });

@@ -34,14 +34,16 @@ function isHasty(query: URLSearchParams): boolean {
 
 /** POST /v1/events */
 export function postEvents(app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope): void {
+  // A body readBody refuses unread (over max_body_size, an unknown encoding) is refused for that, not for memory.
+  const unread = refusedUnread(req, app.limits);
   try {
     checkContentType(req);
-    scope.ticket = app.admission.admit(declaredLength(req));
+    if (!unread) scope.ticket = app.admission.admit(declaredLength(req));
   } catch (err) {
     return refuseBody(app, res, scope, err);
   }
   // Expect: 100-continue (lib/http/server.ts): the client uploads only once the body is admitted.
-  if (req.headers.expect !== undefined && !refusedUnread(req, app.limits)) res.writeContinue();
+  if (req.headers.expect !== undefined && !unread) res.writeContinue();
   // The body is read by callback, so its failures are caught here rather than by the request handler.
   readBody(
     req,
