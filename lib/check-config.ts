@@ -6,7 +6,7 @@
  * refuse (preflight.ts). Then the accepted keys that have no effect here.
  */
 import { resolve, dirname } from 'node:path';
-import { checkConfig, parseConfigDocument, readConfigText, serviceConfOf } from './config/load';
+import { checkConfig, parseConfigDocument, readConfigText, serviceConfOf, type LoadedConfig } from './config/load';
 import type { ConfigNote } from './config/notes';
 import type { KafkaConf } from './config/schema';
 import { EventGateError, messageOf } from './errors';
@@ -17,6 +17,8 @@ export interface ConfigReport {
   /** Start would refuse the config while there is one. */
   readonly problems: readonly string[];
   readonly notes: readonly ConfigNote[];
+  /** The config as start would run it, when the schema took it. */
+  readonly loaded?: LoadedConfig;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -48,7 +50,8 @@ export async function configReport(path: string, env: NodeJS.ProcessEnv = proces
     return { problems: err instanceof EventGateError && Array.isArray(err.details) ? (err.details as string[]) : [messageOf(err)], notes: [] };
   }
   const checked = checkConfig(raw, problems, dir);
-  if (checked.config) problems.push(...(await preflightProblems({ config: checked.config, path: absolute, dir, notes: checked.notes })));
+  const loaded: LoadedConfig | undefined = checked.config ? { config: checked.config, path: absolute, dir, notes: checked.notes } : undefined;
+  if (loaded) problems.push(...(await preflightProblems(loaded)));
   else problems.push(...sectionProblems(raw, dir));
-  return { problems: [...new Set(problems)], notes: checked.notes };
+  return { problems: [...new Set(problems)], notes: checked.notes, ...(loaded ? { loaded } : {}) };
 }

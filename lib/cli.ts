@@ -6,7 +6,8 @@ import { logStreamOf } from './config/outputs';
 import { createLogger } from './log';
 import { ReloadableMetrics } from './metrics/factory';
 import { failedReport, replaySpool, type ReplayReport } from './replay';
-import { SERVICE_INFO } from './service';
+import { budgetLine } from './memory/budget';
+import { budgetOf, SERVICE_INFO } from './service';
 import { runMaster } from './supervisor/master';
 import { desiredWorkers, isWorkerCountSpec, type RunOptions } from './supervisor/options';
 import { runSingleProcess } from './supervisor/single';
@@ -25,7 +26,7 @@ interface RunArgs {
  * problem, 0 with notes only. No service is started.
  */
 async function checkConfig(path: string): Promise<void> {
-  const { problems, notes } = await configReport(path);
+  const { problems, notes, loaded } = await configReport(path);
   if (notes.length > 0) {
     process.stdout.write(`${path}: accepted, no effect here:\n${notes.map((n) => `  note: ${n.path}: ${n.reason}\n`).join('')}`);
   }
@@ -35,6 +36,7 @@ async function checkConfig(path: string): Promise<void> {
     return;
   }
   process.stdout.write(`${path}: config is valid\n`);
+  if (loaded) process.stdout.write(`${budgetLine(budgetOf(loaded, desiredWorkers(loaded.config, {})))}\n`);
   process.exitCode = 0;
 }
 

@@ -42,6 +42,16 @@ export const ERRORS = {
     status: 503,
     message: 'The thread pool is busy (batch.thread_pool.max_queue batches wait already, or none of its threads was free within task_timeout_ms): retry later.',
   },
+  EG_ERR_MEMORY_BUSY: {
+    status: 503,
+    message: "The worker's memory for request bodies is taken by other requests now (admission): retry later.",
+  },
+  EG_ERR_BODY_OVER_BUDGET: {
+    status: 413,
+    message: 'Request body needs more memory than a worker has for bodies (admission: body_memory, body_expansion), even when idle.',
+  },
+  EG_ERR_EVENT_LOOP_BUSY: { status: 503, message: 'The worker is overloaded (its event loop lags past admission.max_event_loop_delay_ms): retry later.' },
+  EG_ERR_TOO_MANY_CONNECTIONS: { status: 503, message: 'The worker has admission.max_connections connections open, none of them idle: retry later.' },
   EG_ERR_POOL_TASK: { status: 500, message: 'The thread processing this batch failed; the batch was not accepted.' },
   EG_ERR_POOL_TIMEOUT: {
     status: 500,

@@ -1,8 +1,9 @@
+import cluster from 'node:cluster';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import { BatchPool } from './batch/pool';
-import { workersOf } from './batch/size';
+import { defaultThreads, workersOf } from './batch/size';
 import { parseSize, type LoadedConfig } from './config/load';
 import { logStreamOf } from './config/outputs';
 import { eventLimitsOf } from './event/scan';
@@ -10,9 +11,13 @@ import { Gate } from './gate/gate';
 import { errorEventOptionsOf } from './gate/error-events';
 import { buildValidator } from './gate/build';
 import type { AppContext, ServiceInfo } from './http/context';
+import { capConnections } from './http/connections';
 import { ConnectionDrain } from './http/drain';
 import { accessLogOf } from './http/access';
+import { BodyAdmission } from './http/admission';
 import { bodyLimits } from './http/body';
+import { LoopPressure } from './http/pressure';
+import { budgetFields, memoryBudget, type MemoryBudget } from './memory/budget';
 import { corsSettingsOf } from './http/cors';
 import { listenError } from './http/listen';
 import { headerPolicy } from './http/respond';
@@ -144,16 +149,23 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     log.warn({ code, base, dir }, 'schema base folder does not exist: no schema will be found there');
   }
   const sinks = createSinks(conf, loaded.dir, deps);
+  const workers = deps.workers ?? workersOf(loaded.config.num_workers);
+  const budget = budgetOf(loaded, cluster.isWorker ? workers : 0);
+  log.info({ ...budgetFields(budget), event: 'memory_budget' }, 'memory budget');
+  if (budget.largestBody < budget.maxBodySize) log.warn({ ...budgetFields(budget), max_body_size: budget.maxBodySize }, 'memory budget is below max_body_size: larger bodies get 413');
   const pool = BatchPool.create({
     conf,
     configDir: loaded.dir,
-    workers: deps.workers ?? workersOf(loaded.config.num_workers),
+    workers,
     log,
     logStream: logStreamOf(loaded.config),
     metrics,
     streams,
     schemas,
+    memory: budget,
   });
+  const admission = new BodyAdmission(budget);
+  const pressure = new LoopPressure(conf.admission.max_event_loop_delay_ms, admission, metrics);
   const errorEventOptions = errorEventOptionsOf(conf);
   const gate = new Gate({ validator, metrics, log, errorEvents: errorEventOptions ? { sink: sinks.hasty, options: errorEventOptions } : undefined });
   let precached = false;
@@ -168,6 +180,8 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     streams,
     pool,
     limits: bodyLimits(parseSize(conf.max_body_size), conf.request_timeout_ms),
+    admission,
+    pressure,
     eventLimits: eventLimitsOf(conf),
     maxAnswerBytes: conf.max_answer_bytes,
     headers: headerPolicy(corsSettingsOf(conf), conf.csp, deps.servedBy),
@@ -179,6 +193,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     async close(): Promise<void> {
       // Hasty events and error events still on their way need the sinks open.
       await gate.settled();
+      pressure.close();
       await pool?.close();
       streams?.close();
       await sinks.close();
@@ -195,6 +210,23 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     throw err;
   }
   return app;
+}
+
+/**
+ * The memory budget of a worker of this config (lib/memory/budget.ts): one
+ * of `numWorkers` beside a master, or with 0 the one process.
+ */
+export function budgetOf(loaded: LoadedConfig, numWorkers: number): MemoryBudget {
+  const conf = loaded.config.services[0].conf;
+  const tp = conf.batch.thread_pool;
+  return memoryBudget({
+    admission: conf.admission,
+    maxBodySize: parseSize(conf.max_body_size),
+    threadPool: tp,
+    numWorkers,
+    sizeOf: (size) => (size === 0 ? 0 : parseSize(size)),
+    threads: tp.max_threads > 0 ? tp.max_threads : defaultThreads(Math.max(1, numWorkers)),
+  });
 }
 
 /** Resolves when the app is ready, or after `deps.readyTimeoutMs` with a warning; polls, as readiness has no event. */
@@ -237,6 +269,10 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
   const drain = new ConnectionDrain(loaded.config.drain_idle_grace_ms);
   const server = createHttpServer(() => current, drain);
   drain.watch(server);
+  capConnections(server, drain, () => {
+    const { app } = current;
+    return { max: app.conf.admission.max_connections, retryAfterS: app.conf.admission.retry_after_s, metrics: app.metrics };
+  });
   const conf = current.app.conf;
   server.listen(conf.port, conf.interface);
   try {

@@ -34,6 +34,11 @@ export interface BatchPoolOptions {
   readonly streams?: StreamRegistry;
   /** The worker's schema repository: threads find schemas through it (schema-relay.ts). */
   readonly schemas?: Pick<SchemaRepository, 'locateDocument'>;
+  /**
+   * What the worker's memory budget allows (lib/memory/budget.ts): fewer
+   * threads, and smaller V8 limits per thread, than configured; absent: as configured.
+   */
+  readonly memory?: { readonly threads: number; readonly youngGenerationMb?: number; readonly heapLimitMb?: number };
 }
 
 /** The request a batch came in, as the pool needs it. */
@@ -114,7 +119,9 @@ export class BatchPool {
   private constructor(private readonly opts: BatchPoolOptions) {
     const { conf, log, metrics } = opts;
     const tp = conf.batch.thread_pool;
-    this.threads = tp.max_threads > 0 ? tp.max_threads : defaultThreads(opts.workers);
+    this.threads = Math.min(tp.max_threads > 0 ? tp.max_threads : defaultThreads(opts.workers), opts.memory?.threads ?? Infinity);
+    const heapLimitMb = opts.memory?.heapLimitMb ?? tp.heap_limit_mb;
+    const youngGenerationMb = opts.memory?.youngGenerationMb ?? tp.young_generation_mb;
     this.marker = eventMarker(conf.schema_uri_field);
     this.minBytes = tp.min_bytes;
     this.minEvents = tp.min_events;
@@ -139,8 +146,8 @@ export class BatchPool {
       // Nothing runs past task_timeout_ms; close() waits for what runs.
       closeTimeout: tp.task_timeout_ms,
       resourceLimits: {
-        ...(tp.heap_limit_mb > 0 ? { maxOldGenerationSizeMb: tp.heap_limit_mb } : {}),
-        ...(tp.young_generation_mb > 0 ? { maxYoungGenerationSizeMb: tp.young_generation_mb } : {}),
+        ...(heapLimitMb > 0 ? { maxOldGenerationSizeMb: heapLimitMb } : {}),
+        ...(youngGenerationMb > 0 ? { maxYoungGenerationSizeMb: youngGenerationMb } : {}),
       },
       workerData: data,
     });
@@ -154,7 +161,7 @@ export class BatchPool {
     });
     // A thread that fails with no task of ours on it (piscina emits it here, or it would throw).
     this.piscina.on('error', (err: unknown) => log.error({ err }, 'pool thread failed'));
-    log.info({ threads: this.threads, min_bytes: this.minBytes, min_events: this.minEvents, max_queue: this.maxQueue }, 'thread pool started');
+    log.info({ threads: this.threads, heap_limit_mb: heapLimitMb, young_generation_mb: youngGenerationMb, min_bytes: this.minBytes, min_events: this.minEvents, max_queue: this.maxQueue }, 'thread pool started');
   }
 
   /** Whether a body goes to the pool: big enough in bytes, or in events counted without parsing. */

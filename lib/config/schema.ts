@@ -7,6 +7,7 @@
 import { eventGateConf, loggingSchema, metricsEntrySchema, serviceRunnerService, serviceRunnerTopLevel, type LOG_LEVELS, type LOG_STREAMS } from './compat';
 import { kafkaSchema } from './kafka-schema';
 import { anyOf, anyOf3, arr, bool, int, json, nul, num, obj, record, str, type Infer } from './shape';
+import { admissionSchema } from './admission';
 
 /**
  * service-runner's num_workers: a number, or arithmetic of ncpu (`ncpu`,
@@ -206,6 +207,7 @@ export const serviceConfSchema = obj(
     kafka: kafkaSchema,
     batch: obj({ thread_pool: threadPoolSchema }, { defaulted: true, description: 'Large batches: see docs and README (Thread pool).' }),
     ...eventGateConf,
+    admission: admissionSchema,
   },
   { defaulted: true },
 );

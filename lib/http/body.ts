@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
 import { EventGateError } from '../errors';
+import type { Ticket } from './admission';
 import { Deadlines } from './deadlines';
 
 export interface BodyLimits {
@@ -59,6 +60,20 @@ function decoderFor(req: IncomingMessage): Gunzip | Inflate | undefined {
   return encoding === 'gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : undefined;
 }
 
+/**
+ * The body's length as it will be held, when known before reading: an
+ * unencoded body's Content-Length. An encoded one inflates to a size only
+ * reading tells; a chunked one has none.
+ */
+export function declaredLength(req: IncomingMessage): number | undefined {
+  const length = req.headers['content-length'];
+  if (length === undefined) return undefined;
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding !== 'identity' && encoding !== '') return undefined;
+  const n = Number(length);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
 /** An unencoded body whose Content-Length is over the limit: refused before a byte of it is read. */
 function declaredTooLarge(req: IncomingMessage, limits: BodyLimits): boolean {
   return Number(req.headers['content-length']) > limits.maxBytes;
@@ -82,7 +97,8 @@ export function refusedUnread(req: IncomingMessage, limits: BodyLimits): boolean
  * Reads the body into one buffer, never holding more than `maxBytes` of it:
  * a too-large body (declared or inflated) fails as soon as it is known, and
  * the rest is not read. `done` gets the body, or EG_ERR_BODY_TOO_LARGE,
- * _REQUEST_TIMEOUT, _BODY_ABORTED, _BODY_ENCODING or _CONTENT_ENCODING; it is
+ * _REQUEST_TIMEOUT, _BODY_ABORTED, _BODY_ENCODING, _CONTENT_ENCODING, or the
+ * memory budget's refusal (`read.ticket`, for a body of unknown size); it is
  * called once. A callback, not a promise: this is on every request's path.
  * `read.bytesIn` is set to the bytes taken off the wire (before inflating).
  */
@@ -90,7 +106,7 @@ export function readBody(
   req: IncomingMessage,
   limits: BodyLimits,
   done: (body: Buffer | EventGateError) => void,
-  read: { bytesIn?: number } = {},
+  read: { bytesIn?: number; ticket?: Ticket } = {},
 ): void {
   let decoder: Gunzip | Inflate | undefined;
   try {
@@ -102,6 +118,8 @@ export function readBody(
   if (!decoder && declaredTooLarge(req, limits)) return done(tooLarge());
 
   const source: Readable = decoder ?? req;
+  // A body of unknown size is counted against the memory budget as it arrives.
+  const ticket = read.ticket?.growing ? read.ticket : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   let finished = false;
@@ -131,6 +149,8 @@ export function readBody(
     if (finished) return;
     size += chunk.length;
     if (size > limits.maxBytes) return finish(tooLarge());
+    const refused = ticket?.grow(chunk.length);
+    if (refused) return finish(refused);
     chunks.push(chunk);
   }
 

@@ -7,7 +7,9 @@ import type { Sinks } from '../sink/create';
 import type { StreamRegistry } from '../stream';
 import type { EventLimits } from '../event/scan';
 import type { AccessLog, AccessNotes } from './access';
+import type { BodyAdmission, Ticket } from './admission';
 import type { BodyLimits } from './body';
+import type { LoopPressure } from './pressure';
 import type { AnswerScope, HeaderPolicy } from './respond';
 
 export interface ServiceInfo {
@@ -32,6 +34,10 @@ export interface AppContext {
   /** Large batches go here; absent when batch.thread_pool.enabled is false. */
   readonly pool?: BatchPool;
   readonly limits: BodyLimits;
+  /** Bodies held against the worker's memory budget. */
+  readonly admission: BodyAdmission;
+  /** Event-loop lag: new requests are shed while it is past the threshold. */
+  readonly pressure: LoopPressure;
   /** Events per request and nesting depth (lib/event/scan.ts). */
   readonly eventLimits: EventLimits;
   /** Budget of the invalid/error items of one answer (max_answer_bytes). */
@@ -47,4 +53,6 @@ export interface AppContext {
 export interface RequestScope extends AnswerScope, AccessNotes {
   readonly id: string;
   readonly query: URLSearchParams;
+  /** The body's hold on the memory budget, from its admission to the answer's close. */
+  ticket?: Ticket;
 }

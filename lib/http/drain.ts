@@ -86,6 +86,61 @@ export class ConnectionDrain {
     return true;
   }
 
+  /** Open connections. */
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Closes (FIN) the connection idle longest, other than `except`, to make
+   * room for a new one; false when none is idle. Idle as the drain means it:
+   * no request in it, not a byte of one since its last answer.
+   */
+  closeIdlest(except: Socket): boolean {
+    let idlest: [Socket, Connection] | undefined;
+    for (const entry of this.connections) {
+      const [socket, c] = entry;
+      if (socket === except || c.ended || c.active > 0 || socket.bytesRead !== c.bytesAtIdle) continue;
+      if (!idlest || c.idleSince < idlest[1].idleSince) idlest = entry;
+    }
+    if (!idlest) return false;
+    this.end(idlest[0], idlest[1]);
+    return true;
+  }
+
+  /**
+   * Refuses a new connection with `answer` (written before its request is
+   * read) and closes it; a request read on it is dropped (request()).
+   */
+  refuse(socket: Socket, answer: string): void {
+    const connection = this.connections.get(socket);
+    if (connection) connection.ended = true;
+    socket.end(answer);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  /**
+   * Closes the connection of an answer that left its request's body unread,
+   * once the answer is out: a FIN after it, and the socket destroyed a
+   * second later. Destroying it at once, with the client still sending,
+   * would reset the connection, and a client's TCP stack drops an answer it
+   * has not read yet when the reset comes (RFC 9112 9.6, "lingering
+   * close"). Meanwhile nothing more is read from it: what the client still
+   * sends waits in the socket's buffers, costing no CPU here, until flow
+   * control stops the client. The answer carries no Connection: close, as
+   * node would then destroy the socket at once.
+   */
+  closeAfter(res: ServerResponse): void {
+    const socket = res.socket;
+    if (!socket) return;
+    res.once('finish', () => {
+      const connection = this.connections.get(socket);
+      if (!connection || connection.ended) return;
+      socket.pause();
+      this.end(socket, connection);
+    });
+  }
+
   /** From now on every answer closes its connection, and idle connections close after the grace. */
   start(): void {
     if (this.started) return;
@@ -109,7 +164,12 @@ export class ConnectionDrain {
       connection.bytesAtIdle = socket.bytesRead;
       return this.schedule(socket, connection);
     }
+    this.end(socket, connection);
+  }
+
+  private end(socket: Socket, connection: Connection): void {
     connection.ended = true;
+    clearTimeout(connection.timer);
     socket.end();
     // A client that never closes its side would hold the drain open until its deadline.
     connection.timer = setTimeout(() => socket.destroy(), Math.max(this.graceMs, 1000));

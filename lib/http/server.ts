@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { AppContext, RequestScope } from './context';
-import { refusedUnread } from './body';
 import type { ConnectionDrain } from './drain';
 import { failRequest } from './fail';
 import { requestIdOf, sendError, sendJson, sendPreflight } from './respond';
@@ -114,6 +113,7 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
       const ms = performance.now() - started;
       app.metrics.timing('http.request', ms, { route, method: req.method ?? 'unknown', status });
       access?.(status, ms);
+      scope.ticket?.release();
       serving.leave();
     });
 
@@ -122,6 +122,8 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
     if (!entry) return sendError(res, scope, 'EG_ERR_NOT_FOUND', `No such route: ${method} ${path}`);
     // CORS preflight: browsers ask before posting events cross-origin.
     if (method === 'OPTIONS') return sendPreflight(res, scope);
+    // Shed new work while the event loop lags; probes are answered, so a busy pod is not killed for being busy.
+    if (app.pressure.lagging && route !== '/healthz' && route !== '/readyz') return shed(app, res, scope);
     const handler = entry.methods[method] ?? (method === 'HEAD' && !entry.unsafeGet ? entry.methods.GET : undefined);
     if (!handler) {
       const allowed = Object.keys(entry.methods);
@@ -139,14 +141,23 @@ export function requestHandler(current: () => Serving, drain: ConnectionDrain) {
   };
 }
 
+function shed(app: AppContext, res: ServerResponse, scope: RequestScope): void {
+  app.metrics.increment('admission.refused', 1, { reason: 'event_loop' });
+  scope.headers['retry-after'] = String(app.conf.admission.retry_after_s);
+  // Its body, if any, is not read.
+  scope.drain.closeAfter(res);
+  sendError(res, scope, 'EG_ERR_EVENT_LOOP_BUSY', `The event loop lags by ${Math.round(app.pressure.lagMs)} ms: retry later.`);
+}
+
 export function createHttpServer(current: () => Serving, drain: ConnectionDrain): Server {
   const handler = requestHandler(current, drain);
   const server = createServer(handler);
-  // Expect: 100-continue. Node would send 100 to every such request; a body readBody refuses
-  // unread (declared over max_body_size, an encoding it cannot inflate) gets its answer without
-  // a 100, so that its client never uploads it.
+  // Expect: 100-continue. Node would send 100 to every such request; a body refused unread
+  // (declared over max_body_size or the memory budget, an encoding it cannot inflate) gets its
+  // answer without a 100, so that its client never uploads it. POST /v1/events sends the 100
+  // itself, once the body is admitted.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    if (!refusedUnread(req, current().app.limits)) res.writeContinue();
+    if (pathOf(req) !== '/v1/events') res.writeContinue();
     handler(req, res);
   });
   const { timeoutMs } = current().app.limits;

@@ -5,7 +5,7 @@ import { answerFor, type Answer } from '../../gate/answer';
 import type { RequestInfo } from '../../gate/validate';
 import type { Admission, ProduceContext, Sink } from '../../sink/sink';
 import { isEvent, parseEvents, type ParsedEvents } from '../../event/parse';
-import { checkContentType, readBody } from '../body';
+import { checkContentType, declaredLength, readBody, refusedUnread } from '../body';
 import type { AppContext, RequestScope } from '../context';
 import { failRequest } from '../fail';
 import { countsOf } from '../access';
@@ -16,6 +16,9 @@ const INLINE_PATH = Object.freeze({ path: 'inline' });
 
 /** How long a client should wait before retrying events we could not take. */
 const RETRY_AFTER_SECONDS = '5';
+
+/** Refusals of the memory budget: the body is (partly) unread. */
+const ADMISSION_CODES: ReadonlySet<string> = new Set(['EG_ERR_MEMORY_BUSY', 'EG_ERR_BODY_OVER_BUDGET']);
 
 /*
  * A body with an item that is no event (not an object, an empty one, or one
@@ -31,11 +34,16 @@ function isHasty(query: URLSearchParams): boolean {
 
 /** POST /v1/events */
 export function postEvents(app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope): void {
+  // A body readBody refuses unread (over max_body_size, an unknown encoding) is refused for that, not for memory.
+  const unread = refusedUnread(req, app.limits);
   try {
     checkContentType(req);
+    if (!unread) scope.ticket = app.admission.admit(declaredLength(req));
   } catch (err) {
     return refuseBody(app, res, scope, err);
   }
+  // Expect: 100-continue (lib/http/server.ts): the client uploads only once the body is admitted.
+  if (req.headers.expect !== undefined && !unread) res.writeContinue();
   // The body is read by callback, so its failures are caught here rather than by the request handler.
   readBody(
     req,
@@ -194,10 +202,15 @@ function refuseBody(app: AppContext, res: ServerResponse, scope: RequestScope, e
     res.destroy();
     return;
   }
-  if (code === 'EG_ERR_BODY_TOO_LARGE' || code === 'EG_ERR_REQUEST_TIMEOUT') {
+  if (ADMISSION_CODES.has(code)) {
+    app.metrics.increment('admission.refused', 1, { reason: code === 'EG_ERR_MEMORY_BUSY' ? 'memory' : 'memory_never' });
+    // Its body is (partly) unread: the connection closes once the answer is out.
+    scope.drain.closeAfter(res);
+  } else if (code === 'EG_ERR_BODY_TOO_LARGE' || code === 'EG_ERR_REQUEST_TIMEOUT') {
     // Part of the body is still unread: close rather than read it.
     scope.headers['connection'] = 'close';
   }
+  if (statusOf(code) === 503) scope.headers['retry-after'] = String(app.conf.admission.retry_after_s);
   if (code === 'EG_ERR_BODY_EMPTY') {
     // EventGate's reason phrase, and the JSON error body every other refusal has.
     sendJson(res, 400, err.message, scope, { code, message: err.message });
