@@ -26,16 +26,19 @@ describe('EventGate series over statsd, through the chart statsd_exporter mappin
   let scrape: Exposition;
   const answers: [string, number][] = [];
   const topicPrefix = `egcompat${randomBytes(4).toString('hex')}`;
-  const brokerAddress = process.env.EVENTGATE_TEST_KAFKA ?? '';
-  const recorded = parseExposition(
-    readFileSync(join(FIXTURE, 'series.txt'), 'utf8')
-      .replaceAll('TOPICPREFIX', topicPrefix)
-      .replaceAll('BROKERPORT', brokerAddress.slice(brokerAddress.lastIndexOf(':') + 1)),
-  );
+  // Read in the hook: the broker fixture publishes its address after the test files are loaded.
+  let brokerAddress = '';
+  let recorded: Exposition;
 
   before(async function () {
     // A fresh machine builds statsd_exporter from the Go module proxy first (a minute or two).
     this.timeout(600000);
+    brokerAddress = process.env.EVENTGATE_TEST_KAFKA ?? '';
+    recorded = parseExposition(
+      readFileSync(join(FIXTURE, 'series.txt'), 'utf8')
+        .replaceAll('TOPICPREFIX', topicPrefix)
+        .replaceAll('BROKERPORT', brokerAddress.slice(brokerAddress.lastIndexOf(':') + 1)),
+    );
     expect(brokerAddress, 'EVENTGATE_TEST_KAFKA (test/kafka/fixture.js)').to.match(/:\d+$/);
     exporter = await startExporter();
     const metricsText = exporter.scrape;
