@@ -1,8 +1,8 @@
-import HotShots, { type StatsD } from 'hot-shots';
+import type { StatsD } from 'hot-shots';
 import type { Logger } from '../log';
 import { flattenStatistics, normalizeName, routerPath } from './eventgate-names';
 import type { Metrics, Tags } from './metrics';
-import { closeClient, DATAGRAM_BYTES, FLUSH_INTERVAL_MS, throttled } from './statsd';
+import { closeClient, statsdClient } from './statsd';
 
 export interface EventGateStatsdTarget {
   readonly host: string;
@@ -41,21 +41,7 @@ export class EventGateStatsd implements Metrics {
   private closing: Promise<void> | undefined;
 
   constructor(targets: readonly EventGateStatsdTarget[], log: Logger) {
-    this.clients = targets.map(
-      (t) =>
-        new HotShots({
-          host: t.host,
-          port: t.port,
-          prefix: `${normalizeName(t.name)}.`,
-          protocol: 'udp',
-          cacheDns: true,
-          maxBufferSize: DATAGRAM_BYTES,
-          bufferFlushInterval: FLUSH_INTERVAL_MS,
-          errorHandler: throttled((err: Error, suppressed: number) =>
-            log.warn({ err, host: t.host, port: t.port, suppressed }, 'statsd send failed'),
-          ),
-        }),
-    );
+    this.clients = targets.map((t) => statsdClient(t.host, t.port, `${normalizeName(t.name)}.`, log));
   }
 
   increment(name: string, value = 1, tags?: Tags): void {

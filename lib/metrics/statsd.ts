@@ -60,21 +60,7 @@ export class StatsdMetrics implements Metrics {
   private closing: Promise<void> | undefined;
 
   constructor(targets: readonly StatsdTarget[], log: Logger) {
-    this.clients = targets.map(
-      (t) =>
-        new HotShots({
-          host: t.host,
-          port: t.port,
-          prefix: t.prefix ? `${t.prefix}.` : '',
-          protocol: 'udp',
-          cacheDns: true,
-          maxBufferSize: DATAGRAM_BYTES,
-          bufferFlushInterval: FLUSH_INTERVAL_MS,
-          errorHandler: throttled((err: Error, suppressed: number) =>
-            log.warn({ err, host: t.host, port: t.port, suppressed }, 'statsd send failed'),
-          ),
-        }),
-    );
+    this.clients = targets.map((t) => statsdClient(t.host, t.port, t.prefix ? `${t.prefix}.` : '', log));
   }
 
   increment(name: string, value = 1, tags?: Tags): void {
@@ -103,6 +89,20 @@ export class StatsdMetrics implements Metrics {
 }
 
 /** Calls `report` at most once per ERROR_LOG_INTERVAL_MS, with how many errors it left out since. */
+/** One UDP statsd client: batched into datagrams, never blocking nor throwing; send errors logged, throttled. */
+export function statsdClient(host: string, port: number, prefix: string, log: Logger): StatsD {
+  return new HotShots({
+    host,
+    port,
+    prefix,
+    protocol: 'udp',
+    cacheDns: true,
+    maxBufferSize: DATAGRAM_BYTES,
+    bufferFlushInterval: FLUSH_INTERVAL_MS,
+    errorHandler: throttled((err: Error, suppressed: number) => log.warn({ err, host, port, suppressed }, 'statsd send failed')),
+  });
+}
+
 export function throttled(report: (err: Error, suppressed: number) => void): (err: Error) => void {
   let last = -Infinity;
   let suppressed = 0;

@@ -8,10 +8,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { call } from '../helpers/http';
 import { freePort } from '../helpers/ports';
 import { until } from '../helpers/until';
 import { MemoryCgroup } from './cgroup';
@@ -69,18 +69,6 @@ function treeRss(pid: number): number {
   return total;
 }
 
-function status(port: number, path: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = get({ host: '127.0.0.1', port, path, agent: false, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', () => resolve(0));
-    req.on('timeout', () => req.destroy());
-  });
-}
-
-/** Runs one scenario with `root`'s bin/eventgate (another checkout's, for a baseline). */
 export async function runScenario(s: Scenario, root: string): Promise<Outcome> {
   const tmp = mkdtempSync(join(tmpdir(), 'eventgate-overload-'));
   const cgroup = new MemoryCgroup(`eventgate-overload-${process.pid}-${Date.now()}`, s.limitMiB * MiB);
@@ -120,7 +108,7 @@ export async function runScenario(s: Scenario, root: string): Promise<Outcome> {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     const proc = child;
-    await until(async () => proc.exitCode !== null || (await status(port, '/readyz')) === 200, 60000, 'eventgate ready');
+    await until(async () => proc.exitCode !== null || (await call(port, { path: '/readyz', fresh: true, timeoutMs: 2000 }).then((r) => r.status, () => 0)) === 200, 60000, 'eventgate ready');
     if (proc.exitCode !== null) throw new Error(`eventgate exited at start:\n${output}`);
 
     let treePeak = 0;
