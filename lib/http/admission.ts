@@ -57,7 +57,9 @@ export class BodyAdmission {
   /**
    * Admits a body before a byte of it is read: `declared` is its length when
    * known (an unencoded body with Content-Length), undefined otherwise (then
-   * grow() counts it as it comes). Throws the refusal.
+   * grow() counts it as it comes). Throws the refusal; beside a master, a
+   * body that is not held in the small reserve gets a promise instead,
+   * settled by the master's answer (rejected with the refusal).
    */
   admit(declared: number | undefined): Ticket | Promise<Ticket> {
     if (declared === undefined) return new Held(this, 0, true);
