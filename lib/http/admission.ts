@@ -12,7 +12,7 @@
  * Beside a master (budget.sharedBytes > 0) a worker holds only small bodies
  * on its own, in its small reserve, so that they never wait on IPC; any other
  * body asks the master's ledger for a grant of its cost before it is read
- * (lib/memory/lender.ts), and a body of unknown length asks once it is past
+ * (lib/supervisor/lender.ts), and a body of unknown length asks once it is past
  * small_body_size, for the most it may grow to, its reading paused meanwhile.
  */
 import { EventGateError } from '../errors';

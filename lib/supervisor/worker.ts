@@ -16,8 +16,8 @@ import { createLogger, type Logger } from '../log';
 import { createMetrics, type ProcessMetrics } from '../metrics/factory';
 import { startService, type RunningService } from '../service';
 import { exitOnUncaught } from './fatal';
-import { IpcLender } from '../memory/lender';
 import { isMasterMessage, type StartMessage, type WorkerMessage } from './ipc';
+import { IpcLender } from './lender';
 import { nameEventLoopLog } from './v8log';
 
 type Phase = 'waiting' | 'starting' | 'listening' | 'draining';

@@ -1,12 +1,12 @@
 /**
  * The master's ledger of body memory shared by the workers
  * (lib/memory/ledger.ts), and a worker's side of it over IPC
- * (lib/memory/lender.ts): grants, refusals, freeing on done and on a
+ * (lib/supervisor/lender.ts): grants, refusals, freeing on done and on a
  * worker's exit, and an ask bounded in time.
  */
 import { expect } from 'chai';
 import { MemoryLedger } from '../../lib/memory/ledger';
-import { IpcLender } from '../../lib/memory/lender';
+import { IpcLender } from '../../lib/supervisor/lender';
 import type { WorkerMessage } from '../../lib/supervisor/ipc';
 
 const MB = 1e6;

@@ -48,7 +48,7 @@ export function postEvents(app: AppContext, req: IncomingMessage, res: ServerRes
     scope.ticket = admitted;
     return readAdmitted(app, req, res, scope, unread);
   }
-  // A large body beside a master: read only once the master granted its memory (bounded in time: lib/memory/lender.ts).
+  // A large body beside a master: read only once the master granted its memory (bounded in time: lib/supervisor/lender.ts).
   admitted.then(
     (ticket) => {
       scope.ticket = ticket;
