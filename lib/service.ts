@@ -18,6 +18,7 @@ import { BodyAdmission } from './http/admission';
 import { bodyLimits } from './http/body';
 import { LoopPressure } from './http/pressure';
 import { budgetFields, memoryBudget, type MemoryBudget } from './memory/budget';
+import type { Lender } from './memory/lender';
 import { corsSettingsOf } from './http/cors';
 import { listenError } from './http/listen';
 import { headerPolicy } from './http/respond';
@@ -66,6 +67,8 @@ export interface ServiceDeps {
    * probe on /healthz would fail for up to readyTimeoutMs (/readyz says 503).
    */
   readonly listenBeforeReady?: boolean;
+  /** A worker's way to the master's ledger of shared body memory (lib/memory/lender.ts); absent without a master. */
+  readonly lender?: Lender;
 }
 
 /** A running HTTP service: one per process (or per cluster worker). */
@@ -164,7 +167,7 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     schemas,
     memory: budget,
   });
-  const admission = new BodyAdmission(budget);
+  const admission = new BodyAdmission(budget, deps.lender);
   const pressure = new LoopPressure(conf.admission.max_event_loop_delay_ms, admission, metrics);
   const errorEventOptions = errorEventOptionsOf(conf);
   const gate = new Gate({ validator, metrics, log, errorEvents: errorEventOptions ? { sink: sinks.hasty, options: errorEventOptions } : undefined });

@@ -38,7 +38,7 @@ export interface BatchPoolOptions {
    * What the worker's memory budget allows (lib/memory/budget.ts): fewer
    * threads, and smaller V8 limits per thread, than configured; absent: as configured.
    */
-  readonly memory?: { readonly threads: number; readonly youngGenerationMb?: number; readonly heapLimitMb?: number };
+  readonly memory?: { readonly threads: number; readonly youngGenerationMb?: number; readonly heapLimitMb?: number; readonly retireIdleThreads?: boolean };
 }
 
 /** The request a batch came in, as the pool needs it. */
@@ -136,11 +136,13 @@ export class BatchPool {
       log: { level: log.level(), fields: { ...(log.fields as Record<string, unknown>) }, stream: opts.logStream },
       schemaRelay: this.relay?.name,
     };
+    // Where the workers share too little memory to let each thread keep its last batch's heap (lib/memory/budget.ts).
+    const retire = opts.memory?.retireIdleThreads === true;
     this.piscina = new Piscina<BatchTask, BatchReply>({
       filename: THREAD_FILE,
-      minThreads: Math.min(tp.min_threads, this.threads),
+      minThreads: retire ? 0 : Math.min(tp.min_threads, this.threads),
       maxThreads: this.threads,
-      idleTimeout: tp.idle_timeout_ms,
+      idleTimeout: retire ? 0 : tp.idle_timeout_ms,
       // Batches wait in our own queue (see schedule()), never in piscina's.
       maxQueue: Infinity,
       // Nothing runs past task_timeout_ms; close() waits for what runs.

@@ -21,11 +21,17 @@ export const admissionSchema = obj(
       default: 0.1,
       description: 'Share of memory_limit left unplanned: page cache, GC timing, allocator slack.',
     }),
-    master_memory: size('80mb', "Memory counted for the master (with num_workers 0: not counted): its heap and node's code pages, which the workers share."),
-    worker_memory: size('64mb', 'Memory counted for an idle worker (heap, one idle pool thread, sockets), before any body.'),
+    master_memory: size(
+      '32mb',
+      "Memory counted for the master (with num_workers 0: not counted): its heap and node's code pages. Measured idle in a memory cgroup: ~24 MiB of anonymous memory.",
+    ),
+    worker_memory: size(
+      '56mb',
+      'Memory counted for an idle worker (heap, one idle pool thread, sockets), before any body. Measured idle in a memory cgroup: ~39 MiB of anonymous memory.',
+    ),
     body_memory: size(
       0,
-      "Per worker: the memory request bodies may take, counted as body bytes x body_expansion. 0: what is left of memory_limit's share of each worker (README: Memory model).",
+      "Per worker: the memory request bodies may take, counted as body bytes x body_expansion. 0: derived (README: Memory model): with num_workers 0 what is left of memory_limit for the one process; with a master, the workers share what is left beside their small reserves, granted by the master body by body.",
     ),
     body_expansion: num({
       minimum: 1,

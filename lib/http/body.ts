@@ -145,18 +145,33 @@ export function readBody(
     done(err);
   }
 
+  /** A grant the master is asked for (the ticket's grow()): reading is paused until it is answered. */
+  let asking: Promise<EventGateError | undefined> | undefined;
+
   function onData(chunk: Buffer): void {
     if (finished) return;
     size += chunk.length;
     if (size > limits.maxBytes) return finish(tooLarge());
     const refused = ticket?.grow(chunk.length);
+    if (refused instanceof Promise) {
+      chunks.push(chunk);
+      source.pause();
+      const ask = (asking = refused);
+      void ask.then((err) => {
+        if (asking === ask) asking = undefined;
+        if (err) finish(err);
+        else if (!finished) source.resume();
+      });
+      return;
+    }
     if (refused) return finish(refused);
     chunks.push(chunk);
   }
 
   // `on`, not `once`: finish() runs once anyway, and a once-wrapper per listener per request adds up.
   source.on('data', onData);
-  source.on('end', () => finish());
+  // The last chunk may be the one that asked: the body is whole only once the grant is in.
+  source.on('end', () => (asking ? void asking.then((err) => finish(err)) : finish()));
   source.on('error', (err: Error) =>
     finish(
       decoder && source === decoder

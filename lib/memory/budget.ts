@@ -2,8 +2,12 @@
  * The memory budget of one worker (README: Memory model). The service's
  * memory (admission.memory_limit, else the container's limit, else the
  * machine's) less a headroom, less the master, is shared out among the
- * workers; each worker's share, less what an idle worker takes, is what its
- * request bodies may take, each counted as its bytes x body_expansion.
+ * workers. With no master (num_workers 0) the one process's share, less what
+ * it takes idle, is what its request bodies may take, each counted as its
+ * bytes x body_expansion. With a master, each worker keeps only its small
+ * reserve; the rest is one pool shared by all workers, granted by the master
+ * body by body (lib/memory/ledger.ts), so that one large body at a time fits
+ * where a static share per worker would fit none.
  */
 import { totalmem } from 'node:os';
 import type { AdmissionConf } from '../config/admission';
@@ -20,6 +24,12 @@ export interface MemoryBudget {
   readonly workers: number;
   /** What this worker's bodies may take (bytes x expansion), at least 0. */
   readonly bodyBytes: number;
+  /**
+   * With a master: the pool all workers' large bodies share (the master's
+   * ledger grants it); bodyBytes is then what one worker may hold at most
+   * (its small reserve and the whole pool). 0: no master, no sharing.
+   */
+  readonly sharedBytes: number;
   /** Part of bodyBytes that only small bodies may take. */
   readonly smallReserve: number;
   readonly smallBodySize: number;
@@ -33,6 +43,15 @@ export interface MemoryBudget {
   /** Per-thread V8 limits the budget implies (MiB); undefined: leave as configured. */
   readonly youngGenerationMb: number | undefined;
   readonly heapLimitMb: number | undefined;
+  /**
+   * Pool threads exit as soon as they are idle (min_threads 0, idle_timeout_ms
+   * 0): a thread keeps the heap of its last batch (~100 MB after a 9.5 MB one,
+   * measured) until it exits, memory no grant counts. One worker's thread
+   * reuses it for its next batch; beside other workers it would hold what the
+   * shared pool grants to them. So where the pool cannot hold a max-size body
+   * for every worker, an idle thread gives its heap back.
+   */
+  readonly retireIdleThreads: boolean;
 }
 
 /** A size key of `admission` (0: derive) in bytes. */
@@ -65,9 +84,15 @@ export function memoryBudget(input: BudgetInput): MemoryBudget {
         : ([machine, 'machine', undefined] as const);
   const workers = Math.max(1, input.numWorkers);
   const master = input.numWorkers > 0 ? sizeOf(a.master_memory) : 0;
-  const share = (totalBytes * (1 - a.memory_headroom) - master) / workers - sizeOf(a.worker_memory);
-  const bodyBytes = Math.max(0, Math.floor(sizeOf(a.body_memory) > 0 ? sizeOf(a.body_memory) : share));
-  const smallReserve = Math.min(bodyBytes, sizeOf(a.small_reserve));
+  const planned = totalBytes * (1 - a.memory_headroom) - master;
+  const share = planned / workers - sizeOf(a.worker_memory);
+  const shared = input.numWorkers > 0;
+  // body_memory set: per worker, as without a master; the pool is that less the reserve, times the workers.
+  const perWorker = sizeOf(a.body_memory) > 0 ? sizeOf(a.body_memory) : share;
+  const reserve = sizeOf(a.small_reserve);
+  const sharedBytes = shared ? Math.max(0, Math.floor(sizeOf(a.body_memory) > 0 ? (perWorker - reserve) * workers : planned - workers * (sizeOf(a.worker_memory) + reserve))) : 0;
+  const bodyBytes = Math.max(0, Math.floor(shared ? Math.min(reserve, Math.max(0, perWorker)) + sharedBytes : perWorker));
+  const smallReserve = Math.min(bodyBytes, reserve);
   const expansion = a.body_expansion;
   const perLargeBody = Math.max(1, maxBodySize * expansion);
   const threads = Math.min(input.threads, Math.max(1, Math.floor((bodyBytes - smallReserve) / perLargeBody)));
@@ -81,12 +106,14 @@ export function memoryBudget(input: BudgetInput): MemoryBudget {
   // part of the budget where that is more: GC then runs before the heap outgrows the budget.
   const heapLimitMb =
     tp.heap_limit_mb > 0 ? undefined : Math.max(64 + Math.ceil((6 * maxBodySize) / MiB), Math.floor(bodyBytes / MiB / threads));
+  const retireIdleThreads = shared && workers > 1 && sharedBytes < workers * perLargeBody;
   return {
     totalBytes,
     source,
     sourceFile,
     workers,
     bodyBytes,
+    sharedBytes,
     smallReserve,
     smallBodySize: sizeOf(a.small_body_size),
     expansion,
@@ -95,6 +122,7 @@ export function memoryBudget(input: BudgetInput): MemoryBudget {
     threads,
     youngGenerationMb,
     heapLimitMb,
+    retireIdleThreads,
   };
 }
 
@@ -106,6 +134,7 @@ export function budgetFields(b: MemoryBudget): Record<string, number | string> {
     memory_source: b.sourceFile ?? b.source,
     workers: b.workers,
     body_memory_mib: mib(b.bodyBytes),
+    shared_body_memory_mib: mib(b.sharedBytes),
     small_reserve_mib: mib(b.smallReserve),
     largest_body_mib: mib(b.largestBody),
     pool_threads: b.threads,
@@ -117,8 +146,11 @@ export function budgetLine(b: MemoryBudget): string {
   const mib = (n: number) => `${(n / MiB).toFixed(0)} MiB`;
   const from = b.source === 'cgroup' ? `the container's limit (${b.sourceFile})` : b.source === 'config' ? 'admission.memory_limit' : "the machine's memory";
   return (
-    `memory budget: ${mib(b.totalBytes)} from ${from}; each of ${b.workers} worker(s) holds request bodies up to ${mib(b.bodyBytes)} ` +
-    `(bytes x ${b.expansion}, ${mib(b.smallReserve)} kept for small ones): the largest body it can take is ${mib(b.largestBody)}, ${b.threads} pool thread(s)` +
+    `memory budget: ${mib(b.totalBytes)} from ${from}; ` +
+    (b.sharedBytes > 0
+      ? `${b.workers} worker(s) share ${mib(b.sharedBytes)} for large request bodies, granted by the master, each keeping ${mib(b.smallReserve)} for small ones (bytes x ${b.expansion})`
+      : `each of ${b.workers} worker(s) holds request bodies up to ${mib(b.bodyBytes)} (bytes x ${b.expansion}, ${mib(b.smallReserve)} kept for small ones)`) +
+    `: the largest body it can take is ${mib(b.largestBody)}, ${b.threads} pool thread(s)` +
     (b.largestBody < b.maxBodySize ? `; below max_body_size (${mib(b.maxBodySize)}): larger bodies get 413 EG_ERR_BODY_OVER_BUDGET` : '')
   );
 }

@@ -39,7 +39,17 @@ export interface CollectMetricsMessage {
   readonly id: number;
 }
 
-export type MasterMessage = StartMessage | DrainMessage | CollectMetricsMessage;
+/**
+ * Master -> worker: the answer to `memory_ask` `id` (lib/memory/ledger.ts):
+ * granted, busy (no room now: 503), or never (more than the whole pool: 413).
+ */
+export interface MemoryAnswerMessage {
+  readonly type: 'memory_answer';
+  readonly id: number;
+  readonly answer: 'granted' | 'busy' | 'never';
+}
+
+export type MasterMessage = StartMessage | DrainMessage | CollectMetricsMessage | MemoryAnswerMessage;
 
 /** Worker -> master: the entry module is loaded and waits for `start`. */
 export interface ReadyMessage {
@@ -85,10 +95,31 @@ export interface MetricsMessage {
   readonly metrics: Snapshot;
 }
 
-export type WorkerMessage = ReadyMessage | ListeningMessage | HeartbeatMessage | StartupFailedMessage | DrainingMessage | MetricsMessage;
+/** Worker -> master: a grant of `bytes` of the shared body memory, under the worker's own `id`, before a large body is read. */
+export interface MemoryAskMessage {
+  readonly type: 'memory_ask';
+  readonly id: number;
+  readonly bytes: number;
+}
 
-const MASTER_TYPES: ReadonlySet<string> = new Set<MasterMessage['type']>(['start', 'drain', 'collect_metrics']);
-const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerMessage['type']>(['ready', 'listening', 'heartbeat', 'startup_failed', 'draining', 'metrics']);
+/** Worker -> master: the body of grant `id` is gone (its answer closed, or the grant came too late to be used). */
+export interface MemoryDoneMessage {
+  readonly type: 'memory_done';
+  readonly id: number;
+}
+
+export type WorkerMessage =
+  | ReadyMessage
+  | ListeningMessage
+  | HeartbeatMessage
+  | StartupFailedMessage
+  | DrainingMessage
+  | MetricsMessage
+  | MemoryAskMessage
+  | MemoryDoneMessage;
+
+const MASTER_TYPES: ReadonlySet<string> = new Set<MasterMessage['type']>(['start', 'drain', 'collect_metrics', 'memory_answer']);
+const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerMessage['type']>(['ready', 'listening', 'heartbeat', 'startup_failed', 'draining', 'metrics', 'memory_ask', 'memory_done']);
 
 function typeOf(msg: unknown): string | undefined {
   if (typeof msg !== 'object' || msg === null) return undefined;

@@ -15,6 +15,8 @@ import { codeOf, messageOf } from '../errors';
 import type { Logger } from '../log';
 import type { ReloadableMetrics } from '../metrics/factory';
 import { Backoff } from '../backoff';
+import { MemoryLedger } from '../memory/ledger';
+import { budgetOf } from '../service';
 import { ClusterMetrics } from './collect';
 import { exitOnUncaught } from './fatal';
 import { beatIntervalMs, Health, type HealthHost } from './health';
@@ -49,6 +51,9 @@ class Master implements RollHost, HealthHost {
   private readonly crashBackoff: Backoff;
   private readonly clusterMetrics: ClusterMetrics;
   private queue: Promise<void> = Promise.resolve();
+  /** The body memory the workers share (lib/memory/ledger.ts), sized for `ledgerFor`. */
+  private readonly ledger = new MemoryLedger(0);
+  private ledgerFor: LoadedConfig | undefined;
 
   constructor(
     loaded: LoadedConfig,
@@ -163,6 +168,10 @@ class Master implements RollHost, HealthHost {
         return this.health.watchHeap(w);
       case 'metrics':
         return this.clusterMetrics.receive(w, msg);
+      case 'memory_ask':
+        return w.send({ type: 'memory_answer', id: msg.id, answer: this.sharedMemory().ask(w.id, msg.id, msg.bytes) });
+      case 'memory_done':
+        return this.sharedMemory().done(w.id, msg.id);
       case 'startup_failed':
         w.markStartupFailed(codeOf(msg), msg.message);
         return;
@@ -181,6 +190,8 @@ class Master implements RollHost, HealthHost {
 
   /** `w` is dead and out of the set already; `was` tells a planned exit from a failed start and a crash. */
   private onExit(w: WorkerRecord, was: WorkerState, code: number | null, signal: string | null): void {
+    // Its bodies are gone with it.
+    this.ledger.workerGone(w.id);
     this.clusterMetrics.exited(w);
     const cause = w.killReason ?? (was === 'draining' ? 'drained' : was === 'starting' ? 'startup' : 'crash');
     this.metrics.increment('supervisor.worker.exited', 1, { cause });
@@ -202,6 +213,15 @@ class Master implements RollHost, HealthHost {
       this.log.error({ ...fields, restart_delay_ms: delay }, 'worker died; replacing it');
       this.restart(restartCause, delay);
     }
+  }
+
+  /** The ledger, sized for the active config (a reload may change the memory model's keys). */
+  private sharedMemory(): MemoryLedger {
+    if (this.ledgerFor !== this.active) {
+      this.ledgerFor = this.active;
+      this.ledger.resize(budgetOf(this.active, this.desired).sharedBytes);
+    }
+    return this.ledger;
   }
 
   // ---- starting and replacing ----

@@ -17,6 +17,7 @@ import { createMetrics, type ProcessMetrics } from '../metrics/factory';
 import { startService, type RunningService } from '../service';
 import { exitOnUncaught } from './fatal';
 import { isMasterMessage, type StartMessage, type WorkerMessage } from './ipc';
+import { IpcLender } from './lender';
 import { nameEventLoopLog } from './v8log';
 
 type Phase = 'waiting' | 'starting' | 'listening' | 'draining';
@@ -27,6 +28,13 @@ type Phase = 'waiting' | 'starting' | 'listening' | 'draining';
  * (a scrape asks anyway, and a planned exit sends them last).
  */
 const METRICS_PUSH_MS = 5000;
+
+/**
+ * How long a large body waits for the master's grant of memory before it is
+ * answered 503: the master answers from memory at once, so only a master too
+ * busy (or gone) takes this long, and no request should hang on it.
+ */
+const GRANT_TIMEOUT_MS = 1000;
 
 interface Running {
   readonly log: Logger;
@@ -53,6 +61,7 @@ function main(): void {
   let running: Running | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let metricsPush: NodeJS.Timeout | undefined;
+  const lender = new IpcLender(send, GRANT_TIMEOUT_MS);
 
   const start = async (msg: StartMessage): Promise<void> => {
     phase = 'starting';
@@ -92,6 +101,7 @@ function main(): void {
         readyTimeoutMs: loaded.config.ready_timeout_ms,
         servedBy: String(msg.workerId),
         listenBeforeReady: msg.listenBeforeReady === true,
+        lender,
       });
     } catch (err) {
       const code = codeOf(err);
@@ -150,6 +160,8 @@ function main(): void {
       case 'drain':
         if (phase !== 'draining') void drain('asked by the master');
         return;
+      case 'memory_answer':
+        return lender.receive(msg);
       case 'collect_metrics': {
         // Before `start` there is nothing counted yet: an empty answer, so the scrape need not wait.
         const id = msg.id;

@@ -7,6 +7,7 @@ import type { Admission, ProduceContext, Sink } from '../../sink/sink';
 import { isEvent, parseEvents, type ParsedEvents } from '../../event/parse';
 import { checkContentType, declaredLength, readBody, refusedUnread } from '../body';
 import type { AppContext, RequestScope } from '../context';
+import type { Ticket } from '../admission';
 import { failRequest } from '../fail';
 import { countsOf } from '../access';
 import { send, sendError, sendJson } from '../respond';
@@ -36,12 +37,36 @@ function isHasty(query: URLSearchParams): boolean {
 export function postEvents(app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope): void {
   // A body readBody refuses unread (over max_body_size, an unknown encoding) is refused for that, not for memory.
   const unread = refusedUnread(req, app.limits);
+  let admitted: Ticket | Promise<Ticket> | undefined;
   try {
     checkContentType(req);
-    if (!unread) scope.ticket = app.admission.admit(declaredLength(req));
+    if (!unread) admitted = app.admission.admit(declaredLength(req));
   } catch (err) {
     return refuseBody(app, res, scope, err);
   }
+  if (!(admitted instanceof Promise)) {
+    scope.ticket = admitted;
+    return readAdmitted(app, req, res, scope, unread);
+  }
+  // A large body beside a master: read only once the master granted its memory (bounded in time: lib/supervisor/lender.ts).
+  admitted.then(
+    (ticket) => {
+      scope.ticket = ticket;
+      // The client went away meanwhile: its answer's close, which releases a ticket, has been.
+      if (res.closed || res.destroyed) return ticket.release();
+      readAdmitted(app, req, res, scope, unread);
+    },
+    (err: unknown) => {
+      try {
+        refuseBody(app, res, scope, err);
+      } catch (e) {
+        failRequest(app, res, scope, e);
+      }
+    },
+  );
+}
+
+function readAdmitted(app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope, unread: boolean): void {
   // Expect: 100-continue (lib/http/server.ts): the client uploads only once the body is admitted.
   if (req.headers.expect !== undefined && !unread) res.writeContinue();
   // The body is read by callback, so its failures are caught here rather than by the request handler.
