@@ -5,108 +5,31 @@
  * the failed-events spool, once librdkafka says so (delivery.ts). While
  * librdkafka knows every broker to be down, calls are refused at once.
  * After a fatal librdkafka error the client is replaced by a new one (the
- * old one's events get their fate first). guaranteed.ts and hasty.ts differ
- * only in settings.
+ * old one's events get their fate first). Its parts: lifecycle.ts (states,
+ * timings), health.ts (brokers down or up), calls.ts (calls awaiting their
+ * reports), options.ts. guaranteed.ts and hasty.ts differ only in settings.
  */
 import * as Kafka from 'node-rdkafka';
 import { EventGateError, messageOf } from '../../errors';
 import type { Logger } from '../../log';
-import type { Metrics, Tags } from '../../metrics/metrics';
+import type { Tags } from '../../metrics/metrics';
 import { Backoff } from '../../backoff';
 import { bytesOf, PRODUCED, type Admission, type OutboundEvent, type ProduceContext, type ProduceOutcome, type Sink } from '../sink';
-import type { Spool } from '../spool';
-import type { KafkaConf } from '../../config/schema';
-import { pollIntervalOf, sinkProps, type ProducerName, type ProducerProps, type PropDefault } from './config';
+import type { ProducerName } from './config';
 import { disconnectWithin, flushWithin, producerClient } from './client';
-import { Delivery, deliveryFailure, failure, produceFailure, type Failure, type Pending } from './delivery';
+import { type Delivery, deliveryFailure, failure, produceFailure, type Pending } from './delivery';
 import { AuthWatch } from './auth';
 import { errorKind, RdkafkaLogger, recordStats, type RdkafkaLog } from './observe';
 import { Poller } from './poller';
 import { Settler } from './settle';
+import { DISCONNECT_TIMEOUT_MS, fatalReason, IDLE_POLL_MS, notReadyReasonOf, pollClient, ReadyWaiters, REPORT_GRACE_MS, CONNECT_RETRY_MS, PROBE_RETRY_MS, REBUILD_RETRY_MS, type State } from './lifecycle';
+import { bytesHeld, Calls } from './calls';
+import { BrokerHealth } from './health';
+import type { KafkaSinkOptions } from './options';
 import { PendingBound } from './bound';
-import { headerMaker, type HeaderMaker, type MessageHeaderName } from './headers';
+import { headerMaker, type HeaderMaker } from './headers';
 
-/** Waits between failed connection attempts (each bounded by connect_timeout_ms): doubling from the first to the last. */
-const CONNECT_RETRY_MS = [500, 4000] as const;
-/** Waits between metadata probes while all brokers are down. */
-const PROBE_RETRY_MS = [250, 2000] as const;
-/** After a complete flush, how long delivery reports may take to reach JS. */
-const REPORT_GRACE_MS = 1000;
-/** Statistics documents in a row with no broker connection up that confirm "all brokers are down". */
-const DOWN_STATS_TO_CONFIRM = 2;
-/** How often a producer with no delivery awaited polls (logs, errors, statistics). */
-const IDLE_POLL_MS = 100;
-/** Bound on librdkafka's own teardown at close. */
-const DISCONNECT_TIMEOUT_MS = 3000;
-/**
- * Waits before rebuilding a producer after a fatal error: at once for the
- * first of a streak, then doubling from the first to the last, so that a
- * fatal error that comes back at once (a setting, a broker) is no busy loop.
- */
-const REBUILD_RETRY_MS = [1000, 60000] as const;
-
-export interface KafkaSinkDeps {
-  readonly log: Logger;
-  readonly metrics: Metrics;
-  /** Where events go that passed validation but Kafka did not take. */
-  readonly spool?: Spool;
-  /** Start of the default client.id: services[0].conf.user_agent (config.ts DEFAULT_CLIENT_NAME without it). */
-  readonly clientName?: string;
-}
-
-export interface KafkaSinkOptions extends KafkaSinkDeps {
-  readonly name: ProducerName;
-  /** librdkafka settings, defaults applied (config.ts). */
-  readonly props: ProducerProps;
-  readonly produceTimeoutMs: number;
-  readonly flushTimeoutMs: number;
-  readonly connectTimeoutMs: number;
-  readonly pollIntervalMs: number;
-  /** Bounds on what calls not yet ended hold: events, and bytes of their values. */
-  readonly maxPendingEvents: number;
-  readonly maxPendingBytes: number;
-  /** The Kafka headers on every message (kafka.message_headers). */
-  readonly messageHeaders: readonly MessageHeaderName[];
-}
-
-type Waiter = (err?: Error) => void;
-
-/** How a connected producer's brokers are doing (fields change as librdkafka reports). */
-interface Health {
-  /** Set from librdkafka's "all brokers are down" until a leader connection is up again. */
-  brokersDown?: string;
-  /**
-   * Set once librdkafka's broker states, after brokersDown was set, showed no
-   * connection up at all twice in a row (a second apart by default), or a
-   * metadata probe failed: calls are refused at once (no broker could take
-   * them) rather than waiting for produce_timeout_ms. Twice, so that the
-   * moment a broker closes an idle connection and librdkafka reconnects does
-   * not refuse anything.
-   */
-  downConfirmed?: boolean;
-  /** Statistics documents with no connection up since brokersDown was set. */
-  downStats?: number;
-  /** A metadata probe in flight, or the timer of the next one. */
-  probe?: 'running' | NodeJS.Timeout;
-}
-
-/**
- * The producer's lifecycle, one value (as WorkerRecord's state): new, then
- * connecting (retrying with back-off), connected (polling), and closed from
- * any of them. Every change is an assignment to `state`.
- */
-type State =
-  | { readonly kind: 'new' }
-  | {
-      readonly kind: 'connecting';
-      readonly error?: string;
-      readonly retry?: NodeJS.Timeout;
-      /** Set while a client that failed fatally is being replaced: librdkafka's reason. */
-      readonly rebuilding?: string;
-    }
-  | { readonly kind: 'connected'; readonly poll: Poller; readonly health: Health }
-  | { readonly kind: 'closed'; readonly done: Promise<void> };
-
+export { sinkOptions, type KafkaSinkDeps, type KafkaSinkOptions } from './options';
 export class KafkaSink implements Sink {
   readonly kind: string;
   readonly name: ProducerName;
@@ -123,18 +46,14 @@ export class KafkaSink implements Sink {
   private readonly retiring = new Set<Promise<void>>();
   /** Clients replaced after a fatal error: what they report no longer says how the producer is. */
   private readonly retired = new WeakSet<Kafka.Producer>();
-  /** Calls whose events do not all have their fate yet (answered or not). */
-  private readonly inflight = new Set<Delivery>();
-  /** What the calls in `inflight` hold, bounded; hasty requests wait in it for room. */
+  /** What the calls hold, bounded; hasty requests wait in it for room. */
   private readonly bound: PendingBound;
-  /** Whether the last call was refused for the bound: logged once per stretch. */
-  private refusingFull = false;
   /** Whether librdkafka sends statistics (broker states); without them a metadata probe is the sign of brokers back. */
   private readonly statsEnabled: boolean;
   private readonly settler: Settler;
-  private readonly readyWaiters = new Set<Waiter>();
-  /** Called each time a call's events all have their fate. */
-  private readonly endWaiters = new Set<() => void>();
+  /** Calls whose events do not all have their fate yet (answered or not). */
+  private readonly calls: Calls;
+  private readonly ready = new ReadyWaiters();
   private readonly auth: AuthWatch;
   /** librdkafka's log lines and recoverable errors, one line per distinct message per interval. */
   private readonly rdkafkaLog: RdkafkaLogger;
@@ -153,6 +72,16 @@ export class KafkaSink implements Sink {
     this.statsEnabled = Number(opts.props.global['statistics.interval.ms'] ?? 0) > 0;
     this.bound = new PendingBound(opts.maxPendingEvents, opts.maxPendingBytes);
     this.headersOf = headerMaker(opts.messageHeaders);
+    this.calls = new Calls({
+      ...opts,
+      log: this.log,
+      tags: this.tags,
+      settler: this.settler,
+      bound: this.bound,
+      wake: () => {
+        if (this.state.kind === 'connected') this.state.poll.wake();
+      },
+    });
     try {
       this.client = this.newClient();
     } catch (err) {
@@ -186,9 +115,7 @@ export class KafkaSink implements Sink {
   }
 
   /** The one guard of every callback that could outlive the producer. */
-  private get closed(): boolean {
-    return this.state.kind === 'closed';
-  }
+  private get closed(): boolean { return this.state.kind === 'closed'; }
 
   /**
    * Connects, retrying until it succeeds or the sink is closed. Resolves once
@@ -199,37 +126,28 @@ export class KafkaSink implements Sink {
     if (this.closed) return Promise.reject(new EventGateError('EG_ERR_KAFKA_CONNECT', `${this.kind} producer is closed`));
     if (this.state.kind === 'new') this.connect();
     if (this.state.kind === 'connected') return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = (err) => {
-        clearTimeout(timer);
-        this.readyWaiters.delete(waiter);
-        if (err) reject(err);
-        else resolve();
-      };
-      const timer = setTimeout(() => {
-        const error = this.state.kind === 'connecting' ? this.state.error : undefined;
-        waiter(new EventGateError('EG_ERR_KAFKA_CONNECT', `${this.kind} producer did not connect within ${timeoutMs} ms${error ? `: ${error}` : ''}`));
-      }, timeoutMs);
-      this.readyWaiters.add(waiter);
+    return this.ready.wait(timeoutMs, () => {
+      const error = this.state.kind === 'connecting' ? this.state.error : undefined;
+      return new EventGateError('EG_ERR_KAFKA_CONNECT', `${this.kind} producer did not connect within ${timeoutMs} ms${error ? `: ${error}` : ''}`);
     });
   }
 
   produce(events: readonly OutboundEvent[], ctx: ProduceContext): Promise<ProduceOutcome[]> {
     if (events.length === 0) return Promise.resolve([]);
     const state = this.state;
-    if (state.kind === 'closed') return this.refuse(events, ctx, failure('EG_ERR_KAFKA_CLOSED', `${this.kind} producer is closed`));
+    if (state.kind === 'closed') return this.calls.refuse(events, ctx, failure('EG_ERR_KAFKA_CLOSED', `${this.kind} producer is closed`));
     if (state.kind !== 'connected' || state.health.downConfirmed) {
       const code = this.auth.failure ? 'EG_ERR_KAFKA_AUTH' : 'EG_ERR_KAFKA_UNAVAILABLE';
-      return this.refuse(events, ctx, failure(code, this.notReadyReason() ?? `${this.kind} producer is not connected`));
+      return this.calls.refuse(events, ctx, failure(code, this.notReadyReason() ?? `${this.kind} producer is not connected`));
     }
     const bytes = bytesHeld(events);
     const full = this.bound.take(events.length, bytes, ctx.admission);
-    this.noteFull(full !== undefined);
-    if (full) return this.refuse(events, ctx, failure('EG_ERR_KAFKA_QUEUE_FULL', `${this.kind} producer ${full}`));
+    this.calls.noteFull(full !== undefined);
+    if (full) return this.calls.refuse(events, ctx, failure('EG_ERR_KAFKA_QUEUE_FULL', `${this.kind} producer ${full}`));
     const headers = this.headersOf(ctx.requestId);
     const client = this.client;
     return new Promise((resolve) => {
-      const delivery = this.track(events, ctx, resolve, bytes);
+      const delivery = this.calls.track(events, ctx, resolve, bytes);
       for (let i = 0; i < events.length; i++) {
         const event = events[i];
         const pending: Pending = { delivery, index: i };
@@ -262,21 +180,7 @@ export class KafkaSink implements Sink {
   }
 
   notReadyReason(): string | undefined {
-    const state = this.state;
-    const refused = this.auth.failure;
-    if (refused && state.kind !== 'closed' && state.kind !== 'new') return `${this.kind} producer refused by Kafka (EG_ERR_KAFKA_AUTH): ${refused.detail}`;
-    switch (state.kind) {
-      case 'closed':
-        return `${this.kind} producer is closed`;
-      case 'new':
-        return `${this.kind} producer is connecting`;
-      case 'connecting':
-        if (state.rebuilding !== undefined) return `${this.kind} producer is being rebuilt after a fatal error: ${state.rebuilding}`;
-        return state.error ? `${this.kind} producer cannot connect: ${state.error}` : `${this.kind} producer is connecting`;
-      case 'connected':
-        if (state.health.brokersDown !== undefined) return `${this.kind} producer: ${state.health.brokersDown}`;
-        return undefined;
-    }
+    return notReadyReasonOf(this.kind, this.state, this.auth.failure?.detail);
   }
 
   /**
@@ -297,18 +201,16 @@ export class KafkaSink implements Sink {
 
   private async shutdown(was: Exclude<State, { kind: 'closed' }>): Promise<void> {
     if (was.kind === 'connecting') clearTimeout(was.retry);
-    if (was.kind === 'connected' && typeof was.health.probe === 'object') clearTimeout(was.health.probe);
-    for (const waiter of [...this.readyWaiters]) {
-      waiter(new EventGateError('EG_ERR_KAFKA_CONNECT', `${this.kind} producer was closed before it connected`));
-    }
+    if (was.kind === 'connected') was.health.stop();
+    this.ready.settle(new EventGateError('EG_ERR_KAFKA_CONNECT', `${this.kind} producer was closed before it connected`));
     // A client that failed fatally gives its events their fate first: flushing the new one does not.
     while (this.retiring.size) await Promise.all(this.retiring);
-    if (was.kind === 'connected' && this.inflight.size) {
-      if (was.health.downConfirmed) this.log.warn({ batches: this.inflight.size }, 'kafka brokers are down: closing without a flush');
-      else if (await flushWithin(this.client, this.opts.flushTimeoutMs)) await this.drained(REPORT_GRACE_MS);
-      else this.log.warn({ batches: this.inflight.size }, 'kafka producer did not flush before close');
+    if (was.kind === 'connected' && this.calls.size) {
+      if (was.health.downConfirmed) this.log.warn({ batches: this.calls.size }, 'kafka brokers are down: closing without a flush');
+      else if (await flushWithin(this.client, this.opts.flushTimeoutMs)) await this.calls.drained(REPORT_GRACE_MS);
+      else this.log.warn({ batches: this.calls.size }, 'kafka producer did not flush before close');
     }
-    for (const delivery of [...this.inflight]) {
+    for (const delivery of this.calls.list()) {
       delivery.fill(failure('EG_ERR_KAFKA_CLOSED', `${this.kind} producer closed before the event was acknowledged`));
     }
     await this.settler.idle();
@@ -342,13 +244,22 @@ export class KafkaSink implements Sink {
         this.state = { kind: 'connecting', error: err.message, retry, rebuilding: this.state.kind === 'connecting' ? this.state.rebuilding : undefined };
         return;
       }
-      const poll = new Poller(() => pollClient(client), () => this.inflight.size > 0, this.opts.pollIntervalMs, IDLE_POLL_MS);
+      const poll = new Poller(() => pollClient(client), () => this.calls.size > 0, this.opts.pollIntervalMs, IDLE_POLL_MS);
       const rebuilt = this.state.kind === 'connecting' && this.state.rebuilding !== undefined;
-      this.state = { kind: 'connected', poll, health: {} };
+      const health = new BrokerHealth({
+        log: this.log,
+        statsEnabled: this.statsEnabled,
+        probeBackoff: this.probeBackoff,
+        metadata: (done) => {
+          client.getMetadata({ timeout: this.opts.connectTimeoutMs }, done);
+        },
+        closed: () => this.closed,
+      });
+      this.state = { kind: 'connected', poll, health };
       this.auth.clear();
       this.rdkafkaLog.connected();
       this.log.info({ rebuilt }, rebuilt ? 'kafka producer rebuilt and connected' : 'kafka producer connected');
-      for (const waiter of [...this.readyWaiters]) waiter();
+      this.ready.settle();
     });
   }
 
@@ -368,13 +279,13 @@ export class KafkaSink implements Sink {
     this.opts.metrics.increment('kafka.producer.rebuilt', 1, this.tags);
     const old = this.client;
     this.retired.add(old);
-    const held = [...this.inflight];
+    const held = this.calls.list();
     // The settings were accepted by the first client: a second one on them is accepted too.
     this.client = this.newClient();
     const retry = setTimeout(() => this.connect(), this.rebuildBackoff.next());
     retry.unref();
     this.state = { kind: 'connecting', rebuilding: reason, retry };
-    if (typeof state.health.probe === 'object') clearTimeout(state.health.probe);
+    state.health.stop();
     const work = this.retire(old, state.poll, held).catch((e: unknown) => this.log.error({ err: e }, 'kafka producer: retiring a failed client failed'));
     this.retiring.add(work);
     void work.finally(() => this.retiring.delete(work));
@@ -383,7 +294,7 @@ export class KafkaSink implements Sink {
 
   private async retire(client: Kafka.Producer, poll: Poller, held: readonly Delivery[]): Promise<void> {
     const fated = (): boolean => held.every((d) => d.done);
-    if (!fated() && (await flushWithin(client, this.opts.flushTimeoutMs))) await this.until(fated, REPORT_GRACE_MS);
+    if (!fated() && (await flushWithin(client, this.opts.flushTimeoutMs))) await this.calls.until(fated, REPORT_GRACE_MS);
     for (const delivery of held) {
       delivery.fill(failure('EG_ERR_KAFKA_FATAL', `${this.kind} producer failed (fatal error) before Kafka acknowledged the event`));
     }
@@ -402,18 +313,13 @@ export class KafkaSink implements Sink {
     this.auth.see(err.message);
     const kind = errorKind(err);
     this.opts.metrics.increment('kafka.errors', 1, { ...this.tags, kind });
-    const health = this.state.kind === 'connected' ? this.state.health : undefined;
     if (kind === 'fatal') {
       // Unrecoverable for this client instance (e.g. an idempotence sequence error).
       if (!this.rebuild(err.message, err)) this.log.error({ err }, 'kafka producer fatal error while not connected: replaced at its next produce');
       return;
     }
     if (kind === 'all_brokers_down') {
-      if (health && health.brokersDown === undefined) {
-        this.log.error({ err }, 'all kafka brokers are down');
-        health.brokersDown = 'all brokers are down';
-      }
-      this.probeBrokers();
+      if (this.state.kind === 'connected') this.state.health.allDown(err);
       return;
     }
     // The watch has logged it, once per cause.
@@ -431,150 +337,14 @@ export class KafkaSink implements Sink {
       this.markUp('stats');
       return;
     }
-    if (this.state.kind !== 'connected' || this.state.health.brokersDown === undefined) return;
-    const health = this.state.health;
-    health.downStats = brokers.anyUp ? 0 : (health.downStats ?? 0) + 1;
-    if (health.downStats >= DOWN_STATS_TO_CONFIRM) this.confirmDown();
+    if (this.state.kind === 'connected') this.state.health.noLeaderUp(brokers.anyUp);
   }
 
-  /** librdkafka's broker states agree that nothing is reachable: refuse calls at once from now on. */
-  private confirmDown(): void {
-    if (this.state.kind !== 'connected') return;
-    const health = this.state.health;
-    if (health.brokersDown === undefined || health.downConfirmed) return;
-    health.downConfirmed = true;
-    health.brokersDown = 'all brokers are down; no broker connection is up';
-    this.log.warn('no kafka broker connection is up: refusing events at once until one is');
-  }
-
-  /** A partition leader is reachable again: `via` says what showed it (logged, so that an outage's end can be traced). */
-  private markUp(via: 'delivery' | 'stats' | 'probe'): void {
+  /** A partition leader is reachable again (or a credential worked). */
+  private markUp(via: 'delivery' | 'stats'): void {
     this.auth.clear();
-    if (this.state.kind !== 'connected' || this.state.health.brokersDown === undefined) return;
-    this.state.health.brokersDown = undefined;
-    this.state.health.downConfirmed = undefined;
-    this.state.health.downStats = undefined;
-    this.log.info({ via }, 'kafka brokers reachable again');
+    if (this.state.kind === 'connected') this.state.health.up(via);
   }
 
-  /**
-   * While brokers are down, asks for metadata (which needs a live broker):
-   * a connection attempt even with no traffic. Its answer can come over the
-   * bootstrap connection while the partition leaders' are still down, so
-   * only without statistics does it count as the brokers being back.
-   */
-  private probeBrokers(): void {
-    if (this.state.kind !== 'connected' || this.state.health.probe !== undefined) return;
-    const health = this.state.health;
-    health.probe = 'running';
-    this.client.getMetadata({ timeout: this.opts.connectTimeoutMs }, (err) => {
-      health.probe = undefined;
-      if (this.closed || health.brokersDown === undefined) return;
-      if (!err) {
-        if (!this.statsEnabled) this.markUp('probe');
-        return;
-      }
-      this.confirmDown();
-      const next = setTimeout(() => {
-        health.probe = undefined;
-        this.probeBrokers();
-      }, this.probeBackoff.next());
-      next.unref();
-      health.probe = next;
-    });
-  }
 
-  /** Logs the start and the end of a stretch of calls refused for the bound, not each call. */
-  private noteFull(full: boolean): void {
-    if (full === this.refusingFull) return;
-    this.refusingFull = full;
-    const held = { pending_events: this.bound.pendingEvents, pending_bytes: this.bound.pendingBytes };
-    if (full) {
-      this.opts.metrics.increment('kafka.producer.full', 1, this.tags);
-      this.log.warn(
-        { ...held, max_pending_events: this.opts.maxPendingEvents, max_pending_bytes: this.opts.maxPendingBytes },
-        'kafka producer holds its most events awaiting delivery reports: refusing events until reports come',
-      );
-    } else this.log.info(held, 'kafka producer takes events again');
-  }
-
-  /** Every event gets `outcome` at once (and is spooled). */
-  private refuse(events: readonly OutboundEvent[], ctx: ProduceContext, outcome: Failure): Promise<ProduceOutcome[]> {
-    return new Promise((resolve) => this.track(events, ctx, resolve).fill(outcome));
-  }
-
-  /** A new call's bookkeeping, in `inflight` until every event has its fate; `bytes`: the room it took in the bound (none for a refusal). */
-  private track(events: readonly OutboundEvent[], ctx: ProduceContext, resolve: (outcomes: Promise<ProduceOutcome[]>) => void, bytes?: number): Delivery {
-    const delivery = new Delivery(events.length, {
-      answer: (d, outcomes, fated) => resolve(this.settler.answer(d, outcomes, fated, events, ctx)),
-      late: (_d, index, outcome) => this.settler.settleLate(events[index], outcome),
-      end: (d) => {
-        if (!this.inflight.delete(d)) return;
-        if (bytes !== undefined) this.bound.done(events.length, bytes);
-        for (const waiter of [...this.endWaiters]) waiter();
-      },
-    });
-    this.inflight.add(delivery);
-    if (this.state.kind === 'connected') this.state.poll.wake();
-    return delivery;
-  }
-
-  /** Resolves when no call waits for delivery reports, or after `ms`. */
-  private drained(ms: number): Promise<void> {
-    return this.until(() => this.inflight.size === 0, ms);
-  }
-
-  /** Resolves once `done()` holds (checked as calls end), or after `ms`. */
-  private until(done: () => boolean, ms: number): Promise<void> {
-    if (done()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (!done()) return;
-        clearTimeout(timer);
-        this.endWaiters.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.endWaiters.delete(check);
-        resolve();
-      }, ms);
-      this.endWaiters.add(check);
-    });
-  }
-}
-
-/** Bytes of the events' values (a string counts a byte per character: a bound on memory, not an encoding). */
-function bytesHeld(events: readonly OutboundEvent[]): number {
-  let n = 0;
-  for (let i = 0; i < events.length; i++) n += events[i].value.length;
-  return n;
-}
-
-/** librdkafka's FATAL log line without its thread prefix. */
-function fatalReason(line: string): string {
-  return line.replace(/^\[thrd:[^\]]*\]:\s*/, '');
-}
-
-function pollClient(client: Kafka.Producer): void {
-  try {
-    client.poll();
-  } catch {
-    // Not connected any more: whoever disconnected it stops this timer.
-  }
-}
-
-/** The options of producer `name` from the `kafka` config section. */
-export function sinkOptions(kafka: KafkaConf, name: ProducerName, defaults: readonly PropDefault[], deps: KafkaSinkDeps): KafkaSinkOptions {
-  return {
-    ...deps,
-    name,
-    props: sinkProps(kafka, name, defaults, deps.clientName),
-    produceTimeoutMs: kafka.produce_timeout_ms,
-    flushTimeoutMs: kafka.flush_timeout_ms,
-    connectTimeoutMs: kafka.connect_timeout_ms,
-    pollIntervalMs: pollIntervalOf(kafka, name),
-    maxPendingEvents: kafka.max_pending_events,
-    maxPendingBytes: kafka.max_pending_bytes,
-    messageHeaders: kafka.message_headers,
-  };
 }
