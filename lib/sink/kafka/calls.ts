@@ -20,7 +20,7 @@ export interface CallsDeps {
   readonly maxPendingEvents: number;
   readonly maxPendingBytes: number;
   /** A call began: the producer polls for its reports. */
-  readonly wake: () => void;
+  readonly wake: () => unknown;
 }
 
 export class Calls {

@@ -21,6 +21,8 @@ export interface BrokerHealthDeps {
   readonly probeBackoff: Backoff;
   /** Asks the client for metadata, which needs a live broker. */
   readonly metadata: (done: (err: unknown) => void) => void;
+  /** A probe's answer came: the credentials work (producer.ts clears an auth failure). */
+  readonly answered: () => void;
   /** The producer is closed: probes stop. */
   readonly closed: () => boolean;
 }
@@ -100,6 +102,7 @@ export class BrokerHealth {
       this.probe = undefined;
       if (this.stopped || this.deps.closed() || this.down === undefined) return;
       if (!err) {
+        this.deps.answered();
         if (!this.deps.statsEnabled) this.up('probe');
         return;
       }

@@ -78,9 +78,7 @@ export class KafkaSink implements Sink {
       tags: this.tags,
       settler: this.settler,
       bound: this.bound,
-      wake: () => {
-        if (this.state.kind === 'connected') this.state.poll.wake();
-      },
+      wake: () => this.state.kind === 'connected' && this.state.poll.wake(),
     });
     try {
       this.client = this.newClient();
@@ -253,6 +251,7 @@ export class KafkaSink implements Sink {
         metadata: (done) => {
           client.getMetadata({ timeout: this.opts.connectTimeoutMs }, done);
         },
+        answered: () => this.auth.clear(),
         closed: () => this.closed,
       });
       this.state = { kind: 'connected', poll, health };
