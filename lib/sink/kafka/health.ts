@@ -21,7 +21,7 @@ export interface BrokerHealthDeps {
   readonly probeBackoff: Backoff;
   /** Asks the client for metadata, which needs a live broker. */
   readonly metadata: (done: (err: unknown) => void) => void;
-  /** A probe's answer came: the credentials work (producer.ts clears an auth failure). */
+  /** A probe's answer showed the brokers back (without statistics): producer.ts clears an auth failure. */
   readonly answered: () => void;
   /** The producer is closed: probes stop. */
   readonly closed: () => boolean;
@@ -102,8 +102,9 @@ export class BrokerHealth {
       this.probe = undefined;
       if (this.stopped || this.deps.closed() || this.down === undefined) return;
       if (!err) {
+        if (this.deps.statsEnabled) return;
         this.deps.answered();
-        if (!this.deps.statsEnabled) this.up('probe');
+        this.up('probe');
         return;
       }
       this.confirmDown();
