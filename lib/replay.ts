@@ -3,8 +3,12 @@ import type { LoadedConfig } from './config/load';
 import { codeOf, EventGateError, messageOf, type ErrorCode } from './errors';
 import type { Logger } from './log';
 import type { Metrics } from './metrics/metrics';
+import { prepareEvents } from './pipeline/prepare';
 import { buildApp } from './service';
 import { FileSpool, readSpool, type FailedEvent, type SpoolEntry } from './sink/spool';
+
+/** Spooled events come with no request: nothing to enrich from headers or a query string. */
+const NO_REQUEST = Object.freeze({ headers: {} });
 
 export interface ReplayReport {
   readonly file: string;
@@ -82,26 +86,28 @@ export async function replaySpool(file: string, loaded: LoadedConfig, deps: { lo
     const flush = async (batch: SpoolEntry[]): Promise<void> => {
       const events = batch.map((e) => e.event);
       const timestamps = batch.map((e) => e.timestamp);
-      const results = await app.gate.reprocess(events, timestamps, app.sinks.guaranteed, { requestId: `replay-${basename(source)}` });
+      // The same prepare and produce steps as a request, inline, each event with the Kafka timestamp it got at receipt.
+      const prepared = await prepareEvents(events, NO_REQUEST, app.inline, { timestamps });
+      const answer = await app.gate.produce(prepared, app.sinks.guaranteed, { requestId: `replay-${basename(source)}` });
+      produced += events.length - answer.failed;
+      invalid += answer.invalid;
+      failed += answer.failed - answer.invalid;
+      // Invalid events are not the sink's to spool (it spooled those it refused): this spool takes them.
       const nowInvalid: FailedEvent[] = [];
-      results.forEach((r, i) => {
-        if (r.status === 'accepted') produced++;
-        else if (r.status === 'error') failed++;
-        else {
-          invalid++;
-          const e = batch[i];
-          nowInvalid.push({
-            event: { topic: e.topic, stream: e.stream, value: Buffer.from(JSON.stringify(e.event)), key: e.key === null ? null : Buffer.from(e.key) },
-            error: { code: r.code, message: r.context.errorsText },
-          });
-        }
+      prepared.results?.forEach((r, i) => {
+        if (r.status !== 'invalid') return;
+        const e = batch[i];
+        nowInvalid.push({
+          event: { topic: e.topic, stream: e.stream, value: Buffer.from(JSON.stringify(e.event)), key: e.key === null ? null : Buffer.from(e.key) },
+          error: { code: r.code, message: r.context.errorsText },
+        });
       });
       await invalidSpool.append(nowInvalid);
     };
     let batch: SpoolEntry[] = [];
     const onInvalidLine = (line: number, _text: string, reason: string): void => {
       skipped++;
-      deps.log.warn({ file: source, line, reason }, 'spool line skipped');
+      deps.log.warn({ file: source, line, reason, event: 'replay.line_skipped' }, 'spool line skipped');
     };
     for await (const entry of readSpool(source, { onInvalidLine })) {
       read++;

@@ -7,9 +7,9 @@ import { defaultThreads, workersOf } from './batch/size';
 import { parseSize, type LoadedConfig } from './config/load';
 import { logStreamOf } from './config/outputs';
 import { eventLimitsOf } from './event/scan';
-import { Gate } from './gate/gate';
 import { errorEventOptionsOf } from './gate/error-events';
 import { buildValidator } from './gate/build';
+import { Gate } from './pipeline/produce';
 import type { AppContext, ServiceInfo } from './http/context';
 import { capConnections } from './http/connections';
 import { ConnectionDrain } from './http/drain';
@@ -170,7 +170,8 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
   const admission = new BodyAdmission(budget, deps.lender);
   const pressure = new LoopPressure(conf.admission.max_event_loop_delay_ms, admission, metrics);
   const errorEventOptions = errorEventOptionsOf(conf);
-  const gate = new Gate({ validator, metrics, log, errorEvents: errorEventOptions ? { sink: sinks.hasty, options: errorEventOptions } : undefined });
+  const gate = new Gate({ metrics, log, errorSink: errorEventOptions ? sinks.hasty : undefined, maxAnswerBytes: conf.max_answer_bytes });
+
   let precached = false;
   let precacheFailure: string | undefined;
   const app = {
@@ -179,14 +180,13 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
     log,
     metrics,
     gate,
+    inline: { validator, log, limits: eventLimitsOf(conf), errorEvents: errorEventOptions, maxAnswerBytes: conf.max_answer_bytes },
     sinks,
     streams,
     pool,
     limits: bodyLimits(parseSize(conf.max_body_size), conf.request_timeout_ms),
     admission,
     pressure,
-    eventLimits: eventLimitsOf(conf),
-    maxAnswerBytes: conf.max_answer_bytes,
     headers: headerPolicy(corsSettingsOf(conf), conf.csp, deps.servedBy),
     accessLog: accessLogOf(conf.access_log, log),
     notReadyReason(): string | undefined {

@@ -7,16 +7,9 @@
  * each on the main thread): the only ones made there are the outbound
  * events the sink takes, views into the packed buffer.
  */
-import { isEvent } from '../event/parse';
-import { countByStream } from '../gate/gate';
-import { countBySchema } from '../gate/schema-counts';
-import type { EventResult, FailedResult } from '../gate/result';
-import type { Validated } from '../gate/validate';
+import type { PreparedBatch } from '../pipeline/prepare';
 import type { OutboundEvent } from '../sink/sink';
-import { packAnswer } from './answer';
-import type { BatchReply, Interned, MetricSample, PackedOutbound } from './task';
-
-type ValidatedReply = Extract<BatchReply, { kind: 'validated' }>;
+import type { Interned, MetricSample, PackedBatch, PackedOutbound } from './task';
 
 const NEWLINE = 0x0a;
 
@@ -41,12 +34,12 @@ export function unintern({ table, ids }: Interned): (string | undefined)[] {
 }
 
 /**
- * Copies every value and key of `validated.outbound` into one fresh
- * ArrayBuffer: the values first, each followed by a newline, so that they
- * are already the NDJSON a file sink writes in one piece; then the keys.
+ * Copies every value and key of `outbound` into one fresh ArrayBuffer: the
+ * values first, each followed by a newline, so that they are already the
+ * NDJSON a file sink writes in one piece; then the keys.
  */
-export function packOutbound(validated: Pick<Validated, 'outbound' | 'outboundIndex'>): PackedOutbound {
-  const { outbound, outboundIndex } = validated;
+export function packOutbound(batch: { readonly outbound: readonly OutboundEvent[]; readonly outboundIndex: ArrayLike<number> }): PackedOutbound {
+  const { outbound, outboundIndex } = batch;
   const n = outbound.length;
   const valueLength = new Uint32Array(n);
   const keyLength = new Int32Array(n);
@@ -83,51 +76,44 @@ export function packOutbound(validated: Pick<Validated, 'outbound' | 'outboundIn
   return { bytes, valueLength, keyLength, index: Uint32Array.from(outboundIndex), streams: intern(streams), topics: intern(topics), timestamps };
 }
 
-/** Whether an invalid item is no event at all (what a hasty request may not hold). */
-function holdsNonEvent(events: readonly unknown[], results: readonly EventResult[]): boolean {
-  for (let i = 0; i < results.length; i++) {
-    const r = results[i];
-    if (r.status !== 'invalid') continue;
-    if (r.code === 'EG_ERR_EVENT_NOT_OBJECT' || r.code === 'EG_ERR_EVENT_TOO_DEEP' || !isEvent(events[i])) return true;
-  }
-  return false;
-}
-
-export interface PackedErrorEvents {
-  readonly made: number;
-  readonly validated: Validated;
-}
-
-/** Thread side: the reply for a validated batch; the buffers of `transferOf(reply)` are to be transferred. */
-export function packReply(
-  events: readonly unknown[],
-  validated: Validated,
-  maxAnswerBytes: number,
-  errorEvents: PackedErrorEvents | undefined,
-  metrics: MetricSample[],
-  threadMs: number,
-): ValidatedReply {
-  const { results } = validated;
-  const firstInvalid = errorEvents?.validated.results.find((r): r is FailedResult => r.status !== 'accepted');
+/** Thread side: a prepared batch for the crossing; the buffers of `transferOf(packed)` are to be transferred. */
+export function packBatch(prepared: PreparedBatch, metrics: MetricSample[], threadMs: number): PackedBatch {
+  const made = prepared.errorEvents;
   return {
-    kind: 'validated',
-    count: events.length,
-    holdsNonEvent: holdsNonEvent(events, results),
-    outbound: packOutbound(validated),
-    answer: packAnswer(events, results, maxAnswerBytes),
-    counts: countByStream(validated.streams, results),
-    schemaCounts: countBySchema(validated.streams, validated.uris, results, validated.outboundIndex),
-    errorEvents: errorEvents && errorEvents.made > 0 ? { made: errorEvents.made, outbound: packOutbound(errorEvents.validated), firstInvalid } : undefined,
+    kind: 'prepared',
+    count: prepared.count,
+    holdsNonEvent: prepared.holdsNonEvent,
+    outbound: packOutbound(prepared),
+    answer: prepared.answer,
+    counts: [...prepared.counts],
+    schemaCounts: prepared.schemaCounts,
+    errorEvents: made ? { made: made.made, outbound: packOutbound({ outbound: made.outbound, outboundIndex: [] }), firstInvalid: made.firstInvalid } : undefined,
     metrics,
     threadMs,
   };
 }
 
-/** What a reply transfers rather than copies. */
-export function transferOf(reply: ValidatedReply): ArrayBuffer[] {
-  const list = [reply.outbound.bytes, reply.answer.bytes];
-  if (reply.errorEvents) list.push(reply.errorEvents.outbound.bytes);
+/** What a packed batch transfers rather than copies (an empty buffer may be a shared constant: it is copied). */
+export function transferOf(packed: PackedBatch): ArrayBuffer[] {
+  const list = [packed.outbound.bytes];
+  if (packed.answer.bytes.byteLength > 0) list.push(packed.answer.bytes);
+  if (packed.errorEvents) list.push(packed.errorEvents.outbound.bytes);
   return list;
+}
+
+/** Main side: the prepared batch again, its outbound events views into the transferred buffers. */
+export function unpackBatch(packed: PackedBatch): PreparedBatch {
+  const made = packed.errorEvents;
+  return {
+    count: packed.count,
+    holdsNonEvent: packed.holdsNonEvent,
+    outbound: unpackOutbound(packed.outbound),
+    outboundIndex: packed.outbound.index,
+    counts: packed.counts,
+    schemaCounts: packed.schemaCounts,
+    errorEvents: made ? { made: made.made, outbound: unpackOutbound(made.outbound), firstInvalid: made.firstInvalid } : undefined,
+    answer: packed.answer,
+  };
 }
 
 /** Main side: the outbound events, as views into the transferred buffer. */

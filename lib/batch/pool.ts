@@ -1,21 +1,22 @@
 /**
- * The piscina pool of one HTTP worker: large batches are parsed, validated
- * and serialized in a thread; the main thread only reads the body, hands it
- * over (transferred), and produces what comes back.
+ * The piscina pool of one HTTP worker, the second executor of the prepare
+ * step (lib/pipeline/prepare.ts): large batches are prepared in a thread;
+ * the main thread only reads the body, hands it over (transferred), and
+ * produces what comes back. Here: scheduling, the crossing, and the pool's
+ * own faults.
  */
 import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import type { LogStream, ServiceConf } from '../config/schema';
 import { EventGateError, isErrorCode, messageOf, type ErrorCode } from '../errors';
-import type { Answer } from '../gate/answer';
-import type { PreparedBatch, SinkFailure } from '../gate/gate';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import type { SchemaRepository } from '../schema';
-import type { RequestHeaders, StreamRegistry } from '../stream';
+import type { RequestHeaders } from '../event/enrich';
+import type { StreamRegistry } from '../stream';
+import { ValidationFault, type PreparedBatch } from '../pipeline/prepare';
 import { replay } from './metrics';
-import { finishAnswer } from './answer';
-import { unpackOutbound } from './pack';
+import { unpackBatch } from './pack';
 import { serveSchemaRelay, type SchemaRelay } from './schema-relay';
 import { eventMarker, holdsAtLeast } from './route';
 import { defaultThreads } from './size';
@@ -45,22 +46,6 @@ export interface BatchPoolOptions {
 export interface PoolRequest {
   readonly headers: RequestHeaders;
   readonly query: URLSearchParams;
-}
-
-/** A batch a thread has validated: what gate.producePrepared takes, and its answer. */
-export interface PooledBatch {
-  /** Events in the body. */
-  readonly count: number;
-  /** An item is no event: a hasty request is answered as without hasty. */
-  readonly holdsNonEvent: boolean;
-  readonly prepared: PreparedBatch;
-  /** Each outbound event's place in the batch. */
-  readonly outboundIndex: Uint32Array;
-  /**
-   * The answer once the sink has refused `failures` of the outbound events
-   * (usually none: then it is the thread's, at no cost per event).
-   */
-  answerAfter(failures: readonly SinkFailure[]): Answer;
 }
 
 /** Codes of failures of the pool itself (not of the request's body): answered as such. */
@@ -173,12 +158,12 @@ export class BatchPool {
   }
 
   /**
-   * Parses and validates a body in a thread. Rejects with an EventGateError:
-   * the request-level code in-thread parsing gives (empty, malformed, not
-   * events), or EG_ERR_POOL_FULL / _TASK / _TIMEOUT; with a plain Error when
-   * validation threw in the thread (a fault, answered as any other).
+   * Prepares a body in a thread. Rejects with an EventGateError: the
+   * request-level code inline parsing gives (empty, malformed, not events),
+   * or EG_ERR_POOL_FULL / _TASK / _TIMEOUT; with a ValidationFault when
+   * validation threw in the thread, as inline.
    */
-  async validate(body: Buffer, request: PoolRequest): Promise<PooledBatch> {
+  async prepare(body: Buffer, request: PoolRequest): Promise<PreparedBatch> {
     const { metrics, log } = this.opts;
     if (this.running + this.waiting.length >= this.threads + this.maxQueue) {
       metrics.increment('batch.pool.rejected');
@@ -205,14 +190,14 @@ export class BatchPool {
       }
       if (job.expired) {
         metrics.increment('batch.pool.tasks', 1, { outcome: 'timeout' });
-        log.error({ timeout_ms: this.taskTimeoutMs, bytes: body.length }, 'pool batch timed out; its thread is terminated');
+        log.error({ timeout_ms: this.taskTimeoutMs, bytes: body.length, event: 'pool.task_timed_out' }, 'pool batch timed out; its thread is terminated');
         throw new EventGateError(
           'EG_ERR_POOL_TIMEOUT',
           `The thread processing this batch did not finish within batch.thread_pool.task_timeout_ms (${this.taskTimeoutMs} ms); it was terminated and replaced, and the batch was not accepted.`,
         );
       }
       metrics.increment('batch.pool.tasks', 1, { outcome: 'crashed' });
-      log.error({ err, bytes: body.length }, 'pool thread failed on a batch; it is replaced');
+      log.error({ err, bytes: body.length, event: 'pool.task_failed' }, 'pool thread failed on a batch; it is replaced');
       throw new EventGateError('EG_ERR_POOL_TASK', `The thread processing this batch failed (${messageOf(err)}); the batch was not accepted.`, {
         cause: err,
       });
@@ -225,14 +210,11 @@ export class BatchPool {
       throw new EventGateError(isErrorCode(reply.code) ? reply.code : 'EG_ERR_INTERNAL', reply.message);
     }
     if (reply.kind === 'failed') {
-      // A fault in the thread (not the body's): the batch fails as a whole, the thread's own code kept.
-      // The thread logged its error; internal error text is not the client's, its code is.
-      throw new EventGateError('EG_ERR_POOL_TASK', `The thread processing this batch failed (${reply.code}); the batch was not accepted.`, {
-        details: { thread_code: reply.code },
-      });
+      // Validation threw in the thread (it logged the error): the same fault inline validation gives.
+      throw new ValidationFault(reply.message, isErrorCode(reply.code) ? reply.code : 'EG_ERR_INTERNAL');
     }
     metrics.timing('batch.pool.thread_time', reply.threadMs);
-    return pooledBatch(reply, this.opts.conf.max_answer_bytes);
+    return unpackBatch(reply);
   }
 
   /**
@@ -311,23 +293,4 @@ export class BatchPool {
       .finally(() => this.relay?.close());
     return this.closing;
   }
-}
-
-function pooledBatch(reply: Extract<BatchReply, { kind: 'validated' }>, maxAnswerBytes: number): PooledBatch {
-  const outbound = unpackOutbound(reply.outbound);
-  const outboundIndex = reply.outbound.index;
-  const made = reply.errorEvents;
-  const prepared: PreparedBatch = {
-    outbound,
-    counts: reply.counts,
-    schemaCounts: reply.schemaCounts,
-    errorEvents: made ? { made: made.made, outbound: unpackOutbound(made.outbound), firstInvalid: made.firstInvalid } : undefined,
-  };
-  return {
-    count: reply.count,
-    holdsNonEvent: reply.holdsNonEvent,
-    prepared,
-    outboundIndex,
-    answerAfter: (failures) => finishAnswer(reply.answer, reply.count, failures, outbound, outboundIndex, maxAnswerBytes),
-  };
 }

@@ -4,12 +4,12 @@
  * matched on `code`.
  */
 import type { LogStream, ServiceConf } from '../config/schema';
-import type { StreamCounts } from '../gate/gate';
+import type { PackedAnswer } from '../answer/packed';
 import type { SchemaCounts } from '../gate/schema-counts';
 import type { FailedResult } from '../gate/result';
+import type { StreamCounts } from '../gate/stream-counts';
 import type { Tags } from '../metrics/metrics';
-import type { RequestHeaders } from '../stream';
-import type { PackedAnswer } from './answer';
+import type { RequestHeaders } from '../event/enrich';
 
 /** Given to every thread once, at its start (piscina `workerData`). */
 export interface ThreadData {
@@ -73,30 +73,28 @@ export interface PackedOutbound {
 }
 
 export type BatchReply =
-  /** The body cannot be read as events: the same request-level error in-thread processing gives. */
+  /** The body cannot be read as events: the same request-level error inline parsing gives. */
   | { readonly kind: 'refused'; readonly code: string; readonly message: string; readonly metrics: MetricSample[] }
-  /** Validation threw (a fault, not a verdict). */
+  /** Validation threw (a fault, not a verdict): answered as an inline validation fault is. */
   | { readonly kind: 'failed'; readonly code: string; readonly message: string; readonly metrics: MetricSample[] }
-  /**
-   * Everything per event done: the valid events serialized, the answer and
-   * the metric counts as if the sink takes them all, the error events made;
-   * nothing per event is left to unpack but the outbound events themselves.
-   */
-  | {
-      readonly kind: 'validated';
-      /** Events in the body. */
-      readonly count: number;
-      /** An item is no event (not a non-empty object, or too deep): a hasty request is answered as without hasty. */
-      readonly holdsNonEvent: boolean;
-      readonly outbound: PackedOutbound;
-      readonly answer: PackedAnswer;
-      /** Events per stream, as if every valid one is accepted. */
-      readonly counts: [string, StreamCounts][];
-      /** Events per stream and schema URI, as if every valid one is accepted. */
-      readonly schemaCounts: SchemaCounts;
-      /** Absent without error_stream, or when no event was invalid. */
-      readonly errorEvents?: { readonly made: number; readonly outbound: PackedOutbound; readonly firstInvalid?: FailedResult };
-      readonly metrics: MetricSample[];
-      /** Time the thread spent on the batch. */
-      readonly threadMs: number;
-    };
+  /** The batch prepared (lib/pipeline/prepare.ts), packed for the crossing. */
+  | PackedBatch;
+
+/**
+ * A PreparedBatch packed (pack.ts): everything per event done, nothing per
+ * event left to unpack but the outbound events themselves.
+ */
+export interface PackedBatch {
+  readonly kind: 'prepared';
+  readonly count: number;
+  readonly holdsNonEvent: boolean;
+  readonly outbound: PackedOutbound;
+  readonly answer: PackedAnswer;
+  readonly counts: (readonly [string, StreamCounts])[];
+  readonly schemaCounts: SchemaCounts;
+  /** Absent without error_stream, or when no event was invalid. */
+  readonly errorEvents?: { readonly made: number; readonly outbound: PackedOutbound; readonly firstInvalid?: FailedResult };
+  readonly metrics: MetricSample[];
+  /** Time the thread spent on the batch. */
+  readonly threadMs: number;
+}

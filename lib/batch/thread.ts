@@ -1,26 +1,24 @@
 /**
  * Entry of a pool thread (piscina loads this file). It builds the same
  * validator as the HTTP worker (buildValidator, with its own schema cache),
- * and per task: parses the raw body, validates, enriches, serializes, makes
- * the error events of invalid events, builds the answer and the metric
- * counts, and replies with all that packed (pack.ts). Producing stays on the
- * main thread, which then has a constant left to do per batch besides it.
+ * and per task runs the same prepare step the worker runs inline
+ * (lib/pipeline/prepare.ts), and replies with its result packed (pack.ts).
+ * Producing stays on the main thread, which then has a constant left to do
+ * per batch besides it.
  */
 import bunyan from 'bunyan';
 import { deserialize } from 'node:v8';
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { codeOf, messageOf } from '../errors';
-import { buildValidator, type BuiltValidator } from '../gate/build';
-import { errorEventOptionsOf, errorEventsOf, type ErrorEventOptions } from '../gate/error-events';
-import type { FailedResult } from '../gate/result';
-import type { RequestInfo, StreamLookup, Validated } from '../gate/validate';
-import { eventLimitsOf, type EventLimits } from '../event/scan';
-import { parseEvents, type ParsedEvents } from '../event/parse';
-import type { Logger } from '../log';
+import { buildValidator } from '../gate/build';
+import { errorEventOptionsOf } from '../gate/error-events';
+import type { StreamLookup } from '../gate/validate';
+import { eventLimitsOf } from '../event/scan';
+import { prepareBody, refusesBody, type PrepareDeps } from '../pipeline/prepare';
 import { StreamTable, type StreamSettings } from '../stream';
 import { ThreadMetrics } from './metrics';
 import { niceThisThread } from './nice';
-import { packReply, transferOf, type PackedErrorEvents } from './pack';
+import { packBatch, transferOf } from './pack';
 import { relayedLocate } from './schema-relay';
 import type { BatchReply, BatchTask, StreamSnapshot, ThreadData } from './task';
 
@@ -42,13 +40,9 @@ class SnapshotStreams implements StreamLookup {
 }
 
 interface ThreadState {
-  readonly built: BuiltValidator;
   readonly metrics: ThreadMetrics;
   readonly streams: SnapshotStreams;
-  readonly log: Logger;
-  readonly limits: EventLimits;
-  readonly errorEvents: ErrorEventOptions | undefined;
-  readonly maxAnswerBytes: number;
+  readonly deps: PrepareDeps;
 }
 
 async function start(data: ThreadData): Promise<ThreadState> {
@@ -74,7 +68,8 @@ async function start(data: ThreadData): Promise<ThreadState> {
   }
   // Precache metrics are the worker's business, not the first batch's.
   metrics.take();
-  return { built, metrics, streams, log, limits: eventLimitsOf(conf), errorEvents: errorEventOptionsOf(conf), maxAnswerBytes: conf.max_answer_bytes };
+  const deps: PrepareDeps = { validator: built.validator, log, limits: eventLimitsOf(conf), errorEvents: errorEventOptionsOf(conf), maxAnswerBytes: conf.max_answer_bytes };
+  return { metrics, streams, deps };
 }
 
 const state = start(workerData as ThreadData);
@@ -92,45 +87,17 @@ function reply(value: BatchReply, transfer: ArrayBuffer[] = []) {
   });
 }
 
-/**
- * Error events are a side channel: a fault validating them (a schema
- * repository that throws) must not fail the batch they report on. It fails
- * them all instead, and the main thread counts and logs them as failed.
- */
-async function validateErrorEvents(built: BuiltValidator, made: Record<string, unknown>[], log: Logger): Promise<Validated> {
-  try {
-    return await built.validator.validate(made);
-  } catch (err) {
-    log.error({ err }, 'pool thread could not validate error events');
-    const fault: FailedResult = { status: 'error', code: codeOf(err), context: { message: messageOf(err) } };
-    return { results: made.map(() => fault), outbound: [], outboundIndex: [], streams: [], uris: [] };
-  }
-}
-
 export default async function runBatch(task: BatchTask): Promise<unknown> {
-  const { built, metrics, streams, log, limits, errorEvents: errorEventOptions, maxAnswerBytes } = await state;
+  const { metrics, streams, deps } = await state;
   const started = performance.now();
-  let parsed: ParsedEvents;
-  try {
-    parsed = parseEvents(Buffer.from(task.body), limits);
-  } catch (err) {
-    return reply({ kind: 'refused', code: codeOf(err), message: messageOf(err), metrics: metrics.take() });
-  }
   try {
     if (task.streams) streams.use(task.streams);
-    const { events, tooDeep } = parsed;
-    const request: RequestInfo = { headers: task.headers, query: new URLSearchParams(task.query), tooDeep };
-    const validated = await built.validator.validate(events, request);
-    let errorEvents: PackedErrorEvents | undefined;
-    if (errorEventOptions) {
-      const made = errorEventsOf(events, validated, errorEventOptions);
-      // The same validation the main thread gives error events (Gate.reportInvalid).
-      if (made.length > 0) errorEvents = { made: made.length, validated: await validateErrorEvents(built, made, log) };
-    }
-    const packed = packReply(events, validated, maxAnswerBytes, errorEvents, metrics.take(), performance.now() - started);
+    const prepared = await prepareBody(Buffer.from(task.body), { headers: task.headers, query: new URLSearchParams(task.query) }, deps);
+    const packed = packBatch(prepared, metrics.take(), performance.now() - started);
     return reply(packed, transferOf(packed));
   } catch (err) {
-    log.error({ err }, 'pool thread could not validate a batch');
+    if (refusesBody(err)) return reply({ kind: 'refused', code: err.code, message: err.message, metrics: metrics.take() });
+    deps.log.error({ err, event: 'pool.validation_failed' }, 'pool thread could not validate a batch');
     return reply({ kind: 'failed', code: codeOf(err), message: messageOf(err), metrics: metrics.take() });
   }
 }

@@ -2,7 +2,7 @@ import type { ServiceConf } from '../config/schema';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import { SchemaRepository, type SchemaRepositoryOptions } from '../schema';
-import { makeEnricher, makeQueryEnricher } from '../stream';
+import { makeEnricher, makeQueryEnricher } from '../event/enrich';
 import { EventValidator, type StreamLookup } from './validate';
 
 export interface ValidatorDeps {

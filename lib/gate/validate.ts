@@ -1,7 +1,8 @@
 import { codeOf, eventOutcomeOf, EventGateError, ERRORS, type ErrorCode } from '../errors';
 import type { CompiledSchema, SchemaRepository } from '../schema';
 import type { OutboundEvent } from '../sink/sink';
-import { checkStream, messageKey, topicFor, type Enricher, type QueryParams, type RequestHeaders, type StreamSettings } from '../stream';
+import type { Enricher, QueryParams, RequestHeaders } from '../event/enrich';
+import { checkStream, messageKey, topicFor, type StreamSettings } from '../stream';
 import { errorsText } from './errors-text';
 import { fieldGetter, firstStringGetter, hasNonFiniteNumber } from '../event/fields';
 import { ACCEPTED, type EventResult, type FailedResult } from './result';

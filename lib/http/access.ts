@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { ServiceConf } from '../config/schema';
-import type { Answer } from '../gate/answer';
+import type { Answer } from '../answer/answer';
 import type { Logger } from '../log';
 
 /** The events of one request, as its answer counted them (a hasty request: only how many came). */

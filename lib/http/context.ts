@@ -1,11 +1,11 @@
 import type { BatchPool } from '../batch/pool';
 import type { ServiceConf } from '../config/schema';
-import type { Gate } from '../gate/gate';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
+import type { PrepareDeps } from '../pipeline/prepare';
+import type { Gate } from '../pipeline/produce';
 import type { Sinks } from '../sink/create';
 import type { StreamRegistry } from '../stream';
-import type { EventLimits } from '../event/scan';
 import type { AccessLog, AccessNotes } from './access';
 import type { BodyAdmission, Ticket } from './admission';
 import type { BodyLimits } from './body';
@@ -27,7 +27,10 @@ export interface AppContext {
   readonly info: ServiceInfo;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** The produce step, and the work that outlives requests. */
   readonly gate: Gate;
+  /** The inline executor of the prepare step: the worker's own validator. */
+  readonly inline: PrepareDeps;
   readonly sinks: Sinks;
   /** Stream config, when `stream_config_uri` is set. */
   readonly streams?: StreamRegistry;
@@ -38,10 +41,6 @@ export interface AppContext {
   readonly admission: BodyAdmission;
   /** Event-loop lag: new requests are shed while it is past the threshold. */
   readonly pressure: LoopPressure;
-  /** Events per request and nesting depth (lib/event/scan.ts). */
-  readonly eventLimits: EventLimits;
-  /** Budget of the invalid/error items of one answer (max_answer_bytes). */
-  readonly maxAnswerBytes: number;
   readonly headers: HeaderPolicy;
   /** Absent when access_log is off. */
   readonly accessLog?: AccessLog;

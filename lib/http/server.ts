@@ -24,7 +24,7 @@ const testEvents: Handler = (app, req, res, scope) => {
   const events = app.conf.test_events;
   if (!events || events.length === 0) return sendError(res, scope, 'EG_ERR_TEST_EVENTS_DISABLED');
   // A deep copy: validation fills defaults into the events it is given.
-  return answerEvents(app, res, scope, structuredClone<unknown[]>(events), false, { headers: req.headers });
+  return answerEvents(app, res, scope, structuredClone<unknown[]>(events), { headers: req.headers });
 };
 
 export const ROUTES: Readonly<Record<string, Route>> = {

@@ -28,10 +28,10 @@ describe('thread pool lifecycle', () => {
       const pool = app.pool;
       if (!pool) throw new Error('the app has no pool');
       await until(() => pool.liveThreads > 0, 10000, 'the first thread');
-      const running = pool.validate(Buffer.from(bigBody()), { headers: {}, query: new URLSearchParams() });
+      const running = pool.prepare(Buffer.from(bigBody()), { headers: {}, query: new URLSearchParams() });
       const closed = app.close();
       const batch = await running;
-      expect(batch.prepared.outbound).to.have.length(20000);
+      expect(batch.outbound).to.have.length(20000);
       await closed;
       expect(pool.liveThreads).to.equal(0);
       expect(pool.wants(Buffer.alloc(1 << 20))).to.equal(false);

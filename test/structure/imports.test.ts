@@ -10,7 +10,7 @@ import { findCycle, graphOf, importsOf, type Edge } from './graph';
 
 const LIB = join(ROOT, 'lib');
 /** Pure of HTTP and of processes. */
-const PURE = ['schema', 'gate', 'stream', 'sink', 'event'];
+const PURE = ['schema', 'gate', 'stream', 'sink', 'event', 'pipeline', 'answer'];
 const PROCESS_MODULES = ['node:http', 'node:https', 'node:cluster', 'node:child_process', 'http', 'https', 'cluster', 'child_process'];
 /** Leaves: they import nothing of lib/ but the error catalogue. */
 const LEAVES = ['errors', 'event'];
@@ -30,7 +30,7 @@ describe('lib/ import structure', () => {
     expect(cycle, cycle && `cycle: ${cycle.join(' -> ')}; ${shown(edges.filter((e) => cycle.includes(e.from) && cycle.includes(e.to))).join('; ')}`).to.equal(undefined);
   });
 
-  it('keeps schema, gate, stream, sink and event free of HTTP, processes and the supervisor', () => {
+  it('keeps schema, gate, stream, sink, event, pipeline and answer free of HTTP, processes and the supervisor', () => {
     const bad = edges.filter((e) => PURE.includes(e.from) && ['http', 'supervisor', 'service', 'cli'].includes(e.to));
     const processes = external.filter((e) => PURE.includes(e.from) && PROCESS_MODULES.includes(e.to));
     expect(shown([...bad, ...processes])).to.deep.equal([]);

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { POOL_CODES, type BatchPool, type PooledBatch, type PoolRequest } from '../../batch/pool';
+import type { Answer } from '../../answer/answer';
+import { POOL_CODES, type PoolRequest } from '../../batch/pool';
 import { codeOf, EventGateError, messageOf, statusOf } from '../../errors';
-import { answerFor, type Answer } from '../../gate/answer';
 import type { RequestInfo } from '../../gate/validate';
-import type { Admission, ProduceContext, Sink } from '../../sink/sink';
-import { isEvent, parseEvents, type ParsedEvents } from '../../event/parse';
+import { prepareBody, prepareEvents, type PreparedBatch } from '../../pipeline/prepare';
+import type { Admission, ProduceContext } from '../../sink/sink';
 import { checkContentType, declaredLength, readBody, refusedUnread } from '../body';
 import type { AppContext, RequestScope } from '../context';
 import type { Ticket } from '../admission';
@@ -25,7 +25,7 @@ const ADMISSION_CODES: ReadonlySet<string> = new Set(['EG_ERR_MEMORY_BUSY', 'EG_
  * A body with an item that is no event (not an object, an empty one, or one
  * nested too deep to be kept: what the OpenAPI document's Event excludes) is
  * the client's fault whether hasty or not: it is answered as without hasty,
- * event by event, never 202.
+ * event by event, never 202 (PreparedBatch.holdsNonEvent).
  */
 
 function isHasty(query: URLSearchParams): boolean {
@@ -86,117 +86,108 @@ function readAdmitted(app: AppContext, req: IncomingMessage, res: ServerResponse
   );
 }
 
+/**
+ * The one path of a body: prepared by one of two executors (a pool thread
+ * for a large body, else inline), then produced and answered the same way.
+ */
 function answerBody(app: AppContext, req: IncomingMessage, res: ServerResponse, scope: RequestScope, body: Buffer | EventGateError): Promise<void> | void {
   if (body instanceof EventGateError) return refuseBody(app, res, scope, body);
-  const request = { headers: req.headers, query: scope.query };
+  const request: PoolRequest = { headers: req.headers, query: scope.query };
+  let prepared: PreparedBatch | Promise<PreparedBatch>;
+  try {
+    prepared = prepareOn(app, body, request);
+  } catch (err) {
+    return refusePrepare(app, res, scope, err);
+  }
+  if (!(prepared instanceof Promise)) return answerPrepared(app, res, scope, prepared, isHasty(scope.query));
+  return prepared.then(
+    (p) => answerPrepared(app, res, scope, p, isHasty(scope.query)),
+    (err: unknown) => refusePrepare(app, res, scope, err),
+  );
+}
+
+/** Runs the prepare step on its executor: synchronous inline when every schema is cached (the hot path). */
+function prepareOn(app: AppContext, body: Buffer, request: PoolRequest): PreparedBatch | Promise<PreparedBatch> {
   if (app.pool?.wants(body)) {
     app.metrics.increment('batch.path', 1, THREAD_PATH);
-    return answerPooled(app, app.pool, res, scope, body, isHasty(scope.query), request);
+    return app.pool.prepare(body, request);
   }
   app.metrics.increment('batch.path', 1, INLINE_PATH);
-  let parsed: ParsedEvents;
-  try {
-    parsed = parseEvents(body, app.eventLimits);
-  } catch (err) {
-    return refuseBody(app, res, scope, err);
-  }
-  return answerEvents(app, res, scope, parsed.events, isHasty(scope.query), parsed.tooDeep ? { ...request, tooDeep: parsed.tooDeep } : request);
+  return prepareBody(body, request, app.inline);
 }
 
 /**
- * A large body: parsed, validated and serialized in a pool thread, produced
- * here. Answers as answerEvents does, event for event. A hasty request is
- * answered 202 once the thread is done (its count, and a malformed body's
- * 400, are known only then); producing still happens after the answer.
+ * A body the prepare step did not prepare: the pool's own faults as such;
+ * the body's refusals (empty, malformed) by refuseBody; a validation fault
+ * is thrown on, to be answered as any internal error (failRequest).
  */
-async function answerPooled(
-  app: AppContext,
-  pool: BatchPool,
-  res: ServerResponse,
-  scope: RequestScope,
-  body: Buffer,
-  hasty: boolean,
-  request: PoolRequest,
-): Promise<void> {
-  let batch: PooledBatch;
-  try {
-    batch = await pool.validate(body, request);
-  } catch (err) {
-    const code = codeOf(err);
-    // The body's own faults (empty, malformed) are answered as in-thread parsing answers them.
-    if (!POOL_CODES.has(code)) return refuseBody(app, res, scope, err);
-    app.log.warn({ request_id: scope.id, code, msg_detail: messageOf(err) }, 'thread pool could not take the batch');
-    if (statusOf(code) === 503) scope.headers['retry-after'] = RETRY_AFTER_SECONDS;
-    return sendError(res, scope, code, messageOf(err));
-  }
-  // The thread built the answer, counts and error events: what is left here is the sink's work.
-  const produce: Producing = (sink, ctx) => app.gate.producePrepared(batch.prepared, sink, ctx).then((failures) => batch.answerAfter(failures));
-  if (hasty && !batch.holdsNonEvent) return answerHastily(app, res, scope, batch.count, produce, produce);
-  sendAnswer(app, res, scope, await produce(app.sinks.guaranteed, { requestId: scope.id }), batch.count);
+function refusePrepare(app: AppContext, res: ServerResponse, scope: RequestScope, err: unknown): void {
+  const code = codeOf(err);
+  if (!(err instanceof EventGateError) || !POOL_CODES.has(code)) return refuseBody(app, res, scope, err);
+  app.log.warn({ request_id: scope.id, code, msg_detail: messageOf(err), event: 'pool.batch_refused' }, 'thread pool could not take the batch');
+  if (statusOf(code) === 503) scope.headers['retry-after'] = RETRY_AFTER_SECONDS;
+  sendError(res, scope, code, messageOf(err));
 }
 
-/** Produces a request's events to `sink` and gives its answer. */
-type Producing = (sink: Sink, ctx: ProduceContext) => Promise<Answer>;
+/**
+ * A prepared batch: produced and answered, or, hasty and holding only
+ * events, answered 202 once validated and produced after the answer.
+ */
+function answerPrepared(app: AppContext, res: ServerResponse, scope: RequestScope, prepared: PreparedBatch, hasty: boolean): Promise<void> | void {
+  if (hasty && !prepared.holdsNonEvent) return answerHastily(app, res, scope, prepared);
+  return app.gate.produce(prepared, app.sinks.guaranteed, { requestId: scope.id }).then((a) => sendAnswer(app, res, scope, a, prepared.count));
+}
 
 /**
- * A hasty request of `count` events: 202, then `background` produces them,
+ * A hasty request: 202, then its events are produced in the background,
  * once the hasty sink has room for them (at once, unless it holds its most
  * events awaiting Kafka: then the request waits for room in turn, up to
  * kafka.produce_timeout_ms, so that hasty clients are held to the pace
  * Kafka's reports come back). Without room in time the request is answered
- * as without hasty by the hasty sink (`answer`: 503 for each valid event,
- * spooled), never told 202 for events the sink would refuse.
+ * as without hasty by the hasty sink (503 for each valid event, spooled),
+ * never told 202 for events the sink would refuse.
  */
-function answerHastily(app: AppContext, res: ServerResponse, scope: RequestScope, count: number, background: Producing, answer: Producing): Promise<void> | void {
+function answerHastily(app: AppContext, res: ServerResponse, scope: RequestScope, prepared: PreparedBatch): Promise<void> | void {
   const sink = app.sinks.hasty;
+  const count = prepared.count;
   const room = sink.admit?.(count, app.conf.kafka?.produce_timeout_ms ?? 0);
-  if (!(room instanceof Promise)) return acceptHastily(app, res, scope, count, background, room);
+  if (!(room instanceof Promise)) return acceptHastily(app, res, scope, prepared, room);
   const from = Date.now();
   return room.then((admission) => {
     app.metrics.timing('events.hasty_wait', Date.now() - from);
-    if (admission) return acceptHastily(app, res, scope, count, background, admission);
+    if (admission) return acceptHastily(app, res, scope, prepared, admission);
     app.metrics.increment('events.hasty_refused', 1);
-    app.log.info({ request_id: scope.id, events: count }, 'hasty producer had no room in time: answering as without hasty');
-    return answer(sink, { requestId: scope.id }).then((a) => sendAnswer(app, res, scope, a, count));
+    app.log.info({ request_id: scope.id, events: count, event: 'hasty.no_room' }, 'hasty producer had no room in time: answering as without hasty');
+    return app.gate.produce(prepared, sink, { requestId: scope.id }).then((a) => sendAnswer(app, res, scope, a, count));
   });
 }
 
-function acceptHastily(app: AppContext, res: ServerResponse, scope: RequestScope, count: number, background: Producing, admission: Admission | undefined): void {
+function acceptHastily(app: AppContext, res: ServerResponse, scope: RequestScope, prepared: PreparedBatch, admission: Admission | undefined): void {
   if (res.destroyed || res.socket?.destroyed === true) {
     // The client left while it waited for room: nobody is told these events were received.
     admission?.release();
     return;
   }
+  const count = prepared.count;
   scope.events = { received: count, hasty: true };
   send(res, 202, `${count} events hastily received.`, scope);
   const ctx: ProduceContext = { requestId: scope.id, admission };
-  const work = produceHastily(app, scope, count, () => background(app.sinks.hasty, ctx));
+  const work = produceHastily(app, scope, count, () => app.gate.produce(prepared, app.sinks.hasty, ctx));
   // The room goes back when its call is done, or when no call came (no valid event).
   app.gate.track(admission ? work.finally(() => admission.release()) : work);
 }
 
-/** Validates, produces and answers: shared by POST /v1/events and GET /v1/_test/events. */
-export function answerEvents(
-  app: AppContext,
-  res: ServerResponse,
-  scope: RequestScope,
-  events: unknown[],
-  hasty: boolean,
-  request: RequestInfo,
-): Promise<void> | void {
-  const answer: Producing = (sink, ctx) => app.gate.process(events, sink, ctx, request).then((results) => answerFor(events, results, app.maxAnswerBytes));
-  if (hasty && events.every(isEvent)) {
-    // Only the status counts after a 202: the answer was given, its events are not shown.
-    const background: Producing = (sink, ctx) => app.gate.process(events, sink, ctx, request).then((results) => answerFor(new Array<unknown>(results.length), results));
-    return answerHastily(app, res, scope, events.length, background, answer);
-  }
-  return answer(app.sinks.guaranteed, { requestId: scope.id }).then((a) => sendAnswer(app, res, scope, a, events.length));
+/** GET /v1/_test/events: the configured test events, prepared inline, produced and answered as if POSTed. */
+export function answerEvents(app: AppContext, res: ServerResponse, scope: RequestScope, events: unknown[], request: RequestInfo): Promise<void> | void {
+  const prepared = prepareEvents(events, request, app.inline);
+  if (!(prepared instanceof Promise)) return answerPrepared(app, res, scope, prepared, false);
+  return prepared.then((p) => answerPrepared(app, res, scope, p, false));
 }
 
 function sendAnswer(app: AppContext, res: ServerResponse, scope: RequestScope, answer: Answer, received: number): void {
   if (app.accessLog) scope.events = countsOf(answer, received);
   if (answer.status !== 201) {
-    app.log.info({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'events not accepted');
+    app.log.info({ request_id: scope.id, status: answer.status, reason: answer.reason, event: 'events.not_accepted' }, 'events not accepted');
   }
   if (answer.retryable) scope.headers['retry-after'] = RETRY_AFTER_SECONDS;
   if (answer.body !== undefined) scope.headers['content-type'] = 'application/json; charset=utf-8';
@@ -209,11 +200,11 @@ async function produceHastily(app: AppContext, scope: RequestScope, count: numbe
     const answer = await produce();
     if (answer.status !== 201) {
       app.metrics.increment('events.hasty_failed', answer.failed);
-      app.log.warn({ request_id: scope.id, status: answer.status, reason: answer.reason }, 'hasty events failed');
+      app.log.warn({ request_id: scope.id, status: answer.status, reason: answer.reason, event: 'hasty.failed' }, 'hasty events failed');
     }
   } catch (err) {
     app.metrics.increment('events.hasty_failed', count);
-    app.log.error({ err, request_id: scope.id, events: count }, 'hasty events could not be processed');
+    app.log.error({ err, request_id: scope.id, events: count, event: 'hasty.produce_failed' }, 'hasty events could not be processed');
   }
 }
 
@@ -221,7 +212,7 @@ function refuseBody(app: AppContext, res: ServerResponse, scope: RequestScope, e
   const code = codeOf(err);
   if (!(err instanceof EventGateError)) throw err;
   app.metrics.increment('requests.refused', 1, { code });
-  app.log.info({ request_id: scope.id, code, msg_detail: err.message }, 'request body refused');
+  app.log.info({ request_id: scope.id, code, msg_detail: err.message, event: 'request.refused' }, 'request body refused');
   if (code === 'EG_ERR_BODY_ABORTED') {
     // The client is gone; nobody reads an answer.
     res.destroy();

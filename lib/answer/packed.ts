@@ -1,29 +1,39 @@
 /**
- * The answer of a pooled batch: built in the thread, as if the sink takes
- * every valid event, and finished on the main thread once it has answered.
- * When it took them all (the common case) the answer is the thread's, as
- * it is: a constant. Only when it refused some does the main thread add an
- * item for each and lay out the body again, from the pieces the thread left
- * (the item texts, already UTF-8), with max_answer_bytes applied as the
- * inline path applies it (AnswerItems).
+ * The answer of a prepared batch: packed when the batch is prepared, as if
+ * the sink takes every valid event, and finished once it has answered. When
+ * it took them all (the common case) the answer is the packed one, as it
+ * is: a constant. Only when it refused some is an item added for each and
+ * the body laid out again, from the pieces packed (the item texts, already
+ * UTF-8), with max_answer_bytes applied as AnswerItems applies it.
  *
- * Why the thread's pieces are enough: an item the sink adds comes before
- * some thread items and only uses budget, so an item the thread had to trim
- * stays trimmed; one it kept whole may now be trimmed, so its trimmed text
- * is made too.
+ * The packed answer is plain data (typed arrays and one buffer), so that a
+ * pool thread can hand it over as is; an inline batch packs the same way.
+ *
+ * Why the packed pieces are enough: an item the sink adds comes before
+ * some packed items and only uses budget, so an item packed trimmed stays
+ * trimmed; one packed whole may now be trimmed, so its trimmed text is
+ * packed too.
  */
-import { statusOf } from '../errors';
-import { AnswerItems, allAccepted, itemText, pendingItem, type Answer, type PendingItem } from '../gate/answer';
-import type { SinkFailure } from '../gate/gate';
+import { statusOf, type ErrorCode } from '../errors';
 import type { EventResult, FailedResult } from '../gate/result';
 import type { OutboundEvent } from '../sink/sink';
+import { AnswerItems, allAccepted, type Answer, type PendingItem } from './answer';
+import { pendingItem } from './item';
+import { BYTES, layOut, TEXT } from './layout';
 
 const ERROR = 1;
 const UNAVAILABLE = 2;
-/** Whole in the thread's body; else trimmed there. */
+/** Whole in the packed body; else trimmed there. */
 const WHOLE = 4;
 
-/** Plain data for the crossing: typed arrays and one buffer (transferred). */
+/** An outbound event the sink did not take: `at` is its place in `outbound`. */
+export interface SinkFailure {
+  readonly at: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** Plain data: typed arrays and one buffer (a thread transfers it). */
 export interface PackedAnswer {
   readonly status: number;
   readonly reason: string;
@@ -45,53 +55,67 @@ export interface PackedAnswer {
   readonly trimSize: Uint32Array;
 }
 
-/** Thread side: the answer if every valid event is written, and the pieces to redo it otherwise. */
+const NO_BYTES = new ArrayBuffer(0);
+const NO_U32 = new Uint32Array(0);
+const NO_U8 = new Uint8Array(0);
+const ALL_ACCEPTED: PackedAnswer[] = [];
+
+/** The packed answer of n events all accepted: no array per batch, and for the sizes that repeat one object. */
+function packedAllAccepted(n: number): PackedAnswer {
+  const cached = ALL_ACCEPTED[n];
+  if (cached) return cached;
+  const { status, reason, retryable, failed, invalid } = allAccepted(n);
+  const packed: PackedAnswer = Object.freeze({ status, reason, retryable, failed, invalid, bodyLength: -1, bytes: NO_BYTES, index: NO_U32, flags: NO_U8, at: NO_U32, size: NO_U32, length: NO_U32, trimAt: NO_U32, trimSize: NO_U32 });
+  if (n < 1024) ALL_ACCEPTED[n] = packed;
+  return packed;
+}
+
+/** The answer if every valid event is taken, and the pieces to redo it otherwise. */
 export function packAnswer(events: readonly unknown[], results: readonly EventResult[], maxBytes: number): PackedAnswer {
   const n = results.length;
+  let first = 0;
+  while (first < n && results[first].status === 'accepted') first++;
+  if (first === n) return packedAllAccepted(n);
   const failed: number[] = [];
-  for (let i = 0; i < n; i++) if (results[i].status !== 'accepted') failed.push(i);
+  for (let i = first; i < n; i++) if (results[i].status !== 'accepted') failed.push(i);
   const m = failed.length;
   const flags = new Uint8Array(m);
   const length = new Uint32Array(m);
-  /** Each item's text, and for a whole one its trimmed text too. */
+  /** Each item's text as laid out, and for a whole one its trimmed text too. */
   const texts = new Array<string>(m);
   const trimmedTexts: string[] = [];
   const trimOf = new Int32Array(m).fill(-1);
-  const items = new AnswerItems<string>(maxBytes);
+  // The items are their places k here: the layout below puts each text where it lands.
+  const items = new AnswerItems<number>(maxBytes);
   for (let k = 0; k < m; k++) {
     const i = failed[k];
     const r = results[i] as FailedResult;
     const pending = pendingItem(r, events[i], i);
-    const whole = items.add(pending);
-    const list = r.status === 'invalid' ? items.invalid : items.error;
-    texts[k] = list[list.length - 1];
+    let wholeText = '';
+    const whole = items.add({
+      status: pending.status,
+      unavailable: pending.unavailable,
+      whole() {
+        const w = pending.whole();
+        wholeText = w.text;
+        return { text: k, length: w.length };
+      },
+      trimmed: () => k,
+    });
+    texts[k] = whole ? wholeText : pending.trimmed();
     flags[k] = (r.status === 'error' ? ERROR : 0) | (pending.unavailable ? UNAVAILABLE : 0) | (whole ? WHOLE : 0);
     if (whole) {
-      length[k] = texts[k].length;
-      trimOf[k] = trimmedTexts.push(itemText(r, events[i], i, true)) - 1;
+      length[k] = wholeText.length;
+      trimOf[k] = trimmedTexts.push(pending.trimmed()) - 1;
     }
   }
-  // Status and reason only: the body is laid out below, as bodyText (lib/gate/answer.ts) joins it,
-  // piece by piece to know where each item's bytes are.
-  const answer = items.answer(n, () => '');
+  const verdict = items.verdict(n);
   const pieces: string[] = [];
   const pieceOf = new Int32Array(m);
-  if (answer.body !== undefined) {
-    const invalid: number[] = [];
-    const error: number[] = [];
-    for (let k = 0; k < m; k++) (flags[k] & ERROR ? error : invalid).push(k);
-    const list = (ks: number[]) =>
-      ks.forEach((k, x) => {
-        if (x > 0) pieces.push(',');
-        pieceOf[k] = pieces.push(texts[k]) - 1;
-      });
-    pieces.push('{"invalid":[');
-    list(invalid);
-    if (answer.status === 400) pieces.push(']}');
-    else {
-      pieces.push('],"error":[');
-      list(error);
-      pieces.push(']}');
+  if (verdict.body !== 'none') {
+    for (const piece of layOut(items.invalid, verdict.body === 'invalid+error' ? items.error : undefined, TEXT)) {
+      if (typeof piece === 'number') pieceOf[piece] = pieces.push(texts[piece]) - 1;
+      else pieces.push(piece);
     }
   }
   const bodyPieces = pieces.length;
@@ -105,7 +129,7 @@ export function packAnswer(events: readonly unknown[], results: readonly EventRe
   const size = new Uint32Array(m);
   const trimAt = new Uint32Array(m);
   const trimSize = new Uint32Array(m);
-  if (answer.body !== undefined) {
+  if (verdict.body !== 'none') {
     for (let k = 0; k < m; k++) {
       at[k] = offsets[pieceOf[k]];
       size[k] = offsets[pieceOf[k] + 1] - at[k];
@@ -115,13 +139,14 @@ export function packAnswer(events: readonly unknown[], results: readonly EventRe
       }
     }
   }
+  const { status, reason, retryable, invalid } = verdict;
   return {
-    status: answer.status,
-    reason: answer.reason,
-    retryable: answer.retryable,
-    failed: answer.failed,
-    invalid: answer.invalid,
-    bodyLength: answer.body === undefined ? -1 : offsets[bodyPieces],
+    status,
+    reason,
+    retryable,
+    failed: verdict.failed,
+    invalid,
+    bodyLength: verdict.body === 'none' ? -1 : offsets[bodyPieces],
     bytes,
     index: Uint32Array.from(failed),
     flags,
@@ -136,8 +161,8 @@ export function packAnswer(events: readonly unknown[], results: readonly EventRe
 const NO_TEXT = Buffer.alloc(0);
 
 /**
- * Main side: the answer for n events once the sink has refused `failures`
- * (in outbound order) of `outbound`, whose places in the batch are `outboundIndex`.
+ * The answer for n events once the sink has refused `failures` (in outbound
+ * order) of `outbound`, whose places in the batch are `outboundIndex`.
  */
 export function finishAnswer(
   packed: PackedAnswer,
@@ -172,7 +197,9 @@ export function finishAnswer(
       trimmed: () => (whole ? view(packed.trimAt[k], packed.trimSize[k]) : view(at, size)),
     });
   }
-  return items.answer(n, bodyBytes);
+  const { body, ...verdict } = items.verdict(n);
+  if (body === 'none') return allAccepted(n);
+  return { ...verdict, body: Buffer.concat(layOut(items.invalid, body === 'invalid+error' ? items.error : undefined, BYTES)) };
 }
 
 /** The item of an event the sink refused: the event read back from the bytes that were to be produced (JSON in, the same JSON out). */
@@ -191,22 +218,4 @@ function refusedItem(failure: SinkFailure, outbound: readonly OutboundEvent[], o
     },
     trimmed: () => Buffer.from(text.trimmed()),
   };
-}
-
-const OPEN = Buffer.from('{"invalid":[');
-const BETWEEN = Buffer.from('],"error":[');
-const CLOSE = Buffer.from(']}');
-const COMMA = Buffer.from(',');
-
-/** bodyText, in bytes. */
-function bodyBytes(invalid: readonly Buffer[], error: readonly Buffer[] | undefined): Buffer {
-  const parts: Buffer[] = [OPEN];
-  const list = (items: readonly Buffer[]) => items.forEach((b, x) => (x > 0 ? parts.push(COMMA, b) : parts.push(b)));
-  list(invalid);
-  if (error !== undefined) {
-    parts.push(BETWEEN);
-    list(error);
-  }
-  parts.push(CLOSE);
-  return Buffer.concat(parts);
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { IncomingHttpHeaders } from 'node:http';
-import { makeEnricher, makeQueryEnricher, schemaDeclares, type RequestHeaders } from '../../lib/stream/enrich';
+import { makeEnricher, makeQueryEnricher, schemaDeclares, type RequestHeaders } from '../../lib/event/enrich';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const NOW = new Date('2024-05-06T07:08:09.123Z');
