@@ -80,7 +80,7 @@ export function packOutbound(batch: { readonly outbound: readonly OutboundEvent[
 export function packBatch(prepared: PreparedBatch, metrics: MetricSample[], threadMs: number): PackedBatch {
   const made = prepared.errorEvents;
   return {
-    kind: 'prepared',
+    kind: 'validated',
     count: prepared.count,
     holdsNonEvent: prepared.holdsNonEvent,
     outbound: packOutbound(prepared),

@@ -85,7 +85,7 @@ export type BatchReply =
  * event left to unpack but the outbound events themselves.
  */
 export interface PackedBatch {
-  readonly kind: 'prepared';
+  readonly kind: 'validated';
   readonly count: number;
   readonly holdsNonEvent: boolean;
   readonly outbound: PackedOutbound;
