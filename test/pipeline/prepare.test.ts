@@ -84,7 +84,7 @@ describe('prepareEvents', () => {
   it('throws a ValidationFault, no EventGateError, when validation throws, and rejects with one when it rejects', async () => {
     const thrown = (() => {
       try {
-        prepareEvents([valid(1)], { headers: {} }, { ...deps, validator: scripted(deps.validator, ['throw']) });
+        void prepareEvents([valid(1)], { headers: {} }, { ...deps, validator: scripted(deps.validator, ['throw']) });
       } catch (err) {
         return err;
       }
