@@ -90,14 +90,22 @@ function reply(value: BatchReply, transfer: ArrayBuffer[] = []) {
 export default async function runBatch(task: BatchTask): Promise<unknown> {
   const { metrics, streams, deps } = await state;
   const started = performance.now();
+  const failed = (err: unknown) => {
+    deps.log.error({ err, event: 'pool.validation_failed' }, 'pool thread could not validate a batch');
+    return reply({ kind: 'failed', code: codeOf(err), message: messageOf(err), metrics: metrics.take() });
+  };
   try {
     if (task.streams) streams.use(task.streams);
+  } catch (err) {
+    // Not the body's fault, whatever the error: the stream config the worker validated would not load here.
+    return failed(err);
+  }
+  try {
     const prepared = await prepareBody(Buffer.from(task.body), { headers: task.headers, query: new URLSearchParams(task.query) }, deps);
     const packed = packBatch(prepared, metrics.take(), performance.now() - started);
     return reply(packed, transferOf(packed));
   } catch (err) {
     if (refusesBody(err)) return reply({ kind: 'refused', code: err.code, message: err.message, metrics: metrics.take() });
-    deps.log.error({ err, event: 'pool.validation_failed' }, 'pool thread could not validate a batch');
-    return reply({ kind: 'failed', code: codeOf(err), message: messageOf(err), metrics: metrics.take() });
+    return failed(err);
   }
 }

@@ -38,12 +38,12 @@ export class Gate {
     const { outbound } = prepared;
     if (outbound.length === 0) return Promise.resolve(this.settle(prepared, NO_FAILURES, ctx));
     return sink.produce(outbound, ctx).then((outcomes) => {
-      let failures = NO_FAILURES;
+      let failures: SinkFailure[] | undefined;
       for (let j = 0; j < outcomes.length; j++) {
         const o = outcomes[j];
-        if (!o.ok) (failures === NO_FAILURES ? (failures = []) : (failures as SinkFailure[])).push({ at: j, code: o.code, message: o.message });
+        if (!o.ok) (failures ??= []).push({ at: j, code: o.code, message: o.message });
       }
-      return this.settle(prepared, failures, ctx);
+      return this.settle(prepared, failures ?? NO_FAILURES, ctx);
     });
   }
 
