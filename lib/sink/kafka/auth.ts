@@ -75,7 +75,7 @@ export class AuthWatch {
     this.logged.add(key);
     if (this.current === undefined || (this.current.broker === undefined && failure.broker !== undefined)) this.current = failure;
     const { cause, broker, detail } = failure;
-    this.log.error({ code: CODE, cause, broker, detail }, 'kafka broker refused the producer: authentication or TLS failed');
+    this.log.error({ event: 'kafka.auth_failed', code: CODE, cause, broker, detail }, 'kafka broker refused the producer: authentication or TLS failed');
   }
 
   /** A broker connection is up: whatever failed works now. */
@@ -83,6 +83,6 @@ export class AuthWatch {
     if (!this.current) return;
     this.current = undefined;
     this.logged.clear();
-    this.log.info('kafka authentication succeeded');
+    this.log.info({ event: 'kafka.auth_ok' }, 'kafka authentication succeeded');
   }
 }

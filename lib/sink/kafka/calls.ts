@@ -48,10 +48,10 @@ export class Calls {
     if (full) {
       this.o.metrics.increment('kafka.producer.full', 1, this.o.tags);
       this.o.log.warn(
-        { ...held, max_pending_events: this.o.maxPendingEvents, max_pending_bytes: this.o.maxPendingBytes },
+        { event: 'kafka.full', ...held, max_pending_events: this.o.maxPendingEvents, max_pending_bytes: this.o.maxPendingBytes },
         'kafka producer holds its most events awaiting delivery reports: refusing events until reports come',
       );
-    } else this.o.log.info(held, 'kafka producer takes events again');
+    } else this.o.log.info({ event: 'kafka.full_ended', ...held }, 'kafka producer takes events again');
   }
 
   /** Every event gets `outcome` at once (and is spooled). */
