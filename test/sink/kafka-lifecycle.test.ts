@@ -244,6 +244,20 @@ describe('A Kafka producer on clients from its factory', function () {
       expect(h.records().find((r) => r.event === 'kafka.brokers_up')?.via).to.equal('stats');
     });
 
+    it('is back when its client reports a delivery, events produced meanwhile waiting for their report', async function () {
+      h = harness(fakeFactory());
+      const { sink, ff } = h;
+      await sink.start();
+      const client = ff.last();
+      client.emit('event.error', BROKER_DOWN);
+      const call = sink.produce(makeEvents('t', 1), { requestId: 'while-down' });
+      expect(client.produced, 'not refused before the outage is confirmed').to.have.length(1);
+      client.report(0);
+      expect(codes(await call)).to.deep.equal(['ok']);
+      expect(sink.notReadyReason()).to.equal(undefined);
+      expect(h.records().find((r) => r.event === 'kafka.brokers_up')?.via).to.equal('delivery');
+    });
+
     for (const statistics of [false, true]) {
       it(`${statistics ? 'with' : 'without'} statistics, a probe's answer ${statistics ? 'keeps' : 'clears'} an authentication failure`, async function () {
         h = harness(fakeFactory(), statistics ? {} : NO_STATISTICS);

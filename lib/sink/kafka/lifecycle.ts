@@ -3,21 +3,20 @@
  * (client.ts): connecting (retrying with back-off), connected (polling, its
  * brokers' health watched), replaced after a fatal librdkafka error (the old
  * client retired: its events get their fate first), and closed (flush,
- * disconnect). What the client reports (delivery reports, logs, errors,
- * statistics) is handled here; the Sink facade (producer.ts) produces on
- * whichever client is current.
+ * disconnect). What each client reports is read by reports.ts; the Sink
+ * facade (producer.ts) produces on whichever client is current.
  */
 import { EventGateError } from '../../errors';
 import type { Logger } from '../../log';
 import type { Tags } from '../../metrics/metrics';
 import { Backoff } from '../../backoff';
-import { PRODUCED } from '../sink';
-import { type ClientError, disconnectWithin, flushWithin, pollClient, type ProducerClient, rdkafkaClient } from './client';
-import { type Delivery, deliveryFailure, failure, type Pending } from './delivery';
+import { disconnectWithin, flushWithin, pollClient, type ProducerClient, rdkafkaClient } from './client';
+import { type Delivery, failure } from './delivery';
 import { AuthWatch } from './auth';
-import { errorKind, RdkafkaLogger, recordStats } from './observe';
+import { RdkafkaLogger } from './observe';
+import { ClientReports } from './reports';
 import { Poller } from './poller';
-import { fatalReason, notReadyReasonOf, PRODUCER_TIMINGS, type ProducerTimings, ReadyWaiters, type State } from './state';
+import { notReadyReasonOf, PRODUCER_TIMINGS, type ProducerTimings, ReadyWaiters, type State } from './state';
 import type { Calls } from './calls';
 import type { PendingBound } from './bound';
 import type { Settler } from './settle';
@@ -31,7 +30,7 @@ export interface LifecycleDeps {
   readonly log: Logger;
   readonly tags: Tags;
   readonly calls: Calls;
-  /** Read for the pending gauges at each statistics document. */
+  /** Read for the pending gauges at each statistics document (reports.ts). */
   readonly bound: PendingBound;
   /** Its spool writes are awaited at close. */
   readonly settler: Settler;
@@ -57,6 +56,7 @@ export class ClientLifecycle {
   private readonly auth: AuthWatch;
   /** librdkafka's log lines and recoverable errors, one line per distinct message per interval. */
   private readonly rdkafkaLog: RdkafkaLogger;
+  private readonly reports: ClientReports;
 
   /** Makes the first client: throws when its settings are refused. */
   constructor(deps: LifecycleDeps) {
@@ -70,6 +70,17 @@ export class ClientLifecycle {
     this.statsEnabled = Number(opts.props.global['statistics.interval.ms'] ?? 0) > 0;
     this.auth = new AuthWatch(log);
     this.rdkafkaLog = new RdkafkaLogger(log);
+    this.reports = new ClientReports({
+      metrics: opts.metrics,
+      tags: deps.tags,
+      bound: deps.bound,
+      auth: this.auth,
+      rdkafkaLog: this.rdkafkaLog,
+      health: () => (this.stateNow.kind === 'connected' ? this.stateNow.health : undefined),
+      rebuild: (reason, err) => this.rebuild(reason, err),
+      fatalNotConnected: (err) =>
+        log.error({ event: 'kafka.fatal_not_connected', err }, 'kafka producer fatal error while not connected: replaced at its next produce'),
+    });
     this.clientNow = this.newClient();
   }
 
@@ -101,27 +112,14 @@ export class ClientLifecycle {
   }
 
   /**
-   * A client on the producer's settings, its events wired. A retired
-   * client's delivery reports still give its events their fate; its other
-   * events only reach the log. A client whose connection attempt failed is
-   * not retired: what librdkafka says of that attempt (a refused password)
-   * may come after its callback, and still holds.
+   * A client on the producer's settings, what it reports wired (reports.ts).
+   * A client whose connection attempt failed is not retired: what librdkafka
+   * says of that attempt (a refused password) may come after its callback,
+   * and still holds.
    */
   private newClient(): ProducerClient {
     const client = this.makeClient(this.d.opts.props);
-    const current = (): boolean => !this.retired.has(client);
-    client.on('delivery-report', (err, report) => this.onDeliveryReport(err, report.opaque as Pending | undefined, current()));
-    client.on('event.log', (entry) => {
-      this.rdkafkaLog.log(entry);
-      if (!current()) return;
-      this.auth.see(entry.message);
-      // librdkafka's own line for a fatal error comes first, and is the one with its whole reason.
-      if (entry.fac === 'FATAL') this.rebuild(fatalReason(entry.message));
-    });
-    client.on('event.error', (err) => (current() ? this.onError(err) : this.rdkafkaLog.error(err)));
-    client.on('event.stats', (data) => {
-      if (current()) this.onStats(data.message);
-    });
+    this.reports.wire(client, () => !this.retired.has(client));
     return client;
   }
 
@@ -268,52 +266,4 @@ export class ClientLifecycle {
     await disconnectWithin(client, this.timings.disconnectTimeoutMs);
     log.info({ event: 'kafka.retired', batches: held.length, unacknowledged }, 'kafka producer: the failed client is retired');
   }
-
-  private onDeliveryReport(err: ClientError | null | undefined, pending: Pending | undefined, current: boolean): void {
-    if (!err && current) this.markUp('delivery');
-    // A report after the call was answered is a late fate (settle.ts counts it, and spools a failure).
-    pending?.delivery.settle(pending.index, err ? deliveryFailure(err) : PRODUCED);
-  }
-
-  private onError(err: ClientError): void {
-    const { log, opts, tags } = this.d;
-    this.auth.see(err.message);
-    const kind = errorKind(err);
-    opts.metrics.increment('kafka.errors', 1, { ...tags, kind });
-    if (kind === 'fatal') {
-      // Unrecoverable for this client instance (e.g. an idempotence sequence error).
-      if (!this.rebuild(err.message, err)) {
-        log.error({ event: 'kafka.fatal_not_connected', err }, 'kafka producer fatal error while not connected: replaced at its next produce');
-      }
-      return;
-    }
-    if (kind === 'all_brokers_down') {
-      if (this.stateNow.kind === 'connected') this.stateNow.health.allDown(err);
-      return;
-    }
-    // The watch has logged it, once per cause.
-    if (kind === 'auth') return;
-    // librdkafka recovers from the others by itself (reconnects, retries).
-    this.rdkafkaLog.error(err);
-  }
-
-  private onStats(json: string): void {
-    const { opts, tags, bound } = this.d;
-    opts.metrics.gauge('kafka.producer.pending_events', bound.pendingEvents, tags);
-    opts.metrics.gauge('kafka.producer.pending_bytes', bound.pendingBytes, tags);
-    const brokers = recordStats(opts.metrics, tags, json);
-    if (!brokers) return;
-    if (brokers.leaderUp) {
-      this.markUp('stats');
-      return;
-    }
-    if (this.stateNow.kind === 'connected') this.stateNow.health.noLeaderUp(brokers.anyUp);
-  }
-
-  /** A partition leader is reachable again (or a credential worked). */
-  private markUp(via: 'delivery' | 'stats'): void {
-    this.auth.clear();
-    if (this.stateNow.kind === 'connected') this.stateNow.health.up(via);
-  }
 }
-

@@ -156,7 +156,7 @@ const FATAL_TEXTS =
  * its code is -1, and isFatal is lost), so the kind is read from
  * librdkafka's fixed texts; a broker refusing the client is told by
  * auth.ts. A fatal error this misses is caught by the next produce(), which
- * librdkafka then refuses with ERR__FATAL (producer.ts).
+ * librdkafka then refuses with ERR__FATAL (producer.ts rebuilds then).
  */
 export function errorKind(err: ClientError): 'fatal' | 'all_brokers_down' | 'auth' | 'other' {
   if (err.isFatal === true || err.code === Kafka.CODES.ERRORS.ERR__FATAL || FATAL_TEXTS.test(err.message.toLowerCase())) return 'fatal';
