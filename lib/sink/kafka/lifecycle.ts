@@ -10,7 +10,7 @@ import { EventGateError } from '../../errors';
 import type { Logger } from '../../log';
 import type { Tags } from '../../metrics/metrics';
 import { Backoff } from '../../backoff';
-import { disconnectWithin, flushWithin, pollClient, type ProducerClient, rdkafkaClient } from './client';
+import { type ClientFactory, disconnectWithin, flushWithin, pollClient, type ProducerClient, rdkafkaClient } from './client';
 import { type Delivery, failure } from './delivery';
 import { AuthWatch } from './auth';
 import { RdkafkaLogger } from './observe';
@@ -39,7 +39,7 @@ export interface LifecycleDeps {
 export class ClientLifecycle {
   private readonly d: LifecycleDeps;
   private readonly timings: ProducerTimings;
-  private readonly makeClient: (props: KafkaSinkOptions['props']) => ProducerClient;
+  private readonly makeClient: ClientFactory;
   /** The client events are produced on; replaced after a failed connect or a fatal error. */
   private clientNow: ProducerClient;
   private stateNow: State = { kind: 'new' };
