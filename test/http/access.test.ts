@@ -62,7 +62,7 @@ describe('access log', function () {
   it('writes a line for about sample_rate of the requests', async () => {
     cfg.write({ num_workers: 0 }, { access_log: { enabled: true, sample_rate: 0.5 } });
     const eg = new Eventgate(cfg.path);
-    await eg.waitFor((l) => l.msg === 'listening', 15000, 'the service');
+    await eg.waitFor((l) => l.event === 'service.listening', 15000, 'the service');
     for (let i = 0; i < 60; i++) expect((await post([testEvent()])).status).to.equal(201);
     eg.signal('SIGTERM');
     expect((await eg.exited).code).to.equal(0);
@@ -78,14 +78,14 @@ describe('access log', function () {
     for (const [what, conf] of runs) {
       cfg.write({ num_workers: 0 }, conf);
       const eg = new Eventgate(cfg.path);
-      await eg.waitFor((l) => l.msg === 'listening', 15000, 'the service');
+      await eg.waitFor((l) => l.event === 'service.listening', 15000, 'the service');
       for (let i = 0; i < 20; i++) expect((await post([testEvent()])).status).to.equal(201);
       // Once it exited every line it wrote has been read.
       eg.signal('SIGTERM');
       expect((await eg.exited).code).to.equal(0);
       const access: LogLine[] = eg.lines.filter((l) => l.msg === 'access');
       expect(access, what).to.deep.equal([]);
-      expect(eg.lines.some((l) => l.msg === 'stopped'), `${what}: the log was read to its end`).to.equal(true);
+      expect(eg.lines.some((l) => l.event === 'shutdown.stopped'), `${what}: the log was read to its end`).to.equal(true);
     }
   });
 });

@@ -20,7 +20,7 @@ describe('a SIGHUP that changes logging.level', function () {
     const base = await freeBase(2, [cfg.port]);
     cfg.write({ num_workers: 1, logging: { level: 'warn' }, debug_mode: true, debug_inspect_port_base: base });
     eg.signal('SIGHUP');
-    const hup = await eg.waitForMaster('SIGHUP: reloading the config');
+    const hup = await eg.waitForMaster('reload.started');
     const said = await eg.waitFor((l) => l.worker_id === 0 && typeof l.inspector_url === 'string', 20000, 'the inspector line');
     expect(said.level).to.equal(40);
     const newPid = said.worker_pid as number;
