@@ -32,7 +32,7 @@ describe('a SIGHUP that changes logging.level', function () {
     // Nothing under warn after the re-read, from the master (not "rolling the workers", not "worker
     // listening") or from the new worker; the old one drained on its old config.
     const after = eg.lines.slice(eg.lines.indexOf(hup) + 1).filter((l) => l.worker_id === 0 || l.worker_id === said.worker);
-    expect(after.filter((l) => l.level < 40).map((l) => l.msg)).to.deep.equal([]);
+    expect(after.filter((l) => l.level < 40).map((l) => JSON.stringify(l))).to.deep.equal([]);
     eg.signal('SIGTERM');
     expect((await eg.exited).code).to.equal(0);
   });
