@@ -80,6 +80,7 @@ export const LOG_EVENTS = [
   'stream_config.changed',
   'stream_config.refresh_failed',
   'stream_config.warnings',
+  'http.access',
   'metrics.listening',
   'metrics.listen_failed',
   'metrics.scrape_failed',
