@@ -7,6 +7,7 @@
  * probe fails. Twice, so that a broker closing an idle connection while
  * librdkafka reconnects refuses nothing.
  */
+import type { LogEvent } from '../../log-events';
 import type { Logger } from '../../log';
 import type { Backoff } from '../../backoff';
 
@@ -76,7 +77,7 @@ export class BrokerHealth {
   /** librdkafka's "all brokers are down": logged once per outage; a probe starts. */
   allDown(err: unknown): void {
     if (this.state.kind === 'up') {
-      this.deps.log.error({ event: 'kafka.brokers_down', err }, 'all kafka brokers are down');
+      this.deps.log.error({ event: 'kafka.brokers_down' satisfies LogEvent, err }, 'all kafka brokers are down');
       this.state = { kind: 'down', reason: 'all brokers are down', since: Date.now(), downStats: 0, confirmed: false, probe: this.state.probe };
     }
     this.startProbe();
@@ -94,7 +95,7 @@ export class BrokerHealth {
     if (this.state.kind !== 'down') return;
     const downMs = Date.now() - this.state.since;
     this.state = { kind: 'up', probe: this.state.probe };
-    this.deps.log.info({ event: 'kafka.brokers_up', via, down_ms: downMs }, 'kafka brokers reachable again');
+    this.deps.log.info({ event: 'kafka.brokers_up' satisfies LogEvent, via, down_ms: downMs }, 'kafka brokers reachable again');
   }
 
   /** The client is being closed or replaced: no more probes. */
@@ -107,7 +108,7 @@ export class BrokerHealth {
   private confirmDown(): void {
     if (this.state.kind !== 'down' || this.state.confirmed) return;
     this.state = { ...this.state, confirmed: true, reason: 'all brokers are down; no broker connection is up' };
-    this.deps.log.warn({ event: 'kafka.brokers_down_confirmed' }, 'no kafka broker connection is up: refusing events at once until one is');
+    this.deps.log.warn({ event: 'kafka.brokers_down_confirmed' satisfies LogEvent }, 'no kafka broker connection is up: refusing events at once until one is');
   }
 
   private setProbe(probe: Probe): void {

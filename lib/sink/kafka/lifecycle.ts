@@ -6,6 +6,7 @@
  * disconnect). What each client reports is read by reports.ts; the Sink
  * facade (producer.ts) produces on whichever client is current.
  */
+import type { LogEvent } from '../../log-events';
 import { EventGateError } from '../../errors';
 import type { Logger } from '../../log';
 import type { Tags } from '../../metrics/metrics';
@@ -79,7 +80,7 @@ export class ClientLifecycle {
       health: () => (this.stateNow.kind === 'connected' ? this.stateNow.health : undefined),
       rebuild: (reason, err) => this.rebuild(reason, err),
       fatalNotConnected: (err) =>
-        log.error({ event: 'kafka.fatal_not_connected', err }, 'kafka producer fatal error while not connected: replaced at its next produce'),
+        log.error({ event: 'kafka.fatal_not_connected' satisfies LogEvent, err }, 'kafka producer fatal error while not connected: replaced at its next produce'),
     });
     this.clientNow = this.newClient();
   }
@@ -160,9 +161,9 @@ export class ClientLifecycle {
     // A client that failed fatally gives its events their fate first: flushing the new one does not.
     while (this.retiring.size) await Promise.all(this.retiring);
     if (was.kind === 'connected' && calls.size) {
-      if (was.health.downConfirmed) log.warn({ event: 'kafka.close_without_flush', batches: calls.size }, 'kafka brokers are down: closing without a flush');
+      if (was.health.downConfirmed) log.warn({ event: 'kafka.close_without_flush' satisfies LogEvent, batches: calls.size }, 'kafka brokers are down: closing without a flush');
       else if (await flushWithin(this.clientNow, opts.flushTimeoutMs)) await calls.drained(this.timings.reportGraceMs);
-      else log.warn({ event: 'kafka.flush_incomplete', batches: calls.size }, 'kafka producer did not flush before close');
+      else log.warn({ event: 'kafka.flush_incomplete' satisfies LogEvent, batches: calls.size }, 'kafka producer did not flush before close');
     }
     for (const delivery of calls.list()) {
       delivery.fill(failure('EG_ERR_KAFKA_CLOSED', `${kind} producer closed before the event was acknowledged`));
@@ -171,7 +172,7 @@ export class ClientLifecycle {
     if (was.kind === 'connected') was.poll.stop();
     await disconnectWithin(this.clientNow, this.timings.disconnectTimeoutMs);
     this.rdkafkaLog.flush();
-    log.info({ event: 'kafka.closed' }, 'kafka producer closed');
+    log.info({ event: 'kafka.closed' satisfies LogEvent }, 'kafka producer closed');
   }
 
   private connect(): void {
@@ -216,8 +217,8 @@ export class ClientLifecycle {
       this.stateNow = { kind: 'connected', poll, health };
       this.auth.clear();
       this.rdkafkaLog.connected();
-      if (rebuilt) log.info({ event: 'kafka.rebuilt', rebuilt }, 'kafka producer rebuilt and connected');
-      else log.info({ event: 'kafka.connected', rebuilt }, 'kafka producer connected');
+      if (rebuilt) log.info({ event: 'kafka.rebuilt' satisfies LogEvent, rebuilt }, 'kafka producer rebuilt and connected');
+      else log.info({ event: 'kafka.connected' satisfies LogEvent, rebuilt }, 'kafka producer connected');
       this.ready.settle();
     });
   }
@@ -235,7 +236,7 @@ export class ClientLifecycle {
     const state = this.stateNow;
     if (state.kind !== 'connected') return false;
     const { log, opts, tags, calls } = this.d;
-    log.error({ event: 'kafka.fatal', err, reason }, 'kafka producer fatal error: replacing the client');
+    log.error({ event: 'kafka.fatal' satisfies LogEvent, err, reason }, 'kafka producer fatal error: replacing the client');
     opts.metrics.increment('kafka.producer.rebuilt', 1, tags);
     const old = this.clientNow;
     this.retired.add(old);
@@ -247,7 +248,7 @@ export class ClientLifecycle {
     this.stateNow = { kind: 'connecting', rebuilding: reason, retry };
     state.health.stop();
     const work = this.retire(old, state.poll, held).catch((e: unknown) =>
-      log.error({ event: 'kafka.retire_failed', err: e }, 'kafka producer: retiring a failed client failed'),
+      log.error({ event: 'kafka.retire_failed' satisfies LogEvent, err: e }, 'kafka producer: retiring a failed client failed'),
     );
     this.retiring.add(work);
     void work.finally(() => this.retiring.delete(work));
@@ -264,6 +265,6 @@ export class ClientLifecycle {
     }
     poll.stop();
     await disconnectWithin(client, this.timings.disconnectTimeoutMs);
-    log.info({ event: 'kafka.retired', batches: held.length, unacknowledged }, 'kafka producer: the failed client is retired');
+    log.info({ event: 'kafka.retired' satisfies LogEvent, batches: held.length, unacknowledged }, 'kafka producer: the failed client is retired');
   }
 }

@@ -3,6 +3,7 @@
  * metrics: log lines (syslog levels), error events (their kind) and
  * statistics (a JSON document every statistics.interval.ms).
  */
+import type { LogEvent } from '../../log-events';
 import * as Kafka from 'node-rdkafka';
 import { authFailureOf } from './auth';
 import type { ErrorCode } from '../../errors';
@@ -51,12 +52,12 @@ export class RdkafkaLogger {
   constructor(log: Logger, intervalMs: number = RDKAFKA_LOG_INTERVAL_MS) {
     const every = (repeated: number) => (repeated > 0 ? { repeated, interval_ms: intervalMs } : {});
     this.lines = new LogLimiter(intervalMs, (e, repeated) =>
-      log[logLevelOf(e.severity)]({ event: 'kafka.librdkafka_log', fac: e.fac, severity: e.severity, detail: e.message, ...every(repeated) }, 'librdkafka log'),
+      log[logLevelOf(e.severity)]({ event: 'kafka.librdkafka_log' satisfies LogEvent, fac: e.fac, severity: e.severity, detail: e.message, ...every(repeated) }, 'librdkafka log'),
     );
-    this.errors = new LogLimiter(intervalMs, (err, repeated) => log.warn({ event: 'kafka.librdkafka_error', err, ...every(repeated) }, 'librdkafka error'));
+    this.errors = new LogLimiter(intervalMs, (err, repeated) => log.warn({ event: 'kafka.librdkafka_error' satisfies LogEvent, err, ...every(repeated) }, 'librdkafka error'));
     const code: ErrorCode = 'EG_ERR_KAFKA_CONNECT';
     this.connects = new LogLimiter(intervalMs, (e, repeated) =>
-      log.warn({ event: 'kafka.connect_retry', err: e.err, code, attempts: e.attempts, ...every(repeated) }, 'kafka producer could not connect, retrying'),
+      log.warn({ event: 'kafka.connect_retry' satisfies LogEvent, err: e.err, code, attempts: e.attempts, ...every(repeated) }, 'kafka producer could not connect, retrying'),
     );
   }
 
