@@ -11,6 +11,7 @@ import { budgetOf, SERVICE_INFO } from './service';
 import { runMaster } from './supervisor/master';
 import { desiredWorkers, isWorkerCountSpec, type RunOptions } from './supervisor/options';
 import { runSingleProcess } from './supervisor/single';
+import type { LogEvent } from './log-events';
 
 interface RunArgs {
   config: string;
@@ -58,14 +59,14 @@ async function run(args: RunArgs): Promise<void> {
   // worker_id 0: the master, or the one process; workers log with their own id.
   const log = createLogger(loaded.config.logging, { worker_id: 0 }, logStreamOf(loaded.config));
   if (loaded.notes?.length) {
-    log.warn({ event: 'config_notes', notes: loaded.notes }, 'config keys accepted that have no effect here (eventgate --check-config lists them)');
+    log.warn({ event: 'config_notes' satisfies LogEvent, notes: loaded.notes }, 'config keys accepted that have no effect here (eventgate --check-config lists them)');
   }
   const metrics = new ReloadableMetrics(loaded.config.metrics, log);
   try {
     if (desiredWorkers(loaded.config, options) === 0) await runSingleProcess(loaded, log, metrics, options);
     else await runMaster(loaded, log, metrics, options);
   } catch (err) {
-    log.fatal({ err, code: codeOf(err) }, 'eventgate could not start');
+    log.fatal({ event: 'process.start_failed' satisfies LogEvent, err, code: codeOf(err) }, 'eventgate could not start');
     process.exit(1);
   }
 }
@@ -94,7 +95,7 @@ async function replay(file: string, configPath: string): Promise<void> {
   } catch (err) {
     report = failedReport(file, err);
   }
-  if (report.error) log.fatal({ code: report.error.code, file: report.file, msg_detail: report.error.message }, 'replay failed');
+  if (report.error) log.fatal({ event: 'replay.failed' satisfies LogEvent, code: report.error.code, file: report.file, msg_detail: report.error.message }, 'replay failed');
   process.stdout.write(`${JSON.stringify(report)}\n`);
   process.exitCode = report.failed_file || report.error ? 1 : 0;
   await metrics.close();

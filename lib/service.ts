@@ -29,6 +29,7 @@ import type { Metrics } from './metrics/metrics';
 import { missingSchemaBases } from './schema';
 import { createSinks } from './sink/create';
 import { StreamRegistry } from './stream';
+import type { LogEvent } from './log-events';
 
 // The package file sits two levels above the compiled lib/ (dist/lib/service.js).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -149,13 +150,13 @@ export async function buildApp(loaded: LoadedConfig, deps: ServiceDeps): Promise
   const { validator, schemas } = built;
   for (const { base, dir } of missingSchemaBases(conf.schema_base_uris, loaded.dir)) {
     const code: ErrorCode = 'EG_ERR_SCHEMA_BASE_MISSING';
-    log.warn({ code, base, dir }, 'schema base folder does not exist: no schema will be found there');
+    log.warn({ event: 'schema.base_missing' satisfies LogEvent, code, base, dir }, 'schema base folder does not exist: no schema will be found there');
   }
   const sinks = createSinks(conf, loaded.dir, deps);
   const workers = deps.workers ?? workersOf(loaded.config.num_workers);
   const budget = budgetOf(loaded, cluster.isWorker ? workers : 0);
-  log.info({ ...budgetFields(budget), event: 'memory_budget' }, 'memory budget');
-  if (budget.largestBody < budget.maxBodySize) log.warn({ ...budgetFields(budget), max_body_size: budget.maxBodySize }, 'memory budget is below max_body_size: larger bodies get 413');
+  log.info({ ...budgetFields(budget), event: 'memory_budget' satisfies LogEvent }, 'memory budget');
+  if (budget.largestBody < budget.maxBodySize) log.warn({ event: 'memory_budget.below_max_body' satisfies LogEvent, ...budgetFields(budget), max_body_size: budget.maxBodySize }, 'memory budget is below max_body_size: larger bodies get 413');
   const pool = BatchPool.create({
     conf,
     configDir: loaded.dir,
@@ -237,7 +238,7 @@ async function whenReady(app: App, deps: ServiceDeps, closing: () => boolean = (
   const deadline = Date.now() + (deps.readyTimeoutMs ?? 0);
   for (let reason = app.notReadyReason(); reason !== undefined && !closing(); reason = app.notReadyReason()) {
     if (Date.now() >= deadline) {
-      if (deps.readyTimeoutMs) deps.log.warn({ reason, timeout_ms: deps.readyTimeoutMs }, 'not ready in time; taking requests anyway');
+      if (deps.readyTimeoutMs) deps.log.warn({ event: 'service.ready_timeout' satisfies LogEvent, reason, timeout_ms: deps.readyTimeoutMs }, 'not ready in time; taking requests anyway');
       return;
     }
     await new Promise((r) => setTimeout(r, 20));
@@ -285,7 +286,7 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
     throw listenError(err, conf.port, conf.interface);
   }
   const port = (server.address() as AddressInfo).port;
-  deps.log.info({ port, interface: conf.interface, sink: current.app.sinks.guaranteed.kind }, 'listening');
+  deps.log.info({ event: 'service.listening' satisfies LogEvent, port, interface: conf.interface, sink: current.app.sinks.guaranteed.kind }, 'listening');
   const stopHeap = reportHeap(deps.metrics);
   let closing: Promise<void> | undefined;
   // A stop while the producers still connect need not wait for them.
@@ -303,7 +304,7 @@ export async function startService(loaded: LoadedConfig, deps: ServiceDeps): Pro
       const was = old.app.conf;
       const now = fresh.app.conf;
       if (was.port !== now.port || was.interface !== now.interface) {
-        deps.log.warn({ port: now.port, interface: now.interface }, 'a new listening address takes a restart; keeping the old one');
+        deps.log.warn({ event: 'reload.address_kept' satisfies LogEvent, port: now.port, interface: now.interface }, 'a new listening address takes a restart; keeping the old one');
       }
       await old.drainAndClose();
     },

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ServiceConf } from '../config/schema';
 import type { Answer } from '../answer/answer';
 import type { Logger } from '../log';
+import type { LogEvent } from '../log-events';
 
 /** The events of one request, as its answer counted them (a hasty request: only how many came). */
 export interface EventCounts {
@@ -53,6 +54,7 @@ export function accessLogOf(conf: ServiceConf['access_log'], log: Logger): Acces
       return (status, durationMs) => {
         log.info(
           {
+            event: 'http.access' satisfies LogEvent,
             request_id: requestId,
             method: req.method,
             route,

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { ErrorCode } from '../errors';
 import type { Logger } from '../log';
 import { CONTENT_TYPE } from './prometheus';
+import type { LogEvent } from '../log-events';
 
 export interface ScrapeTarget {
   readonly host: string;
@@ -37,7 +38,7 @@ export class ScrapeServer {
           res.end(req.method === 'HEAD' ? undefined : text);
         },
         (err: unknown) => {
-          log.error({ err }, 'metrics scrape failed');
+          log.error({ event: 'metrics.scrape_failed' satisfies LogEvent, err }, 'metrics scrape failed');
           res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('metrics scrape failed\n');
         },
       );
@@ -47,13 +48,13 @@ export class ScrapeServer {
     this.listening = new Promise((resolve) => {
       const onError = (err: Error): void => {
         this.server.off('listening', onListening);
-        log.error({ err, metrics_port: target.port, metrics_host: target.host, code: 'EG_ERR_METRICS_LISTEN' satisfies ErrorCode }, 'metrics endpoint could not listen');
+        log.error({ event: 'metrics.listen_failed' satisfies LogEvent, err, metrics_port: target.port, metrics_host: target.host, code: 'EG_ERR_METRICS_LISTEN' satisfies ErrorCode }, 'metrics endpoint could not listen');
         resolve(undefined);
       };
       const onListening = (): void => {
         this.server.off('error', onError);
         const port = (this.server.address() as AddressInfo).port;
-        log.info({ metrics_port: port, metrics_host: target.host }, 'metrics endpoint listening');
+        log.info({ event: 'metrics.listening' satisfies LogEvent, metrics_port: port, metrics_host: target.host }, 'metrics endpoint listening');
         resolve(port);
       };
       this.server.once('error', onError);

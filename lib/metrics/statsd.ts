@@ -1,6 +1,7 @@
 import HotShots, { type StatsD } from 'hot-shots';
 import type { Logger } from '../log';
 import type { Metrics, Tags } from './metrics';
+import type { LogEvent } from '../log-events';
 
 export interface StatsdTarget {
   readonly host: string;
@@ -99,7 +100,7 @@ export function statsdClient(host: string, port: number, prefix: string, log: Lo
     cacheDns: true,
     maxBufferSize: DATAGRAM_BYTES,
     bufferFlushInterval: FLUSH_INTERVAL_MS,
-    errorHandler: throttled((err: Error, suppressed: number) => log.warn({ err, host, port, suppressed }, 'statsd send failed')),
+    errorHandler: throttled((err: Error, suppressed: number) => log.warn({ event: 'metrics.statsd_send_failed' satisfies LogEvent, err, host, port, suppressed }, 'statsd send failed')),
   });
 }
 

@@ -19,6 +19,7 @@ import type { LocatedSchema } from './locate';
 import type { SchemaObject } from './parse';
 import { prepareSchema } from './prepare';
 import { assertSecure } from './secure';
+import type { LogEvent } from '../log-events';
 
 export interface CompiledDoc {
   readonly validate: ValidateFunction;
@@ -219,8 +220,8 @@ function ajvLogger(log: Logger | undefined): AjvLogger | false {
   if (!log) return false;
   const text = (args: unknown[]): string => args.map(String).join(' ');
   return {
-    log: (...args: unknown[]) => log.debug({ ajv: text(args) }, 'ajv'),
-    warn: (...args: unknown[]) => log.warn({ ajv: text(args) }, 'ajv warning'),
-    error: (...args: unknown[]) => log.debug({ ajv: text(args).slice(0, 2000) }, 'ajv error'),
+    log: (...args: unknown[]) => log.debug({ event: 'schema.ajv_log' satisfies LogEvent, ajv: text(args) }, 'ajv'),
+    warn: (...args: unknown[]) => log.warn({ event: 'schema.ajv_warning' satisfies LogEvent, ajv: text(args) }, 'ajv warning'),
+    error: (...args: unknown[]) => log.debug({ event: 'schema.ajv_error' satisfies LogEvent, ajv: text(args).slice(0, 2000) }, 'ajv error'),
   };
 }

@@ -15,6 +15,7 @@ import { fetchSchemaText } from './fetch';
 import { FetchLimiter } from './limit';
 import { locateSchema, type FetchText, type LocatedSchema } from './locate';
 import { MAX_SCHEMA_URI_LENGTH, parseBaseUris, resolveSchemaUri, type ResolveOptions, type SchemaBase } from './resolve';
+import type { LogEvent } from '../log-events';
 
 export interface SchemaRepositoryOptions {
   /** Tried in order: plain paths (relative to `configDir`), file:// or http(s):// URIs. */
@@ -282,7 +283,7 @@ export class SchemaRepository {
       const title = typeof schema.title === 'string' ? schema.title : undefined;
       const compiled: CompiledSchema = Object.freeze({ uri, validate, title, schema, lookup });
       if (generation === this.generation && this.cache.setOk(uri, compiled) > 0) this.metrics.increment('schema.cache.evicted', 1, { kind: 'schema' });
-      this.opts.log?.info({ uri, href, ms: Math.round(performance.now() - started) }, 'schema loaded');
+      this.opts.log?.info({ event: 'schema.loaded' satisfies LogEvent, uri, href, ms: Math.round(performance.now() - started) }, 'schema loaded');
       return compiled;
     } catch (caught) {
       const err =
@@ -302,7 +303,7 @@ export class SchemaRepository {
       if (told) this.notFoundToldAt = now;
       const level = told ? 'info' : QUIET_CODES.has(err.code) ? 'debug' : 'warn';
       const tried = told ? (err.details as { tried?: string[] } | undefined)?.tried : undefined;
-      this.opts.log?.[level]({ uri: uri.slice(0, MAX_SCHEMA_URI_LENGTH), code: err.code, err, ...(tried ? { tried } : {}) }, 'schema load failed');
+      this.opts.log?.[level]({ event: 'schema.load_failed' satisfies LogEvent, uri: uri.slice(0, MAX_SCHEMA_URI_LENGTH), code: err.code, err, ...(tried ? { tried } : {}) }, 'schema load failed');
       throw err;
     } finally {
       this.metrics.timing('schema.load_time', performance.now() - started);

@@ -10,6 +10,7 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import { StreamTable, type StreamConfigObject, type StreamSettings } from './config';
 import { loadStreamConfig } from './source';
+import type { LogEvent } from '../log-events';
 
 export interface StreamRegistryOptions {
   /** stream_config_uri */
@@ -67,7 +68,7 @@ export class StreamRegistry {
         // Jitter: the workers of one host start together and should not hit
         // the config API in lockstep.
         const delay = Math.min(base * 2 ** attempt, MAX_RETRY_DELAY_MS) * (0.8 + Math.random() * 0.4);
-        opts.log.warn({ err, uri: opts.uri, attempt: attempt + 1, retry_in_ms: Math.round(delay) }, 'stream config load failed, retrying');
+        opts.log.warn({ event: 'stream_config.load_retry' satisfies LogEvent, err, uri: opts.uri, attempt: attempt + 1, retry_in_ms: Math.round(delay) }, 'stream config load failed, retrying');
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
@@ -123,13 +124,13 @@ export class StreamRegistry {
       // regex answers the hot path is using.
       if (JSON.stringify(table.source) !== JSON.stringify(this.current.source)) {
         this.current = table;
-        log.info({ uri, streams: table.size }, 'stream config changed');
+        log.info({ event: 'stream_config.changed' satisfies LogEvent, uri, streams: table.size }, 'stream config changed');
       }
       return true;
     } catch (err) {
       if (this.closed) return false;
       metrics.increment('stream_config.refresh.failed', 1, { code: codeOf(err) });
-      log.error({ err, uri }, 'stream config refresh failed, keeping the last good config');
+      log.error({ event: 'stream_config.refresh_failed' satisfies LogEvent, err, uri }, 'stream config refresh failed, keeping the last good config');
       return false;
     }
   }
@@ -153,7 +154,7 @@ async function loadTable(opts: StreamRegistryOptions, signal?: AbortSignal): Pro
     objectPath: opts.objectPath,
     signal,
   });
-  if (loaded.warnings !== undefined) opts.log.warn({ uri: loaded.href, warnings: loaded.warnings }, 'stream config answer has warnings');
+  if (loaded.warnings !== undefined) opts.log.warn({ event: 'stream_config.warnings' satisfies LogEvent, uri: loaded.href, warnings: loaded.warnings }, 'stream config answer has warnings');
   const table = new StreamTable(loaded.streams, opts.serviceName, loaded.href);
   opts.metrics.timing('stream_config.load_time', performance.now() - started);
   opts.metrics.gauge('stream_config.streams', table.size);

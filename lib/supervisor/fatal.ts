@@ -9,6 +9,7 @@
  */
 import type { ErrorCode } from '../errors';
 import type { Logger } from '../log';
+import type { LogEvent } from '../log-events';
 
 export type Role = 'master' | 'worker' | 'single';
 
@@ -25,7 +26,7 @@ export function exitOnUncaught(log: Logger, role: Role, doing: () => Doing): voi
     dying = true;
     const code: ErrorCode = 'EG_ERR_UNCAUGHT';
     try {
-      log.fatal({ err, code, origin, role, doing: doing() }, 'uncaught error: exiting');
+      log.fatal({ event: 'process.uncaught_error' satisfies LogEvent, err, code, origin, role, doing: doing() }, 'uncaught error: exiting');
     } finally {
       // stdout is synchronous for files and pipes on Linux: the line is out.
       process.exit(1);

@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics/metrics';
 import { HeapGuard } from './heap';
 import type { KillReason, WorkerRecord } from './record';
 import type { WorkerSet } from './workers';
+import type { LogEvent } from '../log-events';
 
 /** Heartbeats (and the master's check of them) come this many times per heartbeat timeout. */
 const BEATS_PER_TIMEOUT = 4;
@@ -68,7 +69,7 @@ export class Health {
       else if (w.state === 'starting' && now - w.forkedAt > startup) reason = 'startup_timeout';
       else if (w.state === 'draining' && now - w.drainStartedAt > drain) reason = 'drain_timeout';
       if (reason && w.kill(reason)) {
-        this.log.error({ worker: w.id, worker_pid: w.pid, reason, state: w.state, silent_ms: now - (w.lastBeatAt ?? w.forkedAt) }, 'killing worker');
+        this.log.error({ event: 'worker.killed' satisfies LogEvent, worker: w.id, worker_pid: w.pid, reason, state: w.state, silent_ms: now - (w.lastBeatAt ?? w.forkedAt) }, 'killing worker');
       }
     }
   }
@@ -82,18 +83,18 @@ export class Health {
       const pause = this.guard.successorBeat(limitMb, w.heapUsedBytes);
       if (pause) {
         const fields = { worker: w.id, worker_pid: w.pid, heap_used_mb: heapMb, limit_mb: limitMb, retry_in_ms: pause.pauseMs };
-        if (pause.first) this.log.warn(fields, "worker_heap_limit_mb is below a fresh worker's heap; heap replacements back off");
-        else this.log.debug(fields, 'heap replacement successor over the limit again; backing off longer');
+        if (pause.first) this.log.warn({ event: 'worker.heap_limit_too_low' satisfies LogEvent, ...fields }, "worker_heap_limit_mb is below a fresh worker's heap; heap replacements back off");
+        else this.log.debug({ event: 'worker.heap_backoff_longer' satisfies LogEvent, ...fields }, 'heap replacement successor over the limit again; backing off longer');
         return;
       }
     }
     if (this.replacing.has(w) || w.heapUsedBytes <= limitMb * 1024 * 1024) return;
     if (!this.guard.mayReplace(limitMb)) {
-      this.log.debug({ worker: w.id, heap_used_mb: heapMb, limit_mb: limitMb }, 'worker over its heap limit; replacement backed off');
+      this.log.debug({ event: 'worker.heap_backoff' satisfies LogEvent, worker: w.id, heap_used_mb: heapMb, limit_mb: limitMb }, 'worker over its heap limit; replacement backed off');
       return;
     }
     this.replacing.add(w);
-    this.log.warn({ worker: w.id, worker_pid: w.pid, heap_used_mb: heapMb, limit_mb: limitMb }, 'worker over its heap limit; replacing it gracefully');
+    this.log.warn({ event: 'worker.heap_over_limit' satisfies LogEvent, worker: w.id, worker_pid: w.pid, heap_used_mb: heapMb, limit_mb: limitMb }, 'worker over its heap limit; replacing it gracefully');
     this.host.enqueue(async () => {
       // A replacement queued behind one whose successor showed the limit below the baseline.
       if (w.state !== 'listening' || !this.guard.mayReplace(this.config.worker_heap_limit_mb)) {
@@ -105,7 +106,7 @@ export class Health {
         this.successors.add(await this.host.startWithRetries(this.host.active, 'heap replacement', w.slot));
       } catch (err) {
         this.replacing.delete(w);
-        if (!this.host.stopping) this.log.error({ worker: w.id, reason: messageOf(err) }, 'no successor for the worker over its heap limit; it keeps serving');
+        if (!this.host.stopping) this.log.error({ event: 'worker.heap_no_successor' satisfies LogEvent, worker: w.id, reason: messageOf(err) }, 'no successor for the worker over its heap limit; it keeps serving');
         return;
       }
       await this.workers.retire(w);

@@ -26,6 +26,7 @@ import { StartupFailure, type RestartCause, type WorkerRecord, type WorkerState 
 import { Roller, type RollHost } from './roll';
 import { Shutdown } from './shutdown';
 import { WorkerSet } from './workers';
+import type { LogEvent } from '../log-events';
 
 export async function runMaster(loaded: LoadedConfig, log: Logger, metrics: ReloadableMetrics, options: RunOptions): Promise<void> {
   const master = new Master(loaded, log, metrics, options);
@@ -104,19 +105,19 @@ class Master implements RollHost, HealthHost {
 
   /** The first worker alone (a broken config fails once, not N times), then the others together. */
   private async startFirst(): Promise<void> {
-    this.log.info({ workers: this.desired }, 'master starting');
+    this.log.info({ event: 'master.starting' satisfies LogEvent, workers: this.desired }, 'master starting');
     try {
       await this.startWithRetries(this.active, 'startup');
     } catch (err) {
       if (this.stopping) return;
       this.log.fatal(
-        { attempts: this.config.startup_attempts, code: codeOf(err), reason: messageOf(err) },
+        { event: 'master.gave_up' satisfies LogEvent, attempts: this.config.startup_attempts, code: codeOf(err), reason: messageOf(err) },
         'eventgate could not start: the first worker failed to start startup_attempts times in a row; giving up',
       );
       await this.shutdown.giveUp();
     }
     await Promise.all(Array.from({ length: this.desired - 1 }, () => this.addWorker()));
-    if (!this.stopping) this.log.info({ workers: this.workers.liveCount(), port: this.config.services[0].conf.port }, 'eventgate started');
+    if (!this.stopping) this.log.info({ event: 'master.started' satisfies LogEvent, workers: this.workers.liveCount(), port: this.config.services[0].conf.port }, 'eventgate started');
   }
 
   /**
@@ -133,7 +134,7 @@ class Master implements RollHost, HealthHost {
   }
 
   enqueue(task: () => Promise<void>): void {
-    this.queue = this.queue.then(task).catch((err: unknown) => this.log.error({ err }, 'supervisor task failed'));
+    this.queue = this.queue.then(task).catch((err: unknown) => this.log.error({ event: 'master.task_failed' satisfies LogEvent, err }, 'supervisor task failed'));
   }
 
   // ---- per-worker events ----
@@ -159,7 +160,7 @@ class Master implements RollHost, HealthHost {
         if (w.state !== 'starting') return;
         w.markListening();
         this.metrics.increment('supervisor.worker.started');
-        this.log.info({ worker: w.id, worker_pid: w.pid, port: msg.port, generation: w.generation }, 'worker listening');
+        this.log.info({ event: 'worker.listening' satisfies LogEvent, worker: w.id, worker_pid: w.pid, port: msg.port, generation: w.generation }, 'worker listening');
         return this.workers.reportStates();
       case 'heartbeat':
         w.markAlive(msg.heapUsedBytes);
@@ -179,7 +180,7 @@ class Master implements RollHost, HealthHost {
         // The worker got SIGTERM on its own: not a crash, but it needs a successor.
         if (w.state !== 'listening') return;
         w.markDraining();
-        this.log.warn({ worker: w.id, worker_pid: w.pid, reason: msg.reason }, 'worker drains on its own; replacing it');
+        this.log.warn({ event: 'worker.draining_unasked' satisfies LogEvent, worker: w.id, worker_pid: w.pid, reason: msg.reason }, 'worker drains on its own; replacing it');
         this.workers.reportStates();
         // After the usual restart delay: a SIGTERM sent to the whole process group
         // reaches the master too, and its stop then cancels this replacement.
@@ -200,17 +201,18 @@ class Master implements RollHost, HealthHost {
     if (was === 'draining') {
       const clean = code === 0 && w.killReason === undefined;
       if (!clean && this.stopping) this.shutdown.markUnclean();
-      this.log[clean ? 'info' : 'warn'](fields, clean ? 'worker drained and exited' : 'worker did not drain cleanly');
+      if (clean) this.log.info({ event: 'worker.drained' satisfies LogEvent, ...fields }, 'worker drained and exited');
+      else this.log.warn({ event: 'worker.drain_unclean' satisfies LogEvent, ...fields }, 'worker did not drain cleanly');
     } else if (was === 'starting') {
       this.metrics.increment('supervisor.worker.startup_failed');
-      this.log.warn({ ...fields, reason: w.startupError?.message }, 'worker failed to start');
+      this.log.warn({ event: 'worker.start_failed' satisfies LogEvent, ...fields, reason: w.startupError?.message }, 'worker failed to start');
     } else if (this.stopping) {
       this.shutdown.markUnclean();
-      this.log.warn(fields, 'worker exited during shutdown');
+      this.log.warn({ event: 'worker.exited_in_shutdown' satisfies LogEvent, ...fields }, 'worker exited during shutdown');
     } else {
       const restartCause: RestartCause = w.killReason === 'heartbeat' ? 'heartbeat' : 'crash';
       const delay = this.crashBackoff.next();
-      this.log.error({ ...fields, restart_delay_ms: delay }, 'worker died; replacing it');
+      this.log.error({ event: 'worker.died' satisfies LogEvent, ...fields, restart_delay_ms: delay }, 'worker died; replacing it');
       this.restart(restartCause, delay);
     }
   }
@@ -244,7 +246,7 @@ class Master implements RollHost, HealthHost {
       } catch (err) {
         if (this.stopping || attempt >= attempts) throw err;
         const delay = backoff.next();
-        this.log.warn({ purpose, attempt, attempts, code: codeOf(err), reason: messageOf(err), retry_in_ms: delay }, 'worker failed to start; retrying');
+        this.log.warn({ event: 'worker.start_retry' satisfies LogEvent, purpose, attempt, attempts, code: codeOf(err), reason: messageOf(err), retry_in_ms: delay }, 'worker failed to start; retrying');
         if (!(await this.shutdown.sleep(delay))) throw err;
       }
     }
@@ -269,7 +271,7 @@ class Master implements RollHost, HealthHost {
       } catch (err) {
         if (this.stopping) return;
         delay = this.crashBackoff.next();
-        this.log.warn({ reason: messageOf(err), retry_in_ms: delay }, 'replacement worker failed to start; retrying');
+        this.log.warn({ event: 'worker.replacement_retry' satisfies LogEvent, reason: messageOf(err), retry_in_ms: delay }, 'replacement worker failed to start; retrying');
       }
     }
   }

@@ -10,6 +10,7 @@ import { desiredWorkers, type RunOptions } from './options';
 import type { WorkerRecord } from './record';
 import { rereadConfig } from './reread';
 import type { WorkerSet } from './workers';
+import type { LogEvent } from '../log-events';
 
 /** The master's state a roll reads and moves on. */
 export interface RollHost {
@@ -42,7 +43,7 @@ export class Roller {
 
   reload(): void {
     if (this.host.stopping) return;
-    this.log.info('SIGHUP: reloading the config');
+    this.log.info({ event: 'reload.started' satisfies LogEvent }, 'SIGHUP: reloading the config');
     // Several SIGHUPs while a roll runs make one more roll, on the file as it is then.
     if (this.reloadQueued) return;
     this.reloadQueued = true;
@@ -65,7 +66,7 @@ export class Roller {
     const host = this.host;
     let desired = desiredWorkers(next.config, this.options);
     if (desired === 0) {
-      this.log.warn({ workers: host.desired }, 'num_workers 0 (one process) takes a restart; keeping the worker count');
+      this.log.warn({ event: 'reload.num_workers_kept' satisfies LogEvent, workers: host.desired }, 'num_workers 0 (one process) takes a restart; keeping the worker count');
       desired = host.desired;
     }
     const previous = { loaded: host.active, desired: host.desired };
@@ -74,7 +75,7 @@ export class Roller {
     const generation = host.generation;
     host.active = next;
     host.desired = desired;
-    this.log.info({ generation, workers: old.length, desired }, 'rolling the workers onto the new config');
+    this.log.info({ event: 'roll.started' satisfies LogEvent, generation, workers: old.length, desired }, 'rolling the workers onto the new config');
     let rolled = 0;
     for (const w of old) {
       if (host.stopping) return;
@@ -90,7 +91,7 @@ export class Roller {
           this.log.level(previous.loaded.config.logging.level);
           this.metrics.increment('supervisor.rolls', 1, { outcome: 'abandoned' });
           this.log.error(
-            { generation, rolled, kept: old.length - rolled, reason: messageOf(err) },
+            { event: 'roll.abandoned' satisfies LogEvent, generation, rolled, kept: old.length - rolled, reason: messageOf(err) },
             'roll abandoned: the new workers failed to start; the old workers keep serving on the old config',
           );
           return;
@@ -100,7 +101,7 @@ export class Roller {
       rolled++;
     }
     await this.fitCount();
-    this.log.info({ generation, workers: this.workers.liveCount(), log_level: next.config.logging.level }, 'roll complete');
+    this.log.info({ event: 'roll.done' satisfies LogEvent, generation, workers: this.workers.liveCount(), log_level: next.config.logging.level }, 'roll complete');
     await this.metrics.reconfigure(next.config.metrics);
     this.metrics.increment('supervisor.rolls', 1, { outcome: 'completed' });
   }

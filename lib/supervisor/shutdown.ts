@@ -6,24 +6,36 @@
  */
 import type { Logger } from '../log';
 import type { ReloadableMetrics } from '../metrics/factory';
-import { StopSignals } from './signal';
+import { GracefulExit, type ExitLines } from './exit';
 import type { WorkerSet } from './workers';
+
+const MASTER_LINES: ExitLines = {
+  started: 'shutting down: draining the workers',
+  second: 'second signal: killing the workers and exiting now',
+  timeout: 'shutdown timed out: killing the workers and exiting now',
+  failed: 'shutdown failed',
+  stopped: 'stopped',
+};
 
 export class Shutdown {
   private readonly stopped = new AbortController();
   /** Some worker did not drain cleanly during the stop: the exit code says so. */
   private unclean = false;
-  /** When the first signal came: a second one within the merge window is the same request (signal.ts). */
-  private readonly signals: StopSignals;
+  private readonly exit: GracefulExit;
 
   constructor(
     private readonly workers: WorkerSet,
-    private readonly log: Logger,
+    log: Logger,
     private readonly metrics: ReloadableMetrics,
     /** Runs once every worker is gone, before the metrics close; `clean`: each drained cleanly. */
     private readonly onDrained: (clean: boolean) => void,
   ) {
-    this.signals = new StopSignals(log);
+    this.exit = new GracefulExit({
+      log,
+      lines: MASTER_LINES,
+      exit: (code) => process.exit(code),
+      force: () => this.workers.killAll('shutdown'),
+    });
   }
 
   get stopping(): boolean {
@@ -36,27 +48,13 @@ export class Shutdown {
   }
 
   begin(signal: NodeJS.Signals, timeoutMs: number, mergeMs: number): void {
-    if (this.signals.take(signal, mergeMs) === 'merged') return;
-    if (this.stopping) {
-      this.log.warn({ signal }, 'second signal: killing the workers and exiting now');
-      this.workers.killAll('shutdown');
-      process.exit(1);
-    }
-    this.stopped.abort();
-    this.log.info({ signal, workers: this.workers.size }, 'shutting down: draining the workers');
-    setTimeout(() => {
-      this.log.error({ timeout_ms: timeoutMs }, 'shutdown timed out: killing the workers and exiting now');
-      this.workers.killAll('shutdown');
-      process.exit(1);
-    }, timeoutMs).unref();
-    void (async () => {
+    this.exit.request({ signal, mergeMs, timeoutMs, fields: { workers: this.workers.size } }, async () => {
+      this.stopped.abort();
       await Promise.all([...this.workers].map((w) => this.workers.retire(w)));
       this.onDrained(!this.unclean);
       await this.metrics.close();
-      this.log.info({ clean: !this.unclean }, 'stopped');
-      // stdout is synchronous for files and pipes on Linux: the lines above are out.
-      process.exit(this.unclean ? 1 : 0);
-    })();
+      return !this.unclean;
+    });
   }
 
   /** The service cannot start: nothing to drain, the reason is logged already. */

@@ -6,6 +6,7 @@
  * `shutdown_signal_merge_ms` after the first; sooner, it is the same request.
  */
 import type { Logger } from '../log';
+import type { LogEvent } from '../log-events';
 
 export type SignalVerdict = 'first' | 'merged' | 'second';
 
@@ -21,7 +22,7 @@ export class StopSignals {
       return 'first';
     }
     if (now - this.firstAt < mergeMs) {
-      this.log.info({ signal, merge_ms: mergeMs }, 'signal merged with the first: already stopping');
+      this.log.info({ event: 'shutdown.signal_merged' satisfies LogEvent, signal, merge_ms: mergeMs }, 'signal merged with the first: already stopping');
       return 'merged';
     }
     return 'second';

@@ -9,6 +9,7 @@
 import type { Readable } from 'node:stream';
 import bunyan from 'bunyan';
 import type { Logger } from '../log';
+import type { LogEvent } from '../log-events';
 
 /** What node's inspector says on its own; anything else on stderr is worth a warning. */
 const INSPECTOR_LINE = /^(Debugger listening on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Debugger ending on |Waiting for the debugger to disconnect)/;
@@ -45,8 +46,8 @@ export function forwardStderr(stderr: Readable, log: Logger, fields: Readonly<Re
       return;
     }
     const url = /^Debugger listening on (ws:\/\/\S+)/.exec(text)?.[1];
-    if (INSPECTOR_LINE.test(text)) log[inspectorLevel(log)]({ ...fields, detail: text, ...(url ? { inspector_url: url } : {}) }, 'worker stderr');
-    else log.warn({ ...fields, detail: text }, 'worker stderr');
+    if (INSPECTOR_LINE.test(text)) log[inspectorLevel(log)]({ event: 'worker.stderr' satisfies LogEvent, ...fields, detail: text, ...(url ? { inspector_url: url } : {}) }, 'worker stderr');
+    else log.warn({ event: 'worker.stderr' satisfies LogEvent, ...fields, detail: text }, 'worker stderr');
   };
   stderr.setEncoding('utf8');
   stderr.on('data', (chunk: string) => {

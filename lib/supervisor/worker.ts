@@ -13,8 +13,11 @@ import { validateConfig, type LoadedConfig } from '../config/load';
 import { codeOf, EventGateError, messageOf } from '../errors';
 import { logStreamOf } from '../config/outputs';
 import { createLogger, type Logger } from '../log';
+import type { LogEvent } from '../log-events';
 import { createMetrics, type ProcessMetrics } from '../metrics/factory';
+import type { Snapshot } from '../metrics/prometheus';
 import { startService, type RunningService } from '../service';
+import { GracefulExit, type ExitLines } from './exit';
 import { exitOnUncaught } from './fatal';
 import { isMasterMessage, type StartMessage, type WorkerMessage } from './ipc';
 import { IpcLender } from './lender';
@@ -35,6 +38,14 @@ const METRICS_PUSH_MS = 5000;
  * busy (or gone) takes this long, and no request should hang on it.
  */
 const GRANT_TIMEOUT_MS = 1000;
+
+const WORKER_LINES: ExitLines = {
+  started: 'worker draining',
+  second: 'second signal: exiting now',
+  timeout: 'worker drain timed out: exiting now',
+  failed: 'worker drain failed',
+  stopped: 'worker stopped',
+};
 
 interface Running {
   readonly log: Logger;
@@ -78,8 +89,8 @@ function main(): void {
     const metrics = createMetrics(loaded.config.metrics, log, { kind: 'worker', slot: msg.slot });
     running = { log, metrics, shutdownTimeoutMs: loaded.config.shutdown_timeout_ms };
     exitOnUncaught(log, 'worker', () => (phase === 'listening' ? 'serving' : phase === 'draining' ? 'draining' : 'starting'));
-    if (v8log.path !== undefined) log.info({ v8_log: v8log.path }, 'V8 log of the event loop');
-    else if (process.execArgv.includes('--prof')) log.warn({ reason: v8log.reason }, 'V8 log of the event loop not named');
+    if (v8log.path !== undefined) log.info({ event: 'v8log.named' satisfies LogEvent, v8_log: v8log.path }, 'V8 log of the event loop');
+    else if (process.execArgv.includes('--prof')) log.warn({ event: 'v8log.unnamed' satisfies LogEvent, reason: v8log.reason }, 'V8 log of the event loop not named');
     heartbeat = setInterval(() => {
       const mem = process.memoryUsage();
       send({ type: 'heartbeat', heapUsedBytes: mem.heapUsed, rssBytes: mem.rss });
@@ -105,7 +116,7 @@ function main(): void {
       });
     } catch (err) {
       const code = codeOf(err);
-      log.fatal({ err, code }, 'worker could not start');
+      log.fatal({ event: 'service.start_failed' satisfies LogEvent, err, code }, 'worker could not start');
       await metrics.close();
       return sendAndExit({ type: 'startup_failed', code, message: messageOf(err) }, 1);
     }
@@ -118,37 +129,32 @@ function main(): void {
     send({ type: 'listening', port: service.port });
   };
 
-  const drain = async (reason: string): Promise<void> => {
+  const drain = (reason: string): void => {
     phase = 'draining';
     if (!running?.service) {
       // Not listening yet (still loading, precaching or waiting for its producers):
       // nothing is in flight and nothing was accepted, so there is nothing to drain.
-      running?.log.info({ reason }, 'worker stopped before listening');
+      running?.log.info({ event: 'shutdown.before_listening' satisfies LogEvent, reason }, 'worker stopped before listening');
       process.exit(0);
     }
     const { log, metrics, service, shutdownTimeoutMs } = running;
-    log.info({ reason }, 'worker draining');
-    // The master kills a worker that overruns; this bounds a worker whose master is gone.
-    setTimeout(() => {
-      log.error({ timeout_ms: shutdownTimeoutMs }, 'worker drain timed out: exiting now');
-      process.exit(1);
-    }, shutdownTimeoutMs).unref();
-    service.drainConnections();
-    try {
-      await service.close();
-    } catch (err) {
-      log.error({ err }, 'worker drain failed');
-      process.exit(1);
-    }
-    clearInterval(heartbeat);
-    clearInterval(metricsPush);
     // What it counted since the master's last scrape, so that the master's sums keep it.
-    const final = await metrics.snapshot();
-    await metrics.close();
-    log.info('worker stopped');
-    // stdout is synchronous for files and pipes on Linux: the lines above are out.
-    if (final) return sendAndExit({ type: 'metrics', metrics: final }, 0);
-    process.exit(0);
+    let final: Snapshot | undefined;
+    const exit = new GracefulExit({
+      log,
+      lines: WORKER_LINES,
+      exit: (code) => (code === 0 && final ? sendAndExit({ type: 'metrics', metrics: final }, 0) : process.exit(code)),
+    });
+    // The timeout: the master kills a worker that overruns; this bounds a worker whose master is gone.
+    exit.request({ timeoutMs: shutdownTimeoutMs, fields: { reason } }, async () => {
+      service.drainConnections();
+      await service.close();
+      clearInterval(heartbeat);
+      clearInterval(metricsPush);
+      final = await metrics.snapshot();
+      await metrics.close();
+      return true;
+    });
   };
 
   self.on('message', (msg: unknown) => {
@@ -158,7 +164,7 @@ function main(): void {
         if (phase === 'waiting') void start(msg);
         return;
       case 'drain':
-        if (phase !== 'draining') void drain('asked by the master');
+        if (phase !== 'draining') drain('asked by the master');
         return;
       case 'memory_answer':
         return lender.receive(msg);
@@ -178,10 +184,10 @@ function main(): void {
   process.on('SIGTERM', () => {
     if (phase === 'draining') return;
     send({ type: 'draining', reason: 'SIGTERM' });
-    void drain('SIGTERM');
+    drain('SIGTERM');
   });
-  process.on('SIGINT', () => running?.log.debug({ signal: 'SIGINT' }, 'signal ignored: the master drives the stop'));
-  process.on('SIGHUP', () => running?.log.debug({ signal: 'SIGHUP' }, 'signal ignored: the master reloads'));
+  process.on('SIGINT', () => running?.log.debug({ event: 'signal.ignored' satisfies LogEvent, signal: 'SIGINT' }, 'signal ignored: the master drives the stop'));
+  process.on('SIGHUP', () => running?.log.debug({ event: 'signal.ignored' satisfies LogEvent, signal: 'SIGHUP' }, 'signal ignored: the master reloads'));
 
   send({ type: 'ready' });
 }

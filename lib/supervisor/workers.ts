@@ -14,6 +14,7 @@ import { isWorkerMessage, type WorkerMessage } from './ipc';
 import { debugDir, debugEnabled, debugFlags, inspectPort, type RunOptions } from './options';
 import { WorkerRecord, type KillReason, type WorkerState } from './record';
 import { forwardStderr } from './stderr';
+import type { LogEvent } from '../log-events';
 
 const WORKER_ENTRY = join(__dirname, 'worker.js');
 
@@ -83,8 +84,8 @@ export class WorkerSet implements Iterable<WorkerRecord> {
       this.reportStates();
     });
     // IPC errors (a send racing an exit) are followed by the exit itself.
-    record.worker.on('error', (err: Error) => this.log.debug({ err, worker: id }, 'worker IPC error'));
-    this.log.info({ worker: id, worker_slot: slot, worker_pid: record.pid, generation, debug }, 'worker forked');
+    record.worker.on('error', (err: Error) => this.log.debug({ event: 'worker.ipc_error' satisfies LogEvent, err, worker: id }, 'worker IPC error'));
+    this.log.info({ event: 'worker.forked' satisfies LogEvent, worker: id, worker_slot: slot, worker_pid: record.pid, generation, debug }, 'worker forked');
     this.reportStates();
     return record;
   }
@@ -116,9 +117,9 @@ export class WorkerSet implements Iterable<WorkerRecord> {
     this.ownDebugDir = undefined;
     try {
       rmSync(dir, { recursive: true, force: true });
-      this.log.info({ dir }, 'removed the V8 logs of debug mode (set debug_dir to keep them)');
+      this.log.info({ event: 'debug.logs_removed' satisfies LogEvent, dir }, 'removed the V8 logs of debug mode (set debug_dir to keep them)');
     } catch (err) {
-      this.log.warn({ err, dir }, 'could not remove the V8 logs of debug mode');
+      this.log.warn({ event: 'debug.logs_remove_failed' satisfies LogEvent, err, dir }, 'could not remove the V8 logs of debug mode');
     }
   }
 

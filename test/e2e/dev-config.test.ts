@@ -47,9 +47,9 @@ describe('config.dev.yaml', function () {
       ['/error/1.0.0', 'eventgate.error.validation'],
     ]);
     expect(events[0].meta.id).to.equal('dev-out-1');
-    const logs = exit.stderr.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as { name: string; level: number; msg: string });
+    const logs = exit.stderr.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as { name: string; level: number; event?: string });
     for (const l of logs) expect(l).to.include.keys('name', 'level', 'msg', 'time');
-    expect(logs.map((l) => l.msg)).to.include.members(['listening', 'stopped']);
+    expect(logs.map((l) => l.event)).to.include.members(['service.listening', 'shutdown.stopped']);
   });
 
   it('runs without a broker, writes a posted event to EVENTGATE_OUTPUT and exits 0 on SIGTERM', async function () {

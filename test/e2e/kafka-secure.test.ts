@@ -31,7 +31,7 @@ interface Running {
 }
 
 interface LogLine {
-  readonly msg?: string;
+  readonly event?: string;
   readonly code?: string;
   readonly cause?: string;
   readonly detail?: string;
@@ -174,7 +174,7 @@ describe('Kafka over TLS and SASL/SCRAM', function () {
     for (const line of coded) {
       expect(line.cause).to.equal(cause);
       expect(line.detail).to.match(detail);
-      expect(line.msg).to.equal('kafka broker refused the producer: authentication or TLS failed');
+      expect(line.event).to.equal('kafka.auth_failed');
     }
 
     const events = makeEvents(STREAM, 3);

@@ -68,7 +68,7 @@ describe('eventgate replay', function () {
     const logs = exit.stderr.split('\n').filter((l) => l.length > 0);
     expect(logs.length).to.be.greaterThan(0);
     for (const l of logs) expect(() => JSON.parse(l) as unknown, l).to.not.throw();
-    expect(logs.map((l) => JSON.parse(l) as { msg: string; code?: string }).find((l) => l.msg === 'replay failed')).to.include({ code: 'EG_ERR_KAFKA_CONNECT' });
+    expect(logs.map((l) => JSON.parse(l) as { event?: string; code?: string }).find((l) => l.event === 'replay.failed')).to.include({ code: 'EG_ERR_KAFKA_CONNECT' });
     expect(elapsed).to.be.below(20000);
     expect(readFileSync(spool, 'utf8').split('\n')).to.have.length(2);
   });

@@ -86,8 +86,8 @@ describe('A Kafka producer that hits a fatal librdkafka error', function () {
     expect((await sinks.guaranteed.produce(before, { requestId: 'before' })).every((o) => o.ok), 'produced before the fatal error').to.equal(true);
 
     const first = await fatalCall(1);
-    const records = ring.records as { msg: string; reason?: string }[];
-    const replaced = records.find((r) => r.msg === 'kafka producer fatal error: replacing the client');
+    const records = ring.records as { event?: string; reason?: string }[];
+    const replaced = records.find((r) => r.event === 'kafka.fatal');
     expect(replaced?.reason, 'the log says what librdkafka reported').to.match(/gap-less|fatal/i);
 
     const middle = [event(normal, 'middle-1'), event(normal, 'middle-2')];

@@ -14,7 +14,7 @@ import { until } from '../helpers/until';
 import { kafkaConf } from './kafka-support';
 
 interface Record_ {
-  msg: string;
+  event?: string;
   fac?: string;
   detail?: string;
   repeated?: number;
@@ -67,7 +67,7 @@ describe('librdkafka log lines with Kafka down', function () {
     }
     const elapsedMs = Date.now() - started;
     limited.flush();
-    const lines = records().filter((r) => r.msg === 'librdkafka log');
+    const lines = records().filter((r) => r.event === 'kafka.librdkafka_log');
     const keys = new Set(raw.map((e) => `${e.severity}:${e.fac}:${messageKey(e.message)}`));
     // Per distinct message: its first line, one per interval after it, and the flush.
     const intervals = Math.ceil(elapsedMs / intervalMs);
@@ -93,7 +93,7 @@ describe('librdkafka log lines with Kafka down', function () {
       // Each retry makes librdkafka say its FAIL lines again, more of them every time.
       await until(() => retries('guaranteed') >= 3 && retries('hasty') >= 3, 15000, '3 connection retries per producer');
       const elapsedMs = Date.now() - started;
-      const fails = records().filter((r) => r.msg === 'librdkafka log' && r.fac === 'FAIL');
+      const fails = records().filter((r) => r.event === 'kafka.librdkafka_log' && r.fac === 'FAIL');
       for (const producer of ['guaranteed', 'hasty']) {
         const mine = fails.filter((r) => r.producer === producer);
         expect(mine.length, producer).to.be.at.least(1);

@@ -81,8 +81,8 @@ describe('Kafka sinks without a broker', function () {
     }
     const attempts = failed();
     // What the log limiter heard: a first line stands for itself, a later one for the repeats it counts.
-    const heard = (ring.records as { msg: string; producer?: string; repeated?: number }[])
-      .filter((r) => r.msg === 'librdkafka log' && r.producer === 'guaranteed')
+    const heard = (ring.records as { event?: string; producer?: string; repeated?: number }[])
+      .filter((r) => r.event === 'kafka.librdkafka_log' && r.producer === 'guaranteed')
       .reduce((sum, r) => sum + (r.repeated ?? 1), 0);
     const said = `${heard} librdkafka log events over ${attempts} failed attempts`;
     expect(heard, `each attempt was heard: ${said}`).to.be.at.least(attempts);
@@ -214,8 +214,8 @@ describe('Kafka sinks when the broker comes, goes and comes back', function () {
     // Ready once librdkafka's broker states show the partition leader's connection up, not on
     // a metadata answer (which can come over the bootstrap connection while the leader's is
     // still down): with no traffic meanwhile, what showed it is a statistics document.
-    const back = (ring.records.slice(downAt) as { msg: string; producer: string; via?: string }[]).filter(
-      (r) => r.msg === 'kafka brokers reachable again' && r.producer === 'guaranteed',
+    const back = (ring.records.slice(downAt) as { event?: string; producer: string; via?: string }[]).filter(
+      (r) => r.event === 'kafka.brokers_up' && r.producer === 'guaranteed',
     );
     expect(back.map((r) => r.via), 'what made the producer ready again').to.deep.equal(['stats']);
     const again = await live.guaranteed.produce(makeEvents(topic, 5), { requestId: 'back' });

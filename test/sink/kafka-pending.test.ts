@@ -104,10 +104,10 @@ describe('A Kafka producer bounds what awaits delivery reports', function () {
 
     expect(metrics.counter('kafka.producer.full', { producer: 'hasty' }), 'one stretch of refusals').to.equal(1);
     expect(metrics.counter('kafka.produce.failed', { producer: 'hasty', code: 'EG_ERR_KAFKA_QUEUE_FULL' })).to.equal(100);
-    const lines = ring.records as { msg: string; pending_events?: number }[];
-    expect(lines.filter((l) => /refusing events until reports come/.test(l.msg)).map((l) => l.pending_events)).to.deep.equal([200]);
+    const lines = ring.records as { event?: string; pending_events?: number }[];
+    expect(lines.filter((l) => l.event === 'kafka.full').map((l) => l.pending_events)).to.deep.equal([200]);
     // Logged with what it holds once it took the next call (d's 50).
-    expect(lines.filter((l) => l.msg === 'kafka producer takes events again').map((l) => l.pending_events)).to.deep.equal([250]);
+    expect(lines.filter((l) => l.event === 'kafka.full_ended').map((l) => l.pending_events)).to.deep.equal([250]);
 
     await sinks.close();
     expect(await spooled(spool.path)).to.deep.equal(ids(c).map((id) => ({ id, code: 'EG_ERR_KAFKA_QUEUE_FULL' })));

@@ -207,8 +207,8 @@ describe('Kafka sinks against a real broker', function () {
     const local = createKafkaSinks(kafkaConf(kafkaBootstrap(), { conf: { debug: 'broker' } }), { log, metrics: new MemoryMetrics() });
     try {
       await local.start(20000);
-      await until(() => ring.records.some((r: { msg?: string }) => r.msg === 'librdkafka log'), 5000, 'a librdkafka log record');
-      const record = ring.records.find((r: { msg?: string }) => r.msg === 'librdkafka log') as Record<string, unknown>;
+      await until(() => ring.records.some((r: { event?: string }) => r.event === 'kafka.librdkafka_log'), 5000, 'a librdkafka log record');
+      const record = ring.records.find((r: { event?: string }) => r.event === 'kafka.librdkafka_log') as Record<string, unknown>;
       // debug lines are syslog severity 7.
       expect(record).to.include({ level: bunyan.DEBUG, severity: 7, component: 'kafka' });
       expect(record.fac).to.be.a('string');

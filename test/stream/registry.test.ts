@@ -115,7 +115,7 @@ describe('stream registry', () => {
       const server = await serve({ body: { warnings, streams: STREAMS } });
       const registry = await start(options(server.url, { objectPath: 'streams', log }));
       expect(registry.get('test.event')).to.not.equal(undefined);
-      const warned = records.find((r) => r.msg === 'stream config answer has warnings');
+      const warned = records.find((r) => r.event === 'stream_config.warnings');
       expect(warned?.warnings).to.deep.equal(warnings);
     });
 
@@ -189,7 +189,7 @@ describe('stream registry', () => {
       server.answer = { status: 503, body: 'down' };
       await until(() => metrics.counter('stream_config.refresh.failed', { code: 'EG_ERR_STREAM_CONFIG_FETCH' }) >= 2, 3000, 'failed refreshes');
       expect(registry.get('test.event')).to.deep.equal({ schema_title: 'test/event' });
-      expect(records.some((r) => r.msg === 'stream config refresh failed, keeping the last good config' && r.level === bunyan.ERROR)).to.equal(true);
+      expect(records.some((r) => r.event === 'stream_config.refresh_failed' && r.level === bunyan.ERROR)).to.equal(true);
     });
 
     it('answers refresh() with false on failure and true once the source is back, swapping the config', async () => {

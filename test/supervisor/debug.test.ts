@@ -45,7 +45,7 @@ describe('debug mode', function () {
     expect((await send(cfg.port, 'POST', '/v1/events', testEvent())).status).to.equal(201);
     // The inspector says where it listens on the worker's stderr; the master makes it a log line.
     for (const [id, pid] of workers) {
-      const said = await eg.waitFor((l) => l.msg === 'worker stderr' && l.worker === id && typeof l.inspector_url === 'string', 5000, `worker ${id}'s inspector line`);
+      const said = await eg.waitFor((l) => l.event === 'worker.stderr' && l.worker === id && typeof l.inspector_url === 'string', 5000, `worker ${id}'s inspector line`);
       expect(said).to.include({ worker_id: 0, worker_pid: pid, level: 30 });
       expect(said.inspector_url).to.match(new RegExp(`^ws://127\\.0\\.0\\.1:${base + id}/[0-9a-f-]+$`));
       expect(said.detail).to.equal(`Debugger listening on ${said.inspector_url as string}`);
@@ -61,15 +61,15 @@ describe('debug mode', function () {
     const running = eg;
     // JSON.parse throws on any line that is not JSON: the test fails there.
     const logs = (): LogLine[] => running.other.map((l) => JSON.parse(l) as LogLine);
-    const listening = await until(() => logs().find((l) => l.msg === 'worker listening'), 15000, 'worker listening, on stderr');
+    const listening = await until(() => logs().find((l) => l.event === 'worker.listening'), 15000, 'worker listening, on stderr');
     const pid = listening!.worker_pid as number;
     try {
       expect((await send(cfg.port, 'POST', '/v1/events', testEvent())).status).to.equal(201);
-      const said = await until(() => logs().find((l) => l.msg === 'worker stderr' && typeof l.inspector_url === 'string'), 5000, 'the inspector line');
+      const said = await until(() => logs().find((l) => l.event === 'worker.stderr' && typeof l.inspector_url === 'string'), 5000, 'the inspector line');
       expect(said).to.include({ worker_id: 0, worker_pid: pid });
       running.signal('SIGTERM');
       expect((await running.exited).code).to.equal(0);
-      await until(() => logs().some((l) => l.msg === 'stopped'), 5000, 'the last line');
+      await until(() => logs().some((l) => l.event === 'shutdown.stopped' && l.worker_id === 0), 5000, 'the last line');
       // stdout: the one event, nothing else.
       expect(running.lines.map((l) => (l as unknown as { $schema: string }).$schema)).to.deep.equal(['/test/event/1.0.0']);
     } finally {
@@ -87,7 +87,7 @@ describe('debug mode', function () {
     const [[, pid]] = [...(await eg.waitForWorkers(1))];
     const debugDir = join(cfg.dir, 'v8');
     const main = join(debugDir, `eventgate-v8-${pid}.log`);
-    const named = await eg.waitFor((l) => l.msg === 'V8 log of the event loop' && l.pid === pid);
+    const named = await eg.waitFor((l) => l.event === 'v8log.named' && l.pid === pid);
     expect(named.v8_log).to.equal(main);
     const threadLogs = () => readdirSync(debugDir).filter((f) => f.startsWith('isolate-0x') && f.endsWith(`-${pid}-eventgate-v8-${pid}.log`));
     await until(() => threadLogs().length === 2, 10000, 'a V8 log per pool thread');

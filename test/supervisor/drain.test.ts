@@ -41,7 +41,7 @@ describe('draining under keep-alive load', function () {
     cfg.write({ num_workers: 2 });
     const started = new Eventgate(cfg.path);
     await started.waitForWorkers(2);
-    await started.waitForMaster('eventgate started');
+    await started.waitForMaster('master.started');
     return started;
   }
 
@@ -51,7 +51,7 @@ describe('draining under keep-alive load', function () {
     await until(() => load!.results.length >= 100, 10000, 'load running');
     for (let roll = 1; roll <= 5; roll++) {
       eg.signal('SIGHUP');
-      await eg.waitForMaster('roll complete', roll, 30000);
+      await eg.waitForMaster('roll.done', roll, 30000);
     }
     const mark = load.results.length;
     await until(() => load!.results.length >= mark + 100, 10000, 'load after the rolls');
@@ -60,7 +60,7 @@ describe('draining under keep-alive load', function () {
     const failed = results.filter((r) => r.error !== undefined || r.status === undefined || r.status < 200 || r.status > 299);
     expect(failed, brief(failed)).to.deep.equal([]);
     // Ten workers drained (two per roll), each exiting 0 after its last connection closed.
-    expect(eg.master('worker drained and exited')).to.have.length(10);
+    expect(eg.master('worker.drained')).to.have.length(10);
     // The load went over reused connections throughout: keep-alive was not simply off.
     expect(results.filter((r) => r.reused).length).to.be.above(results.length / 2);
     const written = new Set(cfg.written().map((e) => (e.meta as { id: string }).id));
@@ -75,14 +75,14 @@ describe('draining under keep-alive load', function () {
     // The second signal's timing is the input under test (it lands while the first roll runs), not a wait.
     await new Promise((r) => setTimeout(r, 200));
     eg.signal('SIGHUP');
-    await eg.waitForMaster('roll complete', 2, 40000);
+    await eg.waitForMaster('roll.done', 2, 40000);
     const mark = load.results.length;
     await until(() => load!.results.length >= mark + 100, 10000, 'load after the rolls');
     const results = await load.stop();
     load = undefined;
     const failed = results.filter((r) => r.error !== undefined || r.status === undefined || r.status < 200 || r.status > 299);
     expect(failed, brief(failed)).to.deep.equal([]);
-    expect(eg.master('worker drained and exited')).to.have.length(4);
+    expect(eg.master('worker.drained')).to.have.length(4);
   });
 
   it('on SIGTERM answers every request sent on a connection it had accepted; refused or reset connections are new ones it never read from', async () => {
@@ -112,15 +112,15 @@ describe('draining under keep-alive load', function () {
     it(`with num_workers ${workers}, answers a request sent on a keep-alive connection that was idle when SIGTERM came, closing it after`, async () => {
       cfg.write({ num_workers: workers });
       eg = new Eventgate(cfg.path);
-      if (workers) await eg.waitForMaster('eventgate started');
-      else await eg.waitFor((l) => l.msg === 'listening');
+      if (workers) await eg.waitForMaster('master.started');
+      else await eg.waitFor((l) => l.event === 'service.listening');
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       try {
         expect(await postOn(agent, cfg.port)).to.include({ status: 201, reused: false });
         // The connection is idle on the server's side now; the stop begins, then the client sends on it.
         eg.signal('SIGTERM');
-        if (workers) await until(() => eg!.lines.filter((l) => l.msg === 'worker draining').length === workers, 10000, 'workers draining');
-        else await eg.waitFor((l) => l.msg === 'shutting down');
+        if (workers) await until(() => eg!.lines.filter((l) => l.event === 'shutdown.started' && l.worker_id !== 0).length === workers, 10000, 'workers draining');
+        else await eg.waitFor((l) => l.event === 'shutdown.started');
         expect(await postOn(agent, cfg.port)).to.deep.equal({ status: 201, connection: 'close', reused: true });
         expect(await eg.exited).to.deep.equal({ code: 0, signal: null });
       } finally {

@@ -36,7 +36,7 @@ describe('a process that meets an uncaught exception or unhandled rejection', fu
     it(`logs one fatal line with EG_ERR_UNCAUGHT and its stack, then exits 1, with num_workers 0 (${fault})`, async () => {
       cfg.write({ num_workers: 0 });
       const eg = new Eventgate(cfg.path, [], { env: faultEnv(fault) });
-      await eg.waitFor((l) => l.msg === 'listening');
+      await eg.waitFor((l) => l.event === 'service.listening');
       process.kill(eg.pid, 'SIGUSR2');
       expect(await eg.exited).to.deep.equal({ code: 1, signal: null });
       const fatal = await fatalLines(eg);
@@ -47,7 +47,7 @@ describe('a process that meets an uncaught exception or unhandled rejection', fu
     it(`logs one fatal line from the master, which exits 1 (${fault})`, async () => {
       cfg.write({ num_workers: 1 });
       const eg = new Eventgate(cfg.path, [], { env: faultEnv(fault) });
-      await eg.waitForMaster('eventgate started');
+      await eg.waitForMaster('master.started');
       process.kill(eg.pid, 'SIGUSR2');
       expect(await eg.exited).to.deep.equal({ code: 1, signal: null });
       const fatal = await fatalLines(eg);
@@ -60,14 +60,14 @@ describe('a process that meets an uncaught exception or unhandled rejection', fu
       const eg = new Eventgate(cfg.path, [], { env: faultEnv(fault) });
       const [workerPid] = [...(await eg.waitForWorkers(1)).values()];
       process.kill(workerPid, 'SIGUSR2');
-      const died = await eg.waitForMaster('worker died; replacing it');
+      const died = await eg.waitForMaster('worker.died');
       expect(died.worker_pid).to.equal(workerPid);
       expect(died.exit_code).to.equal(1);
       const fatal = await fatalLines(eg);
       expect(fatal).to.have.length(1);
       expectFatal(fatal[0], workerPid, 'worker', origin);
       expect(fatal[0].worker_id).to.be.above(0);
-      await eg.waitFor((l) => l.msg === 'worker listening' && l.worker_pid !== workerPid, 15000, 'the replacement');
+      await eg.waitFor((l) => l.event === 'worker.listening' && l.worker_pid !== workerPid, 15000, 'the replacement');
     });
   }
 });

@@ -15,9 +15,12 @@ import { freePort } from '../helpers/ports';
 import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
 import { call } from '../helpers/http';
+import type { LogEvent } from '../../lib/log-events';
 
 export interface LogLine {
   readonly msg: string;
+  /** The stable name of a lifecycle line (lib/log-events.ts): what tests match, never msg. */
+  readonly event?: LogEvent;
   readonly level: number;
   readonly pid: number;
   readonly worker_id: number;
@@ -203,7 +206,7 @@ export class Eventgate {
           continue;
         }
         this.lines.push(line);
-        if (line.msg === 'worker forked' && typeof line.worker_pid === 'number') {
+        if (line.event === 'worker.forked' && typeof line.worker_pid === 'number') {
           // Read now, while the worker is surely alive (or a zombie of our master): its pid is its own.
           const since = startTime(line.worker_pid);
           if (since !== undefined) this.workerPids.set(line.worker_pid, since);
@@ -212,9 +215,9 @@ export class Eventgate {
     });
   }
 
-  /** Master lines (worker_id 0) with this message. */
-  master(msg: string): LogLine[] {
-    return this.lines.filter((l) => l.worker_id === 0 && l.msg === msg);
+  /** Master lines (worker_id 0) of this event. */
+  master(event: LogEvent): LogLine[] {
+    return this.lines.filter((l) => l.worker_id === 0 && l.event === event);
   }
 
   async waitFor(match: (l: LogLine) => boolean, timeoutMs = 10000, what = 'a log line'): Promise<LogLine> {
@@ -222,10 +225,20 @@ export class Eventgate {
     return line!;
   }
 
-  /** The nth (1-based) master line with this message. */
-  async waitForMaster(msg: string, nth = 1, timeoutMs = 10000): Promise<LogLine> {
-    await until(() => this.master(msg).length >= nth || (this.hasExited && this.fail(`"${msg}" #${nth}`)), timeoutMs, `"${msg}" #${nth}`);
-    return this.master(msg)[nth - 1];
+  /** The nth (1-based) master line of this event. */
+  async waitForMaster(event: LogEvent, nth = 1, timeoutMs = 10000): Promise<LogLine> {
+    await until(() => this.master(event).length >= nth || (this.hasExited && this.fail(`${event} #${nth}`)), timeoutMs, `${event} #${nth}`);
+    return this.master(event)[nth - 1];
+  }
+
+  /** The first line of this event, from any process, that also passes `also`. */
+  waitForEvent(event: LogEvent, also: (l: LogLine) => boolean = () => true, timeoutMs = 10000): Promise<LogLine> {
+    return this.waitFor((l) => l.event === event && also(l), timeoutMs, event);
+  }
+
+  /** Lines of this event, from any process. */
+  events(event: LogEvent): LogLine[] {
+    return this.lines.filter((l) => l.event === event);
   }
 
   private fail(what: string): never {
@@ -237,8 +250,8 @@ export class Eventgate {
     const live = new Map<number, number>();
     for (const l of this.lines) {
       if (l.worker_id !== 0 || typeof l.worker !== 'number') continue;
-      if (l.msg === 'worker listening') live.set(l.worker, l.worker_pid as number);
-      else if (typeof l.cause === 'string' || l.msg === 'worker drains on its own; replacing it') live.delete(l.worker);
+      if (l.event === 'worker.listening') live.set(l.worker, l.worker_pid as number);
+      else if (typeof l.cause === 'string' || l.event === 'worker.draining_unasked') live.delete(l.worker);
     }
     return live;
   }

@@ -14,15 +14,15 @@ describe('heap limit below a worker\'s baseline heap', function () {
     // 1 MB is below any worker's heap. Heartbeats every 500 ms; debug lines show each one the watch skips.
     cfg.write({ num_workers: 1, worker_heap_limit_mb: 1, worker_heartbeat_timeout: 2000, logging: { level: 'debug' } });
     eg = new Eventgate(cfg.path);
-    const baseline = await eg.waitForMaster("worker_heap_limit_mb is below a fresh worker's heap; heap replacements back off", 1, 20000);
+    const baseline = await eg.waitForMaster('worker.heap_limit_too_low', 1, 20000);
     expect(baseline).to.include({ limit_mb: 1, level: 40 });
     expect(baseline.heap_used_mb).to.be.above(1);
     expect(baseline.retry_in_ms).to.be.at.least(60000);
     // Six heartbeats later, still the same worker serving, and nothing more was said above debug.
-    await eg.waitForMaster('worker over its heap limit; replacement backed off', 6, 10000);
-    expect(eg.master('worker over its heap limit; replacing it gracefully')).to.have.length(1);
-    expect(eg.master("worker_heap_limit_mb is below a fresh worker's heap; heap replacements back off")).to.have.length(1);
-    expect(eg.master('worker forked')).to.have.length(2);
+    await eg.waitForMaster('worker.heap_backoff', 6, 10000);
+    expect(eg.master('worker.heap_over_limit')).to.have.length(1);
+    expect(eg.master('worker.heap_limit_too_low')).to.have.length(1);
+    expect(eg.master('worker.forked')).to.have.length(2);
     const live = eg.listening();
     expect(live.size).to.equal(1);
     const a = await send(cfg.port, 'POST', '/v1/events', testEvent());

@@ -34,8 +34,8 @@ for (const workers of [0, 1]) {
       expect(ready.status).to.equal(503);
       expect((JSON.parse(ready.body) as { code: string }).code).to.equal('EG_ERR_NOT_READY');
       // Still within ready_timeout_ms: the wait for the producers is not over.
-      expect(eg.lines.some((l) => l.msg === 'not ready in time; taking requests anyway')).to.equal(false);
-      if (workers) expect(eg.master('worker listening')).to.deep.equal([]);
+      expect(eg.lines.some((l) => l.event === 'service.ready_timeout')).to.equal(false);
+      if (workers) expect(eg.master('worker.listening')).to.deep.equal([]);
     });
 
     it('stops cleanly on SIGTERM while it waits for its producers, without waiting out ready_timeout_ms', async () => {
@@ -45,7 +45,7 @@ for (const workers of [0, 1]) {
       // Within shutdown_timeout_ms (30 s) and long before ready_timeout_ms (60 s): a wait for either exits 1 or times the test out.
       expect(await eg.exited).to.deep.equal({ code: 0, signal: null });
       // The child's exit can come before the last of its stdout is read.
-      const stopped = await until(() => eg.lines.find((l) => l.msg === 'stopped'), 5000, 'the stopped line');
+      const stopped = await until(() => eg.lines.find((l) => l.event === 'shutdown.stopped' && l.worker_id === 0), 5000, 'the stopped line');
       expect(stopped?.clean).to.equal(true);
     });
 

@@ -14,7 +14,7 @@ describe('master and workers', function () {
     cfg.write({ num_workers: 2 });
     eg = new Eventgate(cfg.path, ['-n', '1']);
     const workers = await eg.waitForWorkers(1);
-    await eg.waitForMaster('eventgate started');
+    await eg.waitForMaster('master.started');
     const a = await send(cfg.port, 'POST', '/v1/events', testEvent());
     expect(a.status).to.equal(201);
     expect(a.headers['x-served-by']).to.equal(String([...workers.keys()][0]));
@@ -35,7 +35,7 @@ describe('master and workers', function () {
     }, 5000, 'answers from both workers');
     expect([...servedBy].sort()).to.deep.equal([...workers.keys()].map(String).sort());
     for (const [id, pid] of workers) {
-      const line = await eg.waitFor((l) => l.worker_id === id && l.msg === 'listening');
+      const line = await eg.waitFor((l) => l.worker_id === id && l.event === 'service.listening');
       expect(line.pid).to.equal(pid);
     }
     expect(eg.lines.every((l) => typeof l.worker_id === 'number' && typeof l.pid === 'number')).to.equal(true);
@@ -49,7 +49,7 @@ describe('master and workers', function () {
     const crashes = 3;
     for (let i = 1; i <= crashes; i++) {
       process.kill(pid, 'SIGKILL');
-      const died = await eg.waitForMaster('worker died; replacing it', i);
+      const died = await eg.waitForMaster('worker.died', i);
       expect(died).to.include({ worker_pid: pid, signal: 'SIGKILL', cause: 'crash' });
       await until(() => eg!.listening().size === 1 && ![...pids].includes([...eg!.listening().values()][0]), 10000, 'a replacement');
       pid = [...eg.listening().values()][0];
@@ -57,11 +57,11 @@ describe('master and workers', function () {
       const a = await send(cfg.port, 'GET', '/healthz');
       expect(a.status).to.equal(200);
     }
-    const delays = eg.master('worker died; replacing it').map((l) => l.restart_delay_ms);
+    const delays = eg.master('worker.died').map((l) => l.restart_delay_ms);
     expect(delays).to.deep.equal([200, 400, 800]);
     // The replacement waited its delay: fork time after death time.
-    const forks = eg.master('worker forked').slice(1);
-    const deaths = eg.master('worker died; replacing it');
+    const forks = eg.master('worker.forked').slice(1);
+    const deaths = eg.master('worker.died');
     for (let i = 0; i < crashes; i++) {
       const waited = Date.parse(forks[i].time as string) - Date.parse(deaths[i].time as string);
       expect(waited, `replacement ${i + 1}`).to.be.at.least((delays[i] as number) - 5);
@@ -76,11 +76,11 @@ describe('master and workers', function () {
     const load = new Load(cfg.port, 2);
     await until(() => load.results.length >= 10, 5000, 'load running');
     process.kill(pid, 'SIGSTOP');
-    const killed = await eg.waitForMaster('killing worker');
+    const killed = await eg.waitForMaster('worker.killed');
     expect(killed).to.include({ worker: id, worker_pid: pid, reason: 'heartbeat' });
     // Not before worker_heartbeat_timeout; the upper bound only says it was this stop, with room for a loaded machine.
     expect(killed.silent_ms).to.be.within(1000, 10000);
-    await eg.waitFor((l) => l.msg === 'worker died; replacing it' && l.cause === 'heartbeat');
+    await eg.waitFor((l) => l.event === 'worker.died' && l.cause === 'heartbeat');
     await until(() => eg!.listening().size === 2 && !eg!.listening().has(id), 10000, 'a replacement');
     expect(isGone(pid)).to.equal(true);
     const mark = load.results.length;
@@ -98,11 +98,11 @@ describe('master and workers', function () {
     cfg.write({ num_workers: 1, worker_heap_limit_mb: 1, worker_heartbeat_timeout: 2000 });
     eg = new Eventgate(cfg.path);
     const [[id]] = [...(await eg.waitForWorkers(1))];
-    const over = await eg.waitForMaster('worker over its heap limit; replacing it gracefully');
+    const over = await eg.waitForMaster('worker.heap_over_limit');
     expect(over).to.include({ worker: id, limit_mb: 1 });
-    const drained = await eg.waitFor((l) => l.msg === 'worker drained and exited' && l.worker === id);
+    const drained = await eg.waitFor((l) => l.event === 'worker.drained' && l.worker === id);
     expect(drained).to.include({ exit_code: 0, cause: 'drained' });
-    const successor = eg.master('worker listening').find((l) => (l.worker as number) > id);
+    const successor = eg.master('worker.listening').find((l) => (l.worker as number) > id);
     expect(successor, 'successor listening').to.not.equal(undefined);
     expect(eg.lines.indexOf(successor!)).to.be.below(eg.lines.indexOf(drained));
   });
@@ -112,11 +112,11 @@ describe('master and workers', function () {
     eg = new Eventgate(cfg.path);
     const exit = await eg.exited;
     expect(exit.code).to.equal(1);
-    const fatal = eg.master('eventgate could not start: the first worker failed to start startup_attempts times in a row; giving up');
+    const fatal = eg.master('master.gave_up');
     expect(fatal).to.have.length(1);
     expect(fatal[0]).to.include({ attempts: 2, level: 60 });
     expect(fatal[0].reason).to.be.a('string').and.not.equal('');
-    expect(eg.master('worker forked')).to.have.length(2);
+    expect(eg.master('worker.forked')).to.have.length(2);
   });
 
   it('refuses a malformed -n with exit code 1 before starting anything', async () => {

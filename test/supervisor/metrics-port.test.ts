@@ -27,8 +27,8 @@ for (const workers of [0, 2]) {
       held = server;
       cfg.write({ num_workers: workers, metrics: [{ type: 'prometheus', port, host: '127.0.0.1' }] });
       const eg = new Eventgate(cfg.path);
-      if (workers) await eg.waitForMaster('eventgate started');
-      else await eg.waitFor((l) => l.msg === 'listening');
+      if (workers) await eg.waitForMaster('master.started');
+      else await eg.waitFor((l) => l.event === 'service.listening');
       await eg.waitFor((l) => l.code === 'EG_ERR_METRICS_LISTEN');
       for (let i = 0; i < 4; i++) expect((await send(cfg.port, 'POST', '/v1/events', testEvent())).status).to.equal(201);
       expect(eg.hasExited, 'still running').to.equal(false);

@@ -50,10 +50,10 @@ describe('Prometheus metrics from master and workers', function () {
   async function start(top: Record<string, unknown>, workers: number): Promise<[Eventgate, number]> {
     cfg.write(top);
     const eg = new Eventgate(cfg.path);
-    const line = await eg.waitFor((l) => l.msg === 'metrics endpoint listening', 15000, 'the metrics endpoint');
+    const line = await eg.waitFor((l) => l.event === 'metrics.listening', 15000, 'the metrics endpoint');
     expect(line.worker_id, 'served by the master (or the one process)').to.equal(0);
     if (workers) await eg.waitForWorkers(workers);
-    else await eg.waitFor((l) => l.msg === 'listening', 15000, 'the service');
+    else await eg.waitFor((l) => l.event === 'service.listening', 15000, 'the service');
     return [eg, line.metrics_port as number];
   }
 
@@ -126,17 +126,17 @@ describe('Prometheus metrics from master and workers', function () {
     // A roll drains every worker: what they counted after the last scrape reaches the master before they exit.
     requests += sum(await postUntilBothServe(16));
     eg.signal('SIGHUP');
-    await eg.waitForMaster('roll complete', 1, 30000);
+    await eg.waitForMaster('roll.done', 1, 30000);
     await until(async () => total(await scrape(port), 'eventgate_supervisor_worker_exited_total', { cause: 'drained' }) === 2, 10000, 'two drained');
     const afterRoll = await scrape(port);
     expect(total(afterRoll, 'eventgate_events_total', ACCEPTED)).to.equal(2 * requests);
     expect(total(afterRoll, 'eventgate_http_request_duration_seconds_count', POSTS)).to.equal(requests);
 
     // Five workers have run; the worker labels are still the two slots.
-    expect(eg.master('worker forked').length).to.equal(5);
+    expect(eg.master('worker.forked').length).to.equal(5);
     const slots = new Set(afterRoll.filter((s) => s.labels.worker !== undefined).map((s) => s.labels.worker));
     expect([...slots].sort()).to.deep.equal(['0', '1']);
-    const forkedSlots = new Set(eg.master('worker forked').map((l) => l.worker_slot));
+    const forkedSlots = new Set(eg.master('worker.forked').map((l) => l.worker_slot));
     expect([...forkedSlots].sort()).to.deep.equal([0, 1]);
   });
 

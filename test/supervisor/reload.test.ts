@@ -37,7 +37,7 @@ describe('SIGHUP with workers', function () {
     cfg.write({ num_workers: 2 }, { cors: 'https://before.example' });
     eg = new Eventgate(cfg.path);
     const before = await eg.waitForWorkers(2);
-    await eg.waitForMaster('eventgate started');
+    await eg.waitForMaster('master.started');
     expect((await send(cfg.port, 'POST', '/v1/events', extraEvent())).status).to.equal(400);
 
     load = new Load(cfg.port, 4);
@@ -45,7 +45,7 @@ describe('SIGHUP with workers', function () {
     // logging.level stays info: the master's roll lines are the test's evidence (reload-level.test.ts changes the level).
     cfg.write({ num_workers: 2 }, { cors: 'https://after.example', schema_base_uris: [...base, writeExtraBase(cfg.dir)] });
     eg.signal('SIGHUP');
-    await eg.waitForMaster('roll complete', 1, 30000);
+    await eg.waitForMaster('roll.done', 1, 30000);
     const mark = load.results.length;
     await until(() => load!.results.length >= mark + 20, 10000, 'load after the roll');
     const results = await load.stop();
@@ -61,7 +61,7 @@ describe('SIGHUP with workers', function () {
     expect(after.size).to.equal(2);
     for (const pid of before.values()) expect([...after.values()]).to.not.include(pid);
     // Old workers drained (exit 0) after their successors listened.
-    expect(eg.master('worker drained and exited').map((l) => l.worker).sort()).to.deep.equal([...before.keys()].sort());
+    expect(eg.master('worker.drained').map((l) => l.worker).sort()).to.deep.equal([...before.keys()].sort());
     // Every answer after the roll is from a new worker with the new config.
     const late = results.slice(mark);
     expect(new Set(late.map((r) => r.cors))).to.deep.equal(new Set(['https://after.example']));
@@ -78,15 +78,15 @@ describe('SIGHUP with workers', function () {
     await eg.waitForWorkers(1);
     cfg.write({ num_workers: 3 });
     eg.signal('SIGHUP');
-    await eg.waitForMaster('roll complete', 1, 20000);
+    await eg.waitForMaster('roll.done', 1, 20000);
     expect(eg.listening().size).to.equal(3);
     cfg.write({ num_workers: 2 });
     eg.signal('SIGHUP');
-    await eg.waitForMaster('roll complete', 2, 20000);
+    await eg.waitForMaster('roll.done', 2, 20000);
     await until(() => eg!.listening().size === 2, 5000, 'two workers');
     const live = eg.listening();
     // The second roll's workers are all new, and none of the drained ones is left.
-    expect(eg.master('worker drained and exited')).to.have.length(4);
+    expect(eg.master('worker.drained')).to.have.length(4);
     expect(Math.min(...live.keys())).to.be.above(4);
   });
 
@@ -96,7 +96,7 @@ describe('SIGHUP with workers', function () {
     const before = await eg.waitForWorkers(2);
     cfg.writeRaw(`num_workers: lots\nservices:\n  - conf:\n      port: -1\n      no_such_key: 1\n`);
     eg.signal('SIGHUP');
-    const refused = await eg.waitForMaster('SIGHUP: new config refused; still running on the old one');
+    const refused = await eg.waitForMaster('reload.refused');
     expect(refused.code).to.equal('EG_ERR_CONFIG_INVALID');
     const problems = (refused.problems as string[]).join('\n');
     expect(problems).to.include('num_workers');
@@ -106,7 +106,7 @@ describe('SIGHUP with workers', function () {
     const a = await send(cfg.port, 'POST', '/v1/events', testEvent());
     expect(a.status).to.equal(201);
     expect(a.headers['access-control-allow-origin']).to.equal('https://before.example');
-    expect(eg.master('worker forked')).to.have.length(2);
+    expect(eg.master('worker.forked')).to.have.length(2);
   });
 
   it('abandons a roll whose new workers cannot start, keeping the old workers and config', async () => {
@@ -117,9 +117,9 @@ describe('SIGHUP with workers', function () {
     cfg.write({ num_workers: 2, startup_attempts: 2 }, { cors: 'https://after.example', schema_precache_uris: ['/no/such/schema/1.0.0'] });
     load = new Load(cfg.port, 2);
     eg.signal('SIGHUP');
-    const abandoned = await eg.waitForMaster('roll abandoned: the new workers failed to start; the old workers keep serving on the old config', 1, 20000);
+    const abandoned = await eg.waitForMaster('roll.abandoned', 1, 20000);
     expect(abandoned).to.include({ rolled: 0, kept: 2 });
-    expect(eg.master('worker failed to start')).to.have.length(2);
+    expect(eg.master('worker.start_failed')).to.have.length(2);
     const results = await load.stop();
     load = undefined;
     expect(failures(results)).to.deep.equal([]);
@@ -152,7 +152,7 @@ describe('SIGHUP with workers producing to Kafka', function () {
     await until(() => load!.results.length >= 20, 10000, 'load running');
     cfg.write({ num_workers: 2 }, conf('https://after.example'));
     eg.signal('SIGHUP');
-    await eg.waitForMaster('roll complete', 1, 30000);
+    await eg.waitForMaster('roll.done', 1, 30000);
     const mark = load.results.length;
     await until(() => load!.results.length >= mark + 20, 10000, 'load after the roll');
     const results = await load.stop();

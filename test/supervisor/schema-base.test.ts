@@ -12,7 +12,7 @@ describe('a schema base folder that does not exist', function () {
     // Relative to the config file's folder, as a copied config's `./schemas` is.
     cfg.write({ num_workers: 0 }, { schema_base_uris: ['./schemas'] });
     const eg = new Eventgate(cfg.path);
-    await eg.waitFor((l) => l.msg === 'listening');
+    await eg.waitFor((l) => l.event === 'service.listening');
     const warned = eg.lines.filter((l) => l.code === 'EG_ERR_SCHEMA_BASE_MISSING');
     expect(warned).to.have.length(1);
     expect(warned[0]).to.include({ level: 40, base: './schemas', dir: join(cfg.dir, 'schemas') });
@@ -29,7 +29,7 @@ describe('a schema base folder that does not exist', function () {
   it('is not warned about when every base exists', async () => {
     cfg.write({ num_workers: 0 });
     const eg = new Eventgate(cfg.path);
-    await eg.waitFor((l) => l.msg === 'listening');
+    await eg.waitFor((l) => l.event === 'service.listening');
     expect((await send(cfg.port, 'POST', '/v1/events', testEvent())).status).to.equal(201);
     expect(eg.lines.filter((l) => l.code === 'EG_ERR_SCHEMA_BASE_MISSING')).to.deep.equal([]);
   });

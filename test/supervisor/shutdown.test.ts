@@ -69,8 +69,8 @@ for (const workers of [2, 0]) {
     it('finishes the requests in flight, exits 0, and every event answered 201 is in the sink', async () => {
       cfg.write({ num_workers: workers });
       eg = new Eventgate(cfg.path);
-      if (workers) await eg.waitForMaster('eventgate started');
-      else await eg.waitFor((l) => l.msg === 'listening');
+      if (workers) await eg.waitForMaster('master.started');
+      else await eg.waitFor((l) => l.event === 'service.listening');
       load = new Load(cfg.port, 4);
       await until(() => load!.results.length >= 20, 10000, 'load running');
       const held = Array.from({ length: 4 }, () => new HeldRequest(cfg.port));
@@ -80,8 +80,8 @@ for (const workers of [2, 0]) {
       const results = load.stop();
       load = undefined;
       // Draining, not gone: the requests held open still get their answers.
-      if (workers) await until(() => eg!.lines.filter((l) => l.msg === 'worker draining').length === workers, 10000, 'workers draining');
-      else await eg.waitFor((l) => l.msg === 'shutting down');
+      if (workers) await until(() => eg!.lines.filter((l) => l.event === 'shutdown.started' && l.worker_id !== 0).length === workers, 10000, 'workers draining');
+      else await eg.waitFor((l) => l.event === 'shutdown.started');
       for (const h of held) h.finish();
       expect(await Promise.all(held.map((h) => h.answered))).to.deep.equal([201, 201, 201, 201]);
 
@@ -93,19 +93,19 @@ for (const workers of [2, 0]) {
       const accepted = [...all.filter((r) => r.status === 201).map((r) => r.id), ...held.map((h) => h.id)];
       expect(accepted.length).to.be.above(20);
       expect(accepted.filter((id) => !written.has(id))).to.deep.equal([]);
-      expect(eg.lines.at(-1)?.msg).to.equal('stopped');
+      expect(eg.lines.at(-1)).to.include({ event: 'shutdown.stopped', worker_id: 0 });
     });
 
     it('closes a keep-alive connection busy at SIGTERM after its answer, so it does not hold the drain open', async () => {
       cfg.write({ num_workers: workers, shutdown_timeout_ms: 20000 });
       eg = new Eventgate(cfg.path);
-      if (workers) await eg.waitForMaster('eventgate started');
-      else await eg.waitFor((l) => l.msg === 'listening');
+      if (workers) await eg.waitForMaster('master.started');
+      else await eg.waitFor((l) => l.event === 'service.listening');
       const agent = new Agent({ keepAlive: true });
       const held = new HeldRequest(cfg.port, agent);
       await held.continued;
       eg.signal('SIGTERM');
-      await eg.waitFor((l) => l.msg === (workers ? 'shutting down: draining the workers' : 'shutting down'));
+      await eg.waitFor((l) => l.event === 'shutdown.started' && l.worker_id === 0);
       held.finish();
       expect(await held.answered).to.equal(201);
       expect(held.connection).to.equal('close');
@@ -119,33 +119,33 @@ for (const workers of [2, 0]) {
       // No merge window: the second signal here follows the first by milliseconds (signal.test.ts tests the window).
       cfg.write({ num_workers: workers, shutdown_timeout_ms: 60000, shutdown_signal_merge_ms: 0 });
       eg = new Eventgate(cfg.path);
-      if (workers) await eg.waitForMaster('eventgate started');
-      else await eg.waitFor((l) => l.msg === 'listening');
+      if (workers) await eg.waitForMaster('master.started');
+      else await eg.waitFor((l) => l.event === 'service.listening');
       // A request held open keeps the drain from finishing.
       const held = new HeldRequest(cfg.port);
       held.answered.catch(() => {});
       await held.continued;
       eg.signal('SIGTERM');
-      await eg.waitFor((l) => l.msg === (workers ? 'shutting down: draining the workers' : 'shutting down'));
+      await eg.waitFor((l) => l.event === 'shutdown.started' && l.worker_id === 0);
       eg.signal('SIGINT');
       await until(() => eg!.hasExited, SECOND_SIGNAL_EXIT_MS, 'the exit after the second signal');
       const exit = await eg.exited;
       expect(exit.code).to.equal(1);
-      expect(eg.lines.some((l) => /second signal/.test(l.msg))).to.equal(true);
+      expect(eg.lines.some((l) => l.event === 'shutdown.second_signal')).to.equal(true);
     });
 
     it('exits non-zero when the drain outlasts shutdown_timeout_ms', async () => {
       cfg.write({ num_workers: workers, shutdown_timeout_ms: 500 });
       eg = new Eventgate(cfg.path);
-      if (workers) await eg.waitForMaster('eventgate started');
-      else await eg.waitFor((l) => l.msg === 'listening');
+      if (workers) await eg.waitForMaster('master.started');
+      else await eg.waitFor((l) => l.event === 'service.listening');
       const held = new HeldRequest(cfg.port);
       held.answered.catch(() => {});
       await held.continued;
       eg.signal('SIGTERM');
       const exit = await eg.exited;
       expect(exit.code).to.equal(1);
-      expect(eg.lines.some((l) => /shutdown timed out/.test(l.msg))).to.equal(true);
+      expect(eg.lines.some((l) => l.event === 'shutdown.timeout')).to.equal(true);
     });
   });
 }
@@ -170,7 +170,7 @@ describe('SIGTERM with workers producing to Kafka', function () {
       },
     );
     eg = new Eventgate(cfg.path);
-    await eg.waitForMaster('eventgate started', 1, 30000);
+    await eg.waitForMaster('master.started', 1, 30000);
     await until(async () => (await send(cfg.port, 'GET', '/readyz')).status === 200, 30000, 'producers ready');
     load = new Load(cfg.port, 4);
     await until(() => load!.results.filter((r) => r.status === 201).length >= 50, 20000, '50 events accepted');
@@ -179,12 +179,12 @@ describe('SIGTERM with workers producing to Kafka', function () {
     eg.signal('SIGTERM');
     const results = load.stop();
     load = undefined;
-    await until(() => eg!.lines.filter((l) => l.msg === 'worker draining').length === 2, 10000, 'workers draining');
+    await until(() => eg!.lines.filter((l) => l.event === 'shutdown.started' && l.worker_id !== 0).length === 2, 10000, 'workers draining');
     held.finish();
     expect(await held.answered).to.equal(201);
     expect(await eg.exited).to.deep.equal({ code: 0, signal: null });
     const all = await results;
-    if (process.env.EG_TEST_VERBOSE) console.log(eg.lines.filter((l) => l.level >= 40 || /drain|stop|shutting/.test(l.msg)).map((l) => JSON.stringify(l)).join('\n'));
+    if (process.env.EG_TEST_VERBOSE) console.log(eg.lines.filter((l) => l.level >= 40 || /^(shutdown|worker)\./.test(l.event ?? '')).map((l) => JSON.stringify(l)).join('\n'));
     expect(unexpected(all), JSON.stringify(unexpected(all).slice(0, 5))).to.deep.equal([]);
     const accepted = [...all.filter((r) => r.status === 201).map((r) => r.id), held.id];
     const messages = await consumeAll(`${prefix}test.event`, accepted.length, 30000);
@@ -276,7 +276,7 @@ for (const sink of ['file', 'kafka'] as const) {
           : {};
       cfg.write({ num_workers: 2, shutdown_timeout_ms: 30000 }, { error_stream: ERROR_STREAM, service_name: 'eventgate-shutdown', ...kafka });
       const eg = new Eventgate(cfg.path);
-      await eg.waitForMaster('eventgate started', 1, 30000);
+      await eg.waitForMaster('master.started', 1, 30000);
       await until(async () => (await send(cfg.port, 'GET', '/readyz')).status === 200, 30000, 'ready');
       const load = new BackgroundLoad(cfg.port, 2);
       try {

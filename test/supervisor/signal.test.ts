@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/paths';
 import { until } from '../helpers/until';
+import type { LogEvent } from '../../lib/log-events';
 import { Eventgate, send, testEvent, type LogLine, type TempConfig, withTempConfig } from './harness';
 
 /**
@@ -113,8 +114,8 @@ describe('Ctrl-C on npm start', function () {
       const script = `exec node ${JSON.stringify(join(ROOT, 'bin/eventgate'))} -c ${JSON.stringify(cfg.path)}`;
       writeFileSync(join(cfg.dir, 'package.json'), JSON.stringify({ name: 'ctrl-c', private: true, scripts: { start: script } }));
       const t = (term = npmStartOnPty(cfg.dir));
-      const up = workers ? 'eventgate started' : 'listening';
-      await until(() => t.lines.some((l) => l.msg === up && l.worker_id === 0), 20000, up);
+      const up: LogEvent = workers ? 'master.started' : 'service.listening';
+      await until(() => t.lines.some((l) => l.event === up && l.worker_id === 0), 20000, up);
       expect((await send(cfg.port, 'POST', '/v1/events', testEvent())).status).to.equal(201);
       // A request in flight during the drain: it is answered, and its event written.
       const held = holdRequest(cfg.port);
@@ -126,9 +127,9 @@ describe('Ctrl-C on npm start', function () {
       held.finish(testEvent());
       expect(await held.answered).to.equal(201);
       expect(await t.exited).to.equal(0);
-      expect(t.lines.some((l) => /second signal/.test(l.msg))).to.equal(false);
+      expect(t.lines.some((l) => l.event === 'shutdown.second_signal')).to.equal(false);
       // The pty's exit can come before the last of its output is read.
-      const stopped = await until(() => t.lines.find((l) => l.msg === 'stopped'), 5000, 'the stopped line');
+      const stopped = await until(() => t.lines.find((l) => l.event === 'shutdown.stopped' && l.worker_id === 0), 5000, 'the stopped line');
       expect(stopped?.clean).to.equal(true);
       expect(cfg.written()).to.have.length(2);
     });
@@ -145,21 +146,21 @@ for (const workers of [0, 2]) {
       const mergeMs = 300;
       cfg.write({ num_workers: workers, shutdown_signal_merge_ms: mergeMs });
       const eg = new Eventgate(cfg.path);
-      if (workers) await eg.waitForMaster('eventgate started');
-      else await eg.waitFor((l) => l.msg === 'listening');
+      if (workers) await eg.waitForMaster('master.started');
+      else await eg.waitFor((l) => l.event === 'service.listening');
       // Keeps the drain from finishing: only the second signal can end the process.
       await holdRequest(cfg.port).continued;
       const first = performance.now();
       eg.signal('SIGTERM');
       eg.signal('SIGINT');
-      await eg.waitFor((l) => l.msg === 'signal merged with the first: already stopping');
+      await eg.waitFor((l) => l.event === 'shutdown.signal_merged');
       expect(eg.hasExited).to.equal(false);
       // The time since the first signal is the input under test, not a wait for something to happen.
       await until(() => performance.now() - first > mergeMs, mergeMs * 2, 'the merge window to pass');
       eg.signal('SIGINT');
       expect((await eg.exited).code).to.equal(1);
       // The child's exit can come before the last of its stdout is read.
-      await until(() => eg.lines.some((l) => /second signal/.test(l.msg)), 5000, 'the second-signal line');
+      await until(() => eg.lines.some((l) => l.event === 'shutdown.second_signal'), 5000, 'the second-signal line');
     });
   });
 }

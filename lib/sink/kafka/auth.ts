@@ -10,6 +10,7 @@
  * through poll(), which runs once a producer is connected. librdkafka's log
  * lines (facility FAIL, severity 3) arrive meanwhile and name the cause.
  */
+import type { LogEvent } from '../../log-events';
 import type { ErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 
@@ -75,7 +76,7 @@ export class AuthWatch {
     this.logged.add(key);
     if (this.current === undefined || (this.current.broker === undefined && failure.broker !== undefined)) this.current = failure;
     const { cause, broker, detail } = failure;
-    this.log.error({ code: CODE, cause, broker, detail }, 'kafka broker refused the producer: authentication or TLS failed');
+    this.log.error({ event: 'kafka.auth_failed' satisfies LogEvent, code: CODE, cause, broker, detail }, 'kafka broker refused the producer: authentication or TLS failed');
   }
 
   /** A broker connection is up: whatever failed works now. */
@@ -83,6 +84,6 @@ export class AuthWatch {
     if (!this.current) return;
     this.current = undefined;
     this.logged.clear();
-    this.log.info('kafka authentication succeeded');
+    this.log.info({ event: 'kafka.auth_ok' satisfies LogEvent }, 'kafka authentication succeeded');
   }
 }

@@ -4,6 +4,7 @@
  * the room it holds in the pending bound, and waits for them to end (a
  * flush at close, a retired client's events).
  */
+import type { LogEvent } from '../../log-events';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
 import type { OutboundEvent, ProduceContext, ProduceOutcome } from '../sink';
@@ -48,10 +49,10 @@ export class Calls {
     if (full) {
       this.o.metrics.increment('kafka.producer.full', 1, this.o.tags);
       this.o.log.warn(
-        { ...held, max_pending_events: this.o.maxPendingEvents, max_pending_bytes: this.o.maxPendingBytes },
+        { event: 'kafka.full' satisfies LogEvent, ...held, max_pending_events: this.o.maxPendingEvents, max_pending_bytes: this.o.maxPendingBytes },
         'kafka producer holds its most events awaiting delivery reports: refusing events until reports come',
       );
-    } else this.o.log.info(held, 'kafka producer takes events again');
+    } else this.o.log.info({ event: 'kafka.full_ended' satisfies LogEvent, ...held }, 'kafka producer takes events again');
   }
 
   /** Every event gets `outcome` at once (and is spooled). */

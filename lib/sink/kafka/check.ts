@@ -9,7 +9,7 @@
 import type { KafkaConf } from '../../config/schema';
 import { didYouMean } from '../../config/suggest';
 import { messageOf } from '../../errors';
-import { producerClient } from './client';
+import { rdkafkaClient } from './client';
 import { POLL_INTERVAL_PROP, sinkProps, type PropDefault, type ProducerName } from './config';
 import { GUARANTEED_DEFAULTS } from './guaranteed';
 import { HASTY_DEFAULTS } from './hasty';
@@ -36,7 +36,7 @@ const KNOWN = new Set([...GLOBAL_PROPERTIES, ...TOPIC_PROPERTIES, ...NODE_RDKAFK
 function valueProblem(scope: 'global' | 'topic', key: string, value: unknown): string | undefined {
   const v = Array.isArray(value) ? value.join(',') : value;
   try {
-    producerClient(scope === 'global' ? { global: { [key]: v }, topic: {} } : { global: {}, topic: { [key]: v } });
+    rdkafkaClient(scope === 'global' ? { global: { [key]: v }, topic: {} } : { global: {}, topic: { [key]: v } });
     return undefined;
   } catch (err) {
     return messageOf(err);
@@ -69,7 +69,7 @@ export function kafkaConfProblems(kafka: KafkaConf, at = 'services[0].conf.kafka
   const seen = new Map<string, ProducerName[]>();
   for (const [name, defaults] of PRODUCERS) {
     try {
-      producerClient(sinkProps(kafka, name, defaults));
+      rdkafkaClient(sinkProps(kafka, name, defaults));
     } catch (err) {
       const message = messageOf(err);
       seen.set(message, [...(seen.get(message) ?? []), name]);

@@ -121,7 +121,7 @@ export function produceFailure(err: unknown): Failure {
 
 /** The outcome of an event whose delivery report carries an error. */
 export function deliveryFailure(err: { message: string; code?: number }): Failure {
-  // librdkafka purges a producer's queue itself after a fatal error (producer.ts replaces the client): a retry can succeed.
+  // librdkafka purges a producer's queue itself after a fatal error (lifecycle.ts replaces the client): a retry can succeed.
   if (err.code === Kafka.CODES.ERRORS.ERR__PURGE_QUEUE || err.code === Kafka.CODES.ERRORS.ERR__PURGE_INFLIGHT) return failure('EG_ERR_KAFKA_FATAL', err.message);
   return failure('EG_ERR_KAFKA_DELIVERY', err.message);
 }

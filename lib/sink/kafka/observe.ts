@@ -3,12 +3,14 @@
  * metrics: log lines (syslog levels), error events (their kind) and
  * statistics (a JSON document every statistics.interval.ms).
  */
+import type { LogEvent } from '../../log-events';
 import * as Kafka from 'node-rdkafka';
 import { authFailureOf } from './auth';
 import type { ErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
 import { LogLimiter } from './log-limit';
+import type { ClientError, RdkafkaLog } from './client';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -21,11 +23,7 @@ export function logLevelOf(severity: number): LogLevel {
   return 'debug';
 }
 
-export interface RdkafkaLog {
-  readonly severity: number;
-  readonly fac: string;
-  readonly message: string;
-}
+export type { RdkafkaLog } from './client';
 
 /** How long repeats of one librdkafka message are counted before their line (log-limit.ts). */
 export const RDKAFKA_LOG_INTERVAL_MS = 10000;
@@ -46,25 +44,25 @@ export function messageKey(message: string): string {
  */
 export class RdkafkaLogger {
   private readonly lines: LogLimiter<RdkafkaLog>;
-  private readonly errors: LogLimiter<Kafka.LibrdKafkaError>;
+  private readonly errors: LogLimiter<ClientError>;
   /** The producer's own failed connects: with Kafka down at start, one every few seconds per producer. */
-  private readonly connects: LogLimiter<{ readonly err: Kafka.LibrdKafkaError; readonly attempts: number }>;
+  private readonly connects: LogLimiter<{ readonly err: ClientError; readonly attempts: number }>;
   private failedConnects = 0;
 
   constructor(log: Logger, intervalMs: number = RDKAFKA_LOG_INTERVAL_MS) {
     const every = (repeated: number) => (repeated > 0 ? { repeated, interval_ms: intervalMs } : {});
     this.lines = new LogLimiter(intervalMs, (e, repeated) =>
-      log[logLevelOf(e.severity)]({ fac: e.fac, severity: e.severity, detail: e.message, ...every(repeated) }, 'librdkafka log'),
+      log[logLevelOf(e.severity)]({ event: 'kafka.librdkafka_log' satisfies LogEvent, fac: e.fac, severity: e.severity, detail: e.message, ...every(repeated) }, 'librdkafka log'),
     );
-    this.errors = new LogLimiter(intervalMs, (err, repeated) => log.warn({ err, ...every(repeated) }, 'librdkafka error'));
+    this.errors = new LogLimiter(intervalMs, (err, repeated) => log.warn({ event: 'kafka.librdkafka_error' satisfies LogEvent, err, ...every(repeated) }, 'librdkafka error'));
     const code: ErrorCode = 'EG_ERR_KAFKA_CONNECT';
     this.connects = new LogLimiter(intervalMs, (e, repeated) =>
-      log.warn({ err: e.err, code, attempts: e.attempts, ...every(repeated) }, 'kafka producer could not connect, retrying'),
+      log.warn({ event: 'kafka.connect_retry' satisfies LogEvent, err: e.err, code, attempts: e.attempts, ...every(repeated) }, 'kafka producer could not connect, retrying'),
     );
   }
 
   /** A connect attempt failed; `attempts`: failed in a row, so far. */
-  connectFailed(err: Kafka.LibrdKafkaError): void {
+  connectFailed(err: ClientError): void {
     this.failedConnects++;
     this.connects.hit(messageKey(err.message), { err, attempts: this.failedConnects });
   }
@@ -80,7 +78,7 @@ export class RdkafkaLogger {
   }
 
   /** An error event librdkafka recovers from by itself (errorKind 'other'). */
-  error(err: Kafka.LibrdKafkaError): void {
+  error(err: ClientError): void {
     this.errors.hit(messageKey(err.message), err);
   }
 
@@ -159,9 +157,9 @@ const FATAL_TEXTS =
  * its code is -1, and isFatal is lost), so the kind is read from
  * librdkafka's fixed texts; a broker refusing the client is told by
  * auth.ts. A fatal error this misses is caught by the next produce(), which
- * librdkafka then refuses with ERR__FATAL (producer.ts).
+ * librdkafka then refuses with ERR__FATAL (producer.ts rebuilds then).
  */
-export function errorKind(err: Kafka.LibrdKafkaError): 'fatal' | 'all_brokers_down' | 'auth' | 'other' {
+export function errorKind(err: ClientError): 'fatal' | 'all_brokers_down' | 'auth' | 'other' {
   if (err.isFatal === true || err.code === Kafka.CODES.ERRORS.ERR__FATAL || FATAL_TEXTS.test(err.message.toLowerCase())) return 'fatal';
   if (err.code === Kafka.CODES.ERRORS.ERR__ALL_BROKERS_DOWN || /all broker connections are down/i.test(err.message)) {
     return 'all_brokers_down';

@@ -8,6 +8,8 @@ import type { Metrics } from '../../metrics/metrics';
 import type { Spool } from '../spool';
 import { pollIntervalOf, sinkProps, type ProducerName, type ProducerProps, type PropDefault } from './config';
 import type { MessageHeaderName } from './headers';
+import type { ClientFactory } from './client';
+import type { ProducerTimings } from './state';
 
 export interface KafkaSinkDeps {
   readonly log: Logger;
@@ -16,6 +18,10 @@ export interface KafkaSinkDeps {
   readonly spool?: Spool;
   /** Start of the default client.id: services[0].conf.user_agent (config.ts DEFAULT_CLIENT_NAME without it). */
   readonly clientName?: string;
+  /** Makes the producers' clients: node-rdkafka's (client.ts rdkafkaClient) unless given. */
+  readonly clientFactory?: ClientFactory;
+  /** Retry waits and grace periods, where not state.ts PRODUCER_TIMINGS. */
+  readonly timings?: Partial<ProducerTimings>;
 }
 
 export interface KafkaSinkOptions extends KafkaSinkDeps {

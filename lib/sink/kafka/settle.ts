@@ -6,6 +6,7 @@
  * at all when Kafka took it late. The spool writes are tracked so that
  * closing the producer waits for them.
  */
+import type { LogEvent } from '../../log-events';
 import type { ErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 import type { Metrics, Tags } from '../../metrics/metrics';
@@ -55,7 +56,7 @@ export class Settler {
     return this.track(
       spooled.then((ok) => {
         log.warn(
-          { request_id: ctx.requestId, events: events.length, failed: failures, codes, spooled: failed.length ? ok : undefined, awaiting_report: awaiting || undefined },
+          { event: 'kafka.not_produced' satisfies LogEvent, request_id: ctx.requestId, events: events.length, failed: failures, codes, spooled: failed.length ? ok : undefined, awaiting_report: awaiting || undefined },
           'events not produced to kafka',
         );
         return result;
@@ -84,7 +85,7 @@ export class Settler {
     this.late = [];
     void this.track(
       this.spool(failed).then((ok) => {
-        this.deps.log.warn({ failed: failed.length, spooled: ok }, 'events kafka reported undelivered after their answer');
+        this.deps.log.warn({ event: 'kafka.late_undelivered' satisfies LogEvent, failed: failed.length, spooled: ok }, 'events kafka reported undelivered after their answer');
       }),
     );
   }
@@ -102,7 +103,7 @@ export class Settler {
     return spool.append(failed).then(
       () => true,
       (err: unknown) => {
-        log.error({ err, failed: failed.length, path: spool.path }, 'failed events could not be spooled');
+        log.error({ event: 'kafka.spool_failed' satisfies LogEvent, err, failed: failed.length, path: spool.path }, 'failed events could not be spooled');
         metrics.increment('kafka.spool.failed', failed.length, tags);
         return false;
       },
