@@ -6,6 +6,7 @@ import type { Metrics } from './metrics/metrics';
 import { prepareEvents } from './pipeline/prepare';
 import { buildApp } from './service';
 import { FileSpool, readSpool, type FailedEvent, type SpoolEntry } from './sink/spool';
+import type { LogEvent } from './log-events';
 
 /** Spooled events come with no request: nothing to enrich from headers or a query string. */
 const NO_REQUEST = Object.freeze({ headers: {} });
@@ -107,7 +108,7 @@ export async function replaySpool(file: string, loaded: LoadedConfig, deps: { lo
     let batch: SpoolEntry[] = [];
     const onInvalidLine = (line: number, _text: string, reason: string): void => {
       skipped++;
-      deps.log.warn({ file: source, line, reason, event: 'replay.line_skipped' }, 'spool line skipped');
+      deps.log.warn({ file: source, line, reason, event: 'replay.line_skipped' satisfies LogEvent }, 'spool line skipped');
     };
     for await (const entry of readSpool(source, { onInvalidLine })) {
       read++;

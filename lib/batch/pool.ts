@@ -22,6 +22,7 @@ import { eventMarker, holdsAtLeast } from './route';
 import { defaultThreads } from './size';
 import { StreamSnapshots } from './streams';
 import type { BatchReply, BatchTask, ThreadData } from './task';
+import type { LogEvent } from '../log-events';
 
 export interface BatchPoolOptions {
   readonly conf: ServiceConf;
@@ -190,14 +191,14 @@ export class BatchPool {
       }
       if (job.expired) {
         metrics.increment('batch.pool.tasks', 1, { outcome: 'timeout' });
-        log.error({ timeout_ms: this.taskTimeoutMs, bytes: body.length, event: 'pool.task_timed_out' }, 'pool batch timed out; its thread is terminated');
+        log.error({ timeout_ms: this.taskTimeoutMs, bytes: body.length, event: 'pool.task_timed_out' satisfies LogEvent }, 'pool batch timed out; its thread is terminated');
         throw new EventGateError(
           'EG_ERR_POOL_TIMEOUT',
           `The thread processing this batch did not finish within batch.thread_pool.task_timeout_ms (${this.taskTimeoutMs} ms); it was terminated and replaced, and the batch was not accepted.`,
         );
       }
       metrics.increment('batch.pool.tasks', 1, { outcome: 'crashed' });
-      log.error({ err, bytes: body.length, event: 'pool.task_failed' }, 'pool thread failed on a batch; it is replaced');
+      log.error({ err, bytes: body.length, event: 'pool.task_failed' satisfies LogEvent }, 'pool thread failed on a batch; it is replaced');
       throw new EventGateError('EG_ERR_POOL_TASK', `The thread processing this batch failed (${messageOf(err)}); the batch was not accepted.`, {
         cause: err,
       });

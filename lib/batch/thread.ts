@@ -21,6 +21,7 @@ import { niceThisThread } from './nice';
 import { packBatch, transferOf } from './pack';
 import { relayedLocate } from './schema-relay';
 import type { BatchReply, BatchTask, StreamSnapshot, ThreadData } from './task';
+import type { LogEvent } from '../log-events';
 
 /** The stream table a task names, rebuilt only when the main thread's config changed. */
 class SnapshotStreams implements StreamLookup {
@@ -91,7 +92,7 @@ export default async function runBatch(task: BatchTask): Promise<unknown> {
   const { metrics, streams, deps } = await state;
   const started = performance.now();
   const failed = (err: unknown) => {
-    deps.log.error({ err, event: 'pool.validation_failed' }, 'pool thread could not validate a batch');
+    deps.log.error({ err, event: 'pool.validation_failed' satisfies LogEvent }, 'pool thread could not validate a batch');
     return reply({ kind: 'failed', code: codeOf(err), message: messageOf(err), metrics: metrics.take() });
   };
   try {

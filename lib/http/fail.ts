@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { codeOf } from '../errors';
 import type { AppContext, RequestScope } from './context';
 import { sendError } from './respond';
+import type { LogEvent } from '../log-events';
 
 /**
  * A request that failed on our side (a bug, a validation fault on either
@@ -10,7 +11,7 @@ import { sendError } from './respond';
  * the client's.
  */
 export function failRequest(app: AppContext, res: ServerResponse, scope: RequestScope, err: unknown): void {
-  app.log.error({ err, request_id: scope.id, code: codeOf(err), event: 'request.failed' }, 'request failed');
+  app.log.error({ err, request_id: scope.id, code: codeOf(err), event: 'request.failed' satisfies LogEvent }, 'request failed');
   app.metrics.increment('http.internal_error');
   if (res.headersSent) res.destroy();
   else sendError(res, scope, 'EG_ERR_INTERNAL', 'Internal error; see the service log for this request id.');

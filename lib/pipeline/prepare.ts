@@ -16,6 +16,7 @@ import { countByStream, type StreamCounts } from '../gate/stream-counts';
 import type { EventValidator, RequestInfo, Validated } from '../gate/validate';
 import type { Logger } from '../log';
 import type { OutboundEvent } from '../sink/sink';
+import type { LogEvent } from '../log-events';
 
 export interface PrepareDeps {
   /** The worker's own validator, or a pool thread's (both built by buildValidator). */
@@ -164,7 +165,7 @@ function preparedErrorEvents(made: number, v: Validated): PreparedErrorEvents {
  */
 function validateErrorEvents(made: Record<string, unknown>[], deps: PrepareDeps): Validated | Promise<Validated> {
   const failAll = (err: unknown): Validated => {
-    deps.log.error({ err, event: 'error_events.validation_failed' }, 'error events could not be validated');
+    deps.log.error({ err, event: 'error_events.validation_failed' satisfies LogEvent }, 'error events could not be validated');
     const fault: FailedResult = { status: 'error', code: codeOf(err), context: { message: messageOf(err) } };
     return { results: made.map(() => fault), outbound: [], outboundIndex: [], streams: [], uris: [] };
   };

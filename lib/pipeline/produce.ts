@@ -12,6 +12,7 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import type { OutboundEvent, ProduceContext, Sink } from '../sink/sink';
 import type { PreparedBatch } from './prepare';
+import type { LogEvent } from '../log-events';
 
 export interface GateDeps {
   readonly metrics: Metrics;
@@ -86,11 +87,11 @@ export class Gate {
       if (failed > 0) {
         metrics.increment('error_events.failed', failed);
         const first = firstInvalid ?? outcomes.find((o) => !o.ok);
-        log.error({ request_id: ctx.requestId, failed, first, event: 'error_events.failed' }, 'error events could not be produced');
+        log.error({ request_id: ctx.requestId, failed, first, event: 'error_events.failed' satisfies LogEvent }, 'error events could not be produced');
       }
     } catch (err) {
       metrics.increment('error_events.failed', made);
-      log.error({ err, request_id: ctx.requestId, event: 'error_events.failed' }, 'error events could not be produced');
+      log.error({ err, request_id: ctx.requestId, event: 'error_events.failed' satisfies LogEvent }, 'error events could not be produced');
     }
   }
 

@@ -11,6 +11,7 @@ import type { Ticket } from '../admission';
 import { failRequest } from '../fail';
 import { countsOf } from '../access';
 import { send, sendError, sendJson } from '../respond';
+import type { LogEvent } from '../../log-events';
 
 const THREAD_PATH = Object.freeze({ path: 'thread' });
 const INLINE_PATH = Object.freeze({ path: 'inline' });
@@ -124,7 +125,7 @@ function prepareOn(app: AppContext, body: Buffer, request: PoolRequest): Prepare
 function refusePrepare(app: AppContext, res: ServerResponse, scope: RequestScope, err: unknown): void {
   const code = codeOf(err);
   if (!(err instanceof EventGateError) || !POOL_CODES.has(code)) return refuseBody(app, res, scope, err);
-  app.log.warn({ request_id: scope.id, code, msg_detail: messageOf(err), event: 'pool.batch_refused' }, 'thread pool could not take the batch');
+  app.log.warn({ request_id: scope.id, code, msg_detail: messageOf(err), event: 'pool.batch_refused' satisfies LogEvent }, 'thread pool could not take the batch');
   if (statusOf(code) === 503) scope.headers['retry-after'] = RETRY_AFTER_SECONDS;
   sendError(res, scope, code, messageOf(err));
 }
@@ -157,7 +158,7 @@ function answerHastily(app: AppContext, res: ServerResponse, scope: RequestScope
     app.metrics.timing('events.hasty_wait', Date.now() - from);
     if (admission) return acceptHastily(app, res, scope, prepared, admission);
     app.metrics.increment('events.hasty_refused', 1);
-    app.log.info({ request_id: scope.id, events: count, event: 'hasty.no_room' }, 'hasty producer had no room in time: answering as without hasty');
+    app.log.info({ request_id: scope.id, events: count, event: 'hasty.no_room' satisfies LogEvent }, 'hasty producer had no room in time: answering as without hasty');
     return app.gate.produce(prepared, sink, { requestId: scope.id }).then((a) => sendAnswer(app, res, scope, a, count));
   });
 }
@@ -187,7 +188,7 @@ export function answerEvents(app: AppContext, res: ServerResponse, scope: Reques
 function sendAnswer(app: AppContext, res: ServerResponse, scope: RequestScope, answer: Answer, received: number): void {
   if (app.accessLog) scope.events = countsOf(answer, received);
   if (answer.status !== 201) {
-    app.log.info({ request_id: scope.id, status: answer.status, reason: answer.reason, event: 'events.not_accepted' }, 'events not accepted');
+    app.log.info({ request_id: scope.id, status: answer.status, reason: answer.reason, event: 'events.not_accepted' satisfies LogEvent }, 'events not accepted');
   }
   if (answer.retryable) scope.headers['retry-after'] = RETRY_AFTER_SECONDS;
   if (answer.body !== undefined) scope.headers['content-type'] = 'application/json; charset=utf-8';
@@ -200,11 +201,11 @@ async function produceHastily(app: AppContext, scope: RequestScope, count: numbe
     const answer = await produce();
     if (answer.status !== 201) {
       app.metrics.increment('events.hasty_failed', answer.failed);
-      app.log.warn({ request_id: scope.id, status: answer.status, reason: answer.reason, event: 'hasty.failed' }, 'hasty events failed');
+      app.log.warn({ request_id: scope.id, status: answer.status, reason: answer.reason, event: 'hasty.failed' satisfies LogEvent }, 'hasty events failed');
     }
   } catch (err) {
     app.metrics.increment('events.hasty_failed', count);
-    app.log.error({ err, request_id: scope.id, events: count, event: 'hasty.produce_failed' }, 'hasty events could not be processed');
+    app.log.error({ err, request_id: scope.id, events: count, event: 'hasty.produce_failed' satisfies LogEvent }, 'hasty events could not be processed');
   }
 }
 
@@ -212,7 +213,7 @@ function refuseBody(app: AppContext, res: ServerResponse, scope: RequestScope, e
   const code = codeOf(err);
   if (!(err instanceof EventGateError)) throw err;
   app.metrics.increment('requests.refused', 1, { code });
-  app.log.info({ request_id: scope.id, code, msg_detail: err.message, event: 'request.refused' }, 'request body refused');
+  app.log.info({ request_id: scope.id, code, msg_detail: err.message, event: 'request.refused' satisfies LogEvent }, 'request body refused');
   if (code === 'EG_ERR_BODY_ABORTED') {
     // The client is gone; nobody reads an answer.
     res.destroy();
