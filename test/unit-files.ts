@@ -7,14 +7,14 @@
  * stale: a file is left out when it, or a test module it imports (followed
  * through dist/test/), imports node:child_process or node:cluster, names
  * the broker's address variable, or is one of the Kafka test modules, the
- * supervisor harness or test/e2e/.
+ * helper that runs bin/eventgate (test/helpers/eventgate-process.ts) or test/e2e/.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 
 const DIST_TEST = __dirname;
 const NEEDS_CODE = [/require\("(node:)?(child_process|cluster)"\)/, /process\.env\.EVENTGATE_TEST_KAFKA\b/];
-const NEEDS_MODULES = [join(DIST_TEST, 'kafka'), join(DIST_TEST, 'supervisor', 'harness.js'), join(DIST_TEST, 'e2e')];
+const NEEDS_MODULES = [join(DIST_TEST, 'kafka'), join(DIST_TEST, 'helpers', 'eventgate-process.js'), join(DIST_TEST, 'e2e')];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {

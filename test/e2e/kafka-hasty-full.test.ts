@@ -12,7 +12,7 @@
 import { expect } from 'chai';
 import { until } from '../helpers/until';
 import { consumeAll } from '../kafka/helpers';
-import { makeEvents, parse, postEvents, spoolHolding, spooledInts, startKafkaService, TEST_SCHEMA, type KafkaService } from './support';
+import { makeEvents, parse, postEvents, spoolHolding, spooledInts, startKafkaService, TEST_SCHEMA, type KafkaService } from '../helpers/kafka-service';
 
 const STREAM = 'test.event';
 const MAX_PENDING = 150;

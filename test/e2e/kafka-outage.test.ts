@@ -28,7 +28,7 @@ import {
   TEST_SCHEMA,
   type KafkaService,
   type TestEvent,
-} from './support';
+} from '../helpers/kafka-service';
 
 const STREAM = 'test.event';
 const PRODUCE_TIMEOUT_MS = 3000;

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { consumeAll } from '../kafka/helpers';
-import { parse, postEvents, startKafkaService, TEST_SCHEMA, type KafkaService } from './support';
+import { parse, postEvents, startKafkaService, TEST_SCHEMA, type KafkaService } from '../helpers/kafka-service';
 
 const STREAM = 'test.event';
 const CLIENTS = 4;

@@ -20,7 +20,7 @@ import {
   UUID,
   type KafkaService,
   type Sent,
-} from './support';
+} from '../helpers/kafka-service';
 
 const STREAM = 'test.event';
 

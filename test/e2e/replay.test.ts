@@ -10,7 +10,7 @@ import { formatSpoolLines, readSpool, type SpoolEntry } from '../../lib/sink/spo
 import { freePort } from '../helpers/ports';
 import { ROOT } from '../helpers/service';
 import { consumeAll, kafkaBootstrap } from '../kafka/helpers';
-import { eventgate, makeEvents, parse, postEvents, replayReport, startKafkaService, TEST_SCHEMA, type KafkaService, type TestEvent } from './support';
+import { eventgate, makeEvents, parse, postEvents, replayReport, startKafkaService, TEST_SCHEMA, type KafkaService, type TestEvent } from '../helpers/kafka-service';
 import { withTempDir } from '../helpers/tempdir';
 
 const STREAM = 'test.event';

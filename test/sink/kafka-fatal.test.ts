@@ -17,7 +17,7 @@ import { FileSpool, readSpool } from '../../lib/sink/spool';
 import type { OutboundEvent, ProduceOutcome } from '../../lib/sink/sink';
 import { until } from '../helpers/until';
 import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import { kafkaConf } from './kafka-support';
+import { kafkaConf } from '../helpers/kafka-conf';
 
 /** The topic's limit, well below librdkafka's message.max.bytes (1 MB), which would refuse the event before the broker could. */
 const TOPIC_MAX_MESSAGE_BYTES = 2048;

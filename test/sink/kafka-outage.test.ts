@@ -12,7 +12,7 @@ import { freePort } from '../helpers/ports';
 import { until } from '../helpers/until';
 import { haltBroker, resumeBroker, startBroker, stopBroker } from '../kafka/fixture';
 import { consumeAll, uniqueTopic } from '../kafka/helpers';
-import { kafkaConf, makeEvents } from './kafka-support';
+import { kafkaConf, makeEvents } from '../helpers/kafka-conf';
 import { rejection } from '../helpers/rejection';
 
 

@@ -16,7 +16,7 @@ import { createKafkaSinks, type KafkaSinks } from '../../lib/sink/kafka';
 import { FileSpool, readSpool } from '../../lib/sink/spool';
 import type { OutboundEvent, ProduceOutcome } from '../../lib/sink/sink';
 import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import { kafkaConf } from './kafka-support';
+import { kafkaConf } from '../helpers/kafka-conf';
 
 const MAX_EVENTS = 250;
 /** Each event's value is exactly this long. */

@@ -11,7 +11,7 @@ import type { ProduceOutcome } from '../../lib/sink/sink';
 import type { KafkaConf } from '../../lib/config/schema';
 import { until } from '../helpers/until';
 import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import { kafkaConf, makeEvents } from './kafka-support';
+import { kafkaConf, makeEvents } from '../helpers/kafka-conf';
 
 async function spooled(path: string): Promise<SpoolEntry[]> {
   const entries: SpoolEntry[] = [];

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { Agent, request } from 'node:http';
 import { until } from '../helpers/until';
-import type { TempConfig } from './harness';
-import { Eventgate, testEvent, withTempConfig } from './harness';
+import type { TempConfig } from '../helpers/eventgate-process';
+import { Eventgate, testEvent, withTempConfig } from '../helpers/eventgate-process';
 import { KeepAliveLoad, type KeepAliveResult } from './keepalive';
 
 const brief = (rs: readonly KeepAliveResult[]) => JSON.stringify(rs.slice(0, 5));

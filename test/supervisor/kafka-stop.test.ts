@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports';
-import { Eventgate, send, testEvent, withTempConfig, type TempConfig } from './harness';
+import { Eventgate, send, testEvent, withTempConfig, type TempConfig } from '../helpers/eventgate-process';
 
 describe('SIGTERM while Kafka is unreachable', function () {
   this.timeout(60000);

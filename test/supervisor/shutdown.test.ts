@@ -6,8 +6,8 @@ import { call } from '../helpers/http';
 import { until } from '../helpers/until';
 import { spoolIds } from '../e2e/ledger';
 import { consumeAll, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import type { TempConfig} from './harness';
-import { Eventgate, Load, send, testEvent, type LoadResult, withTempConfig } from './harness';
+import type { TempConfig} from '../helpers/eventgate-process';
+import { Eventgate, Load, send, testEvent, type LoadResult, withTempConfig } from '../helpers/eventgate-process';
 
 /**
  * A request that is in flight at a worker for sure: the worker has read its

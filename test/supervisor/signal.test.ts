@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/paths';
 import { until } from '../helpers/until';
-import { Eventgate, send, testEvent, type LogLine, type TempConfig, withTempConfig } from './harness';
+import { Eventgate, send, testEvent, type LogLine, type TempConfig, withTempConfig } from '../helpers/eventgate-process';
 
 /**
  * Runs a command on a new pseudo-terminal, as a shell in a terminal window
