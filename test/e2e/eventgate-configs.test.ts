@@ -18,7 +18,7 @@ import { ROOT } from '../helpers/paths';
 import { freePort } from '../helpers/ports';
 import { withTempDir } from '../helpers/tempdir';
 import { until } from '../helpers/until';
-import { consumeAll, kafkaBootstrap, uniqueTopic, type ConsumedMessage } from '../kafka/helpers';
+import { consumeAll, kafkaBootstrap, uniqueTopic, type ConsumedMessage } from '../helpers/kafka';
 import { eventgate, UUID, type Child } from '../helpers/kafka-service';
 
 const FIXTURES_DIR = join(ROOT, 'test', 'fixtures', 'eventgate-configs');

@@ -11,7 +11,7 @@
  */
 import { expect } from 'chai';
 import { until } from '../helpers/until';
-import { consumeAll } from '../kafka/helpers';
+import { consumeAll } from '../helpers/kafka';
 import { makeEvents, parse, postEvents, spoolHolding, spooledInts, startKafkaService, TEST_SCHEMA, type KafkaService } from '../helpers/kafka-service';
 
 const STREAM = 'test.event';

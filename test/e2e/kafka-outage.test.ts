@@ -13,7 +13,7 @@ import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
 import { haltBroker, resumeBroker, startBroker, stopBroker } from '../kafka/fixture';
 import { freePort } from '../helpers/ports';
-import { consumeAll } from '../kafka/helpers';
+import { consumeAll } from '../helpers/kafka';
 import {
   eventgate,
   replayReport,

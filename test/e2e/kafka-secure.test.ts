@@ -14,7 +14,7 @@ import { freePort } from '../helpers/ports';
 import { ROOT } from '../helpers/service';
 import { withTempDir } from '../helpers/tempdir';
 import { until } from '../helpers/until';
-import { consumeAll, kafkaSecurity, uniqueTopic } from '../kafka/helpers';
+import { consumeAll, kafkaSecurity, uniqueTopic } from '../helpers/kafka';
 import { eventgate, expectDelivered, makeEvents, postEvents, spooled, type Child, type Sent } from '../helpers/kafka-service';
 
 const STREAM = 'test.event';

@@ -5,7 +5,7 @@
  * around receipt, so no client's clock can fail another client's events.
  */
 import { expect } from 'chai';
-import { consumeAll } from '../kafka/helpers';
+import { consumeAll } from '../helpers/kafka';
 import { parse, postEvents, startKafkaService, TEST_SCHEMA, type KafkaService } from '../helpers/kafka-service';
 
 const STREAM = 'test.event';

@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { formatSpoolLines, readSpool, type SpoolEntry } from '../../lib/sink/spool';
 import { freePort } from '../helpers/ports';
 import { ROOT } from '../helpers/service';
-import { consumeAll, kafkaBootstrap } from '../kafka/helpers';
+import { consumeAll, kafkaBootstrap } from '../helpers/kafka';
 import { eventgate, makeEvents, parse, postEvents, replayReport, startKafkaService, TEST_SCHEMA, type KafkaService, type TestEvent } from '../helpers/kafka-service';
 import { withTempDir } from '../helpers/tempdir';
 

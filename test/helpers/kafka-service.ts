@@ -12,7 +12,7 @@ import { readSpool, type SpoolEntry } from '../../lib/sink/spool';
 import { call, type Call, type Reply } from '../helpers/http';
 import { ROOT, startTestService, type TestService } from '../helpers/service';
 import { until } from '../helpers/until';
-import { kafkaBootstrap, uniqueTopic, type ConsumedMessage } from '../kafka/helpers';
+import { kafkaBootstrap, uniqueTopic, type ConsumedMessage } from './kafka';
 
 export const TEST_SCHEMA = '/test/event/1.0.0';
 export const ERROR_SCHEMA = '/error/1.0.0';

@@ -16,7 +16,7 @@ import { createKafkaSinks, type KafkaSinks } from '../../lib/sink/kafka';
 import { FileSpool, readSpool } from '../../lib/sink/spool';
 import type { OutboundEvent, ProduceOutcome } from '../../lib/sink/sink';
 import { until } from '../helpers/until';
-import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
+import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../helpers/kafka';
 import { kafkaConf } from '../helpers/kafka-conf';
 
 /** The topic's limit, well below librdkafka's message.max.bytes (1 MB), which would refuse the event before the broker could. */

@@ -11,7 +11,7 @@ import { FileSpool, readSpool, type SpoolEntry } from '../../lib/sink/spool';
 import { freePort } from '../helpers/ports';
 import { until } from '../helpers/until';
 import { haltBroker, resumeBroker, startBroker, stopBroker } from '../kafka/fixture';
-import { consumeAll, uniqueTopic } from '../kafka/helpers';
+import { consumeAll, uniqueTopic } from '../helpers/kafka';
 import { kafkaConf, makeEvents } from '../helpers/kafka-conf';
 import { rejection } from '../helpers/rejection';
 

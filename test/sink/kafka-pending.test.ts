@@ -15,7 +15,7 @@ import { MemoryMetrics } from '../../lib/metrics/memory';
 import { createKafkaSinks, type KafkaSinks } from '../../lib/sink/kafka';
 import { FileSpool, readSpool } from '../../lib/sink/spool';
 import type { OutboundEvent, ProduceOutcome } from '../../lib/sink/sink';
-import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
+import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../helpers/kafka';
 import { kafkaConf } from '../helpers/kafka-conf';
 
 const MAX_EVENTS = 250;

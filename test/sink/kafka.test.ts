@@ -10,7 +10,7 @@ import { FileSpool, readSpool, type SpoolEntry } from '../../lib/sink/spool';
 import type { ProduceOutcome } from '../../lib/sink/sink';
 import type { KafkaConf } from '../../lib/config/schema';
 import { until } from '../helpers/until';
-import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
+import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../helpers/kafka';
 import { kafkaConf, makeEvents } from '../helpers/kafka-conf';
 
 async function spooled(path: string): Promise<SpoolEntry[]> {

@@ -3,7 +3,7 @@ import { Agent, request } from 'node:http';
 import { until } from '../helpers/until';
 import type { TempConfig } from '../helpers/eventgate-process';
 import { Eventgate, testEvent, withTempConfig } from '../helpers/eventgate-process';
-import { KeepAliveLoad, type KeepAliveResult } from './keepalive';
+import { KeepAliveLoad, type KeepAliveResult } from '../helpers/keepalive-load';
 
 const brief = (rs: readonly KeepAliveResult[]) => JSON.stringify(rs.slice(0, 5));
 

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
-import { consumeAll, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
+import { consumeAll, kafkaBootstrap, uniqueTopic } from '../helpers/kafka';
 import type { TempConfig} from '../helpers/eventgate-process';
 import { Eventgate, Load, send, testEvent, type LoadResult, withTempConfig } from '../helpers/eventgate-process';
 

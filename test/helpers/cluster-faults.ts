@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Eventgate, TempConfig, send } from '../helpers/eventgate-process';
 import { until } from '../helpers/until';
 import { NODE_IDS, type KafkaCluster, type NodeId } from '../kafka/cluster';
-import { uniqueTopic } from '../kafka/helpers';
+import { uniqueTopic } from './kafka';
 import { LedgerLoad, spoolIds, topicIds, type RequestRecord } from './ledger';
 import { eventgate, replayReport, type Exited } from '../helpers/kafka-service';
 
