@@ -1,7 +1,7 @@
 /**
  * The inner loop, `npm run test:unit`: prints the compiled test files that
  * need no Kafka broker, no cluster and no child process, one a line, for
- * mocha without the broker fixture.
+ * mocha without the broker fixture (with `--others`: the rest of them).
  *
  * The split is read from the compiled tests, not kept as a list that goes
  * stale: a file is left out when it, or a test module it imports (followed
@@ -47,12 +47,13 @@ export function needsOutside(file: string, seen = new Map<string, boolean>()): b
   return needs;
 }
 
-/** The unit test files, sorted. */
-export function unitFiles(): string[] {
+/** The unit test files (`outside` false), or the others (true), sorted. */
+export function unitFiles(outside = false): string[] {
   const seen = new Map<string, boolean>();
   return testFiles(DIST_TEST)
-    .filter((f) => !needsOutside(f, seen))
+    .filter((f) => needsOutside(f, seen) === outside)
     .sort();
 }
 
-if (require.main === module) process.stdout.write(unitFiles().join('\n') + '\n');
+// `--others`: the files test/run.sh runs with the broker, once the unit files ran without it.
+if (require.main === module) process.stdout.write(unitFiles(process.argv[2] === '--others').join('\n') + '\n');
