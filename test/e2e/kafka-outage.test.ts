@@ -21,14 +21,13 @@ import {
   parse,
   postEvents,
   request,
-  spooled,
   spooledInts,
-  spoolHolding,
   startKafkaService,
   TEST_SCHEMA,
   type KafkaService,
   type TestEvent,
 } from '../helpers/kafka-service';
+import { spooled, spoolHolding } from '../helpers/spool';
 
 const STREAM = 'test.event';
 const PRODUCE_TIMEOUT_MS = 3000;
