@@ -81,6 +81,18 @@ npx c8 --reporter=none --check-coverage=false --clean=false mocha --no-config --
 rest_took=$((SECONDS - rest_started))
 
 report_started=$SECONDS
-npx c8 report --check-coverage || status=1
+# A module of types only compiles to no code and is never loaded: c8's `all`
+# would count every line of its source as uncovered, so it is left out.
+mapfile -t type_only < <(node -e '
+  const fs = require("fs");
+  for (const f of process.argv.slice(1)) {
+    const code = fs.readFileSync(f, "utf8").replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "")
+      .replace(/"use strict";|Object\.defineProperty\(exports, "__esModule", \{ value: true \}\);/g, "");
+    if (code.trim() === "") console.log(f);
+  }' $(find dist/lib -name '*.js'))
+npx c8 report --check-coverage "${type_only[@]/#/--exclude=}" || status=1
+# The raw V8 coverage (hundreds of MB: one file per process, eventgate's
+# children included) has served; the reports stay in coverage/.
+rm -rf coverage/tmp
 echo "test/run.sh: unit files ${unit_took} s, the rest ${rest_took} s, coverage report $((SECONDS - report_started)) s, all $((SECONDS - started)) s (report: coverage/index.html)" >&2
 exit "$status"
