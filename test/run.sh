@@ -60,6 +60,7 @@ npx c8 --reporter=none --check-coverage=false mocha --no-config --timeout 20000 
 unit_took=$((SECONDS - unit_started))
 
 if [[ -n $broker_pid ]]; then
+  waited=$SECONDS
   if ! wait "$broker_pid"; then
     broker_pid=''
     cat "$broker_log" >&2
@@ -72,7 +73,7 @@ if [[ -n $broker_pid ]]; then
   while IFS='=' read -r name value; do
     if [[ -n $name ]]; then export "$name=$value"; fi
   done <"$broker_dir/security.env"
-  echo "kafka test broker at $EVENTGATE_TEST_KAFKA, ready $((SECONDS - started)) s after the start (the unit files took ${unit_took} s)" >&2
+  echo "kafka test broker at $EVENTGATE_TEST_KAFKA: started while the unit files ran (${unit_took} s), then waited for $((SECONDS - waited)) s" >&2
 fi
 
 rest_started=$SECONDS
