@@ -2,7 +2,7 @@
  * `npm run bench:faults [-- FAULT...]`: what clients see while a replicated
  * Kafka cluster (test/kafka/cluster.sh, 3 nodes) or an eventgate worker
  * fails, fault by fault (the faults and their ledger are those of
- * test/e2e/kafka-cluster-faults.test.ts, from test/e2e/cluster-faults.ts).
+ * test/e2e/kafka-cluster-faults.test.ts, from test/helpers/cluster-faults.ts).
  * Prints, per fault: the longest time clients got no request served (the
  * gap: no 201, or no 207 whose only failures are invalid events), how long
  * failures went on, the answers by status, request latency, and the ledger (what the topic and the spool
@@ -10,8 +10,8 @@
  * when something could not run. The cluster is always stopped.
  */
 import { KafkaCluster } from '../test/kafka/cluster';
-import { FAULTS, runFault, type FaultRun } from '../test/e2e/cluster-faults';
-import { checkLedger, missingFrom, summarize, type RequestRecord } from '../test/e2e/ledger';
+import { FAULTS, runFault, type FaultRun } from '../test/helpers/cluster-faults';
+import { checkLedger, missingFrom, summarize, type RequestRecord } from '../test/helpers/ledger';
 import { table } from './report';
 
 const progress = (line: string) => process.stderr.write(`bench:faults: ${line}\n`);

@@ -1,20 +1,20 @@
 /**
  * The inner loop, `npm run test:unit`: prints the compiled test files that
  * need no Kafka broker, no cluster and no child process, one a line, for
- * mocha without the broker fixture.
+ * mocha without the broker fixture (with `--others`: the rest of them).
  *
  * The split is read from the compiled tests, not kept as a list that goes
  * stale: a file is left out when it, or a test module it imports (followed
  * through dist/test/), imports node:child_process or node:cluster, names
  * the broker's address variable, or is one of the Kafka test modules, the
- * supervisor harness or test/e2e/.
+ * helper that runs bin/eventgate (test/helpers/eventgate-process.ts) or test/e2e/.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 
 const DIST_TEST = __dirname;
 const NEEDS_CODE = [/require\("(node:)?(child_process|cluster)"\)/, /process\.env\.EVENTGATE_TEST_KAFKA\b/];
-const NEEDS_MODULES = [join(DIST_TEST, 'kafka'), join(DIST_TEST, 'supervisor', 'harness.js'), join(DIST_TEST, 'e2e')];
+const NEEDS_MODULES = [join(DIST_TEST, 'kafka'), join(DIST_TEST, 'helpers', 'eventgate-process.js'), join(DIST_TEST, 'e2e')];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
@@ -47,12 +47,13 @@ export function needsOutside(file: string, seen = new Map<string, boolean>()): b
   return needs;
 }
 
-/** The unit test files, sorted. */
-export function unitFiles(): string[] {
+/** The unit test files (`outside` false), or the others (true), sorted. */
+export function unitFiles(outside = false): string[] {
   const seen = new Map<string, boolean>();
   return testFiles(DIST_TEST)
-    .filter((f) => !needsOutside(f, seen))
+    .filter((f) => needsOutside(f, seen) === outside)
     .sort();
 }
 
-if (require.main === module) process.stdout.write(unitFiles().join('\n') + '\n');
+// `--others`: the files test/run.sh runs with the broker, once the unit files ran without it.
+if (require.main === module) process.stdout.write(unitFiles(process.argv[2] === '--others').join('\n') + '\n');

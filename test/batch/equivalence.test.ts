@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { gzipSync } from 'node:zlib';
 import { until } from '../helpers/until';
-import { expectSameAnswer, mixedBody, mixedEvent, startPair, testEvent, type Pair } from './support';
+import { expectSameAnswer, mixedBody, mixedEvent, startPair, testEvent, type Pair } from '../helpers/batch-pair';
 
 interface Item {
   status: string;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { call, post } from '../helpers/http';
 import { startTestService, type TestService } from '../helpers/service';
 import { until } from '../helpers/until';
-import { testEvent } from './support';
+import { testEvent } from '../helpers/batch-pair';
 
 /**
  * With the secure-schema check off (an operator's choice), the fixture

@@ -8,7 +8,7 @@
  * overflows the stack (a RangeError, no EventGateError).
  */
 import { expect } from 'chai';
-import { expectSameAnswer, startPair, testEvent, type Pair } from './support';
+import { expectSameAnswer, startPair, testEvent, type Pair } from '../helpers/batch-pair';
 
 /** Deeper than the compiled validator can recurse on the main thread or on a pool thread's larger stack. */
 const DEPTH = 200_000;

@@ -9,7 +9,7 @@ import { buildApp } from '../../lib/service';
 import { post } from '../helpers/http';
 import { ROOT, startTestService, type TestService } from '../helpers/service';
 import { until } from '../helpers/until';
-import { POOL_ALWAYS, testEvent } from './support';
+import { POOL_ALWAYS, testEvent } from '../helpers/batch-pair';
 
 /** Big enough that its thread is still busy when the test closes or reloads. */
 /** Batches big enough to keep a thread busy, past the default per-request limit. */

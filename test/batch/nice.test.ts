@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { until } from '../helpers/until';
-import { Eventgate, send, withTempConfig, type TempConfig } from '../supervisor/harness';
+import { Eventgate, send, withTempConfig, type TempConfig } from '../helpers/eventgate-process';
 
 /** The nice value of each thread of `pid` (field 19 of /proc/PID/task/TID/stat). */
 function threadNice(pid: number): Map<number, number> {

@@ -15,7 +15,7 @@ import { silentLogger } from '../../lib/log';
 import { MemoryMetrics } from '../../lib/metrics/memory';
 import { buildApp } from '../../lib/service';
 import { ROOT } from '../helpers/service';
-import { COMMON_CONF, mixedBody, POOL_ALWAYS } from './support';
+import { COMMON_CONF, mixedBody, POOL_ALWAYS } from '../helpers/batch-pair';
 
 type App = Awaited<ReturnType<typeof buildApp>>;
 

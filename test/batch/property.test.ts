@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { expectSameAnswer, startPair, type Pair } from './support';
+import { expectSameAnswer, startPair, type Pair } from '../helpers/batch-pair';
 
 const LIMITS = { max_event_depth: 8, max_events_per_request: 24, max_answer_bytes: 8192 };
 const KINDS = ['valid', 'large', 'invalid', 'deep', 'unknown', 'notObject', 'outOfRange'] as const;

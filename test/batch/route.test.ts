@@ -4,7 +4,7 @@ import { eventMarker, holdsAtLeast } from '../../lib/batch/route';
 import { defaultThreads, workersOf } from '../../lib/batch/size';
 import { call, post } from '../helpers/http';
 import { startTestService, type TestService } from '../helpers/service';
-import { testEvent } from './support';
+import { testEvent } from '../helpers/batch-pair';
 
 describe('thread pool routing', () => {
   it('shares the cores out among the HTTP workers, one thread at least', () => {

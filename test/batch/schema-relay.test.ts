@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { post, type Reply } from '../helpers/http';
 import { startTestService, type TestService } from '../helpers/service';
 import { until } from '../helpers/until';
-import { startGatedServer, type GatedServer } from '../schema/gated-server';
+import { startGatedServer, type GatedServer } from '../helpers/gated-schema-server';
 
 interface Item {
   readonly status: string;

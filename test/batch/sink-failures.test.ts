@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { call } from '../helpers/http';
 import { startTestService, type TestService } from '../helpers/service';
 import { until } from '../helpers/until';
-import { kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import { COMMON_CONF, expectSameAnswer, POOL_ALWAYS, POOL_OFF, type Pair } from './support';
+import { kafkaBootstrap, uniqueTopic } from '../helpers/kafka';
+import { COMMON_CONF, expectSameAnswer, POOL_ALWAYS, POOL_OFF, type Pair } from '../helpers/batch-pair';
 
 /** A refused event's whole item (about 2.4 KB) fits, but two or three use it up: they move where trimming starts. */
 const MAX_ANSWER_BYTES = 6000;

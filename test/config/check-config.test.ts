@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventgate } from '../e2e/support';
+import { eventgate } from '../helpers/kafka-service';
 import { withTempDir } from '../helpers/tempdir';
 
 /** The indented lines of one part of the report. */

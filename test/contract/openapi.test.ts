@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { eventgate, type Child } from '../e2e/support';
+import { eventgate, type Child } from '../helpers/kafka-service';
 import { call } from '../helpers/http';
 import { ROOT } from '../helpers/paths';
 import { freePort } from '../helpers/ports';

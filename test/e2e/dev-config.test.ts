@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { call } from '../helpers/http';
 import { until } from '../helpers/until';
 import { freePort } from '../helpers/ports';
-import { eventgate, postEvents, TEST_SCHEMA, type Child } from './support';
+import { eventgate, postEvents, TEST_SCHEMA, type Child } from '../helpers/kafka-service';
 import { withTempDir } from '../helpers/tempdir';
 
 describe('config.dev.yaml', function () {

@@ -18,8 +18,8 @@ import { ROOT } from '../helpers/paths';
 import { freePort } from '../helpers/ports';
 import { withTempDir } from '../helpers/tempdir';
 import { until } from '../helpers/until';
-import { consumeAll, kafkaBootstrap, uniqueTopic, type ConsumedMessage } from '../kafka/helpers';
-import { eventgate, UUID, type Child } from './support';
+import { consumeAll, kafkaBootstrap, uniqueTopic, type ConsumedMessage } from '../helpers/kafka';
+import { eventgate, UUID, type Child } from '../helpers/kafka-service';
 
 const FIXTURES_DIR = join(ROOT, 'test', 'fixtures', 'eventgate-configs');
 const WMF_SCHEMAS = join(FIXTURES_DIR, 'schemas', 'mediawiki-event-schemas');

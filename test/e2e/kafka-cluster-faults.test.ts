@@ -2,12 +2,12 @@
  * eventgate against a replicated Kafka cluster (3 nodes, replication factor
  * 3, min.insync.replicas=2) while things fail, checked with a ledger of
  * every event: what the service answered for it, against what the topic
- * and the spool hold afterwards (test/e2e/cluster-faults.ts runs the faults).
+ * and the spool hold afterwards (test/helpers/cluster-faults.ts runs the faults).
  */
 import { expect } from 'chai';
 import { useCluster } from '../kafka/cluster';
-import { FAULTS, PRODUCE_TIMEOUT_MS, runFault, type FaultRun } from './cluster-faults';
-import { checkLedger, missingFrom, shown } from './ledger';
+import { FAULTS, PRODUCE_TIMEOUT_MS, runFault, type FaultRun } from '../helpers/cluster-faults';
+import { checkLedger, missingFrom, shown } from '../helpers/ledger';
 
 /** How late past produce_timeout_ms an answer may come: spooling, three JVMs and the load on a 2-core machine. */
 const ANSWER_SLACK_MS = 5000;

@@ -11,8 +11,9 @@
  */
 import { expect } from 'chai';
 import { until } from '../helpers/until';
-import { consumeAll } from '../kafka/helpers';
-import { makeEvents, parse, postEvents, spoolHolding, spooledInts, startKafkaService, TEST_SCHEMA, type KafkaService } from './support';
+import { consumeAll } from '../helpers/kafka';
+import { makeEvents, parse, postEvents, spooledInts, startKafkaService, TEST_SCHEMA, type KafkaService } from '../helpers/kafka-service';
+import { spoolHolding } from '../helpers/spool';
 
 const STREAM = 'test.event';
 const MAX_PENDING = 150;

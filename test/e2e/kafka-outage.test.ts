@@ -13,7 +13,7 @@ import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
 import { haltBroker, resumeBroker, startBroker, stopBroker } from '../kafka/fixture';
 import { freePort } from '../helpers/ports';
-import { consumeAll } from '../kafka/helpers';
+import { consumeAll } from '../helpers/kafka';
 import {
   eventgate,
   replayReport,
@@ -21,14 +21,13 @@ import {
   parse,
   postEvents,
   request,
-  spooled,
   spooledInts,
-  spoolHolding,
   startKafkaService,
   TEST_SCHEMA,
   type KafkaService,
   type TestEvent,
-} from './support';
+} from '../helpers/kafka-service';
+import { spooled, spoolHolding } from '../helpers/spool';
 
 const STREAM = 'test.event';
 const PRODUCE_TIMEOUT_MS = 3000;

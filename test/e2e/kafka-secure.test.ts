@@ -14,8 +14,9 @@ import { freePort } from '../helpers/ports';
 import { ROOT } from '../helpers/service';
 import { withTempDir } from '../helpers/tempdir';
 import { until } from '../helpers/until';
-import { consumeAll, kafkaSecurity, uniqueTopic } from '../kafka/helpers';
-import { eventgate, expectDelivered, makeEvents, postEvents, spooled, type Child, type Sent } from './support';
+import { consumeAll, kafkaSecurity, uniqueTopic } from '../helpers/kafka';
+import { eventgate, expectDelivered, makeEvents, postEvents, type Child, type Sent } from '../helpers/kafka-service';
+import { spooled } from '../helpers/spool';
 
 const STREAM = 'test.event';
 /** Far above what a refused request may take: an answer that waited for it would fail the test. */

@@ -5,8 +5,8 @@
  * around receipt, so no client's clock can fail another client's events.
  */
 import { expect } from 'chai';
-import { consumeAll } from '../kafka/helpers';
-import { parse, postEvents, startKafkaService, TEST_SCHEMA, type KafkaService } from './support';
+import { consumeAll } from '../helpers/kafka';
+import { parse, postEvents, startKafkaService, TEST_SCHEMA, type KafkaService } from '../helpers/kafka-service';
 
 const STREAM = 'test.event';
 const CLIENTS = 4;

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consumeAll } from '../kafka/helpers';
+import { consumeAll } from '../helpers/kafka';
 import {
   ERROR_SCHEMA,
   expectContains,
@@ -20,7 +20,7 @@ import {
   UUID,
   type KafkaService,
   type Sent,
-} from './support';
+} from '../helpers/kafka-service';
 
 const STREAM = 'test.event';
 

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { until } from '../helpers/until';
-import { checkLedger, LedgerLoad, missingFrom, summarize, type Answer } from './ledger';
+import { checkLedger, LedgerLoad, missingFrom, summarize, type Answer } from '../helpers/ledger';
 
 describe('The fault-test ledger', () => {
   const answers = new Map<string, Answer>([

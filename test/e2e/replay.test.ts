@@ -6,12 +6,13 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { formatSpoolLines, readSpool, type SpoolEntry } from '../../lib/sink/spool';
+import { formatSpoolLines, type SpoolEntry } from '../../lib/sink/spool';
 import { freePort } from '../helpers/ports';
 import { ROOT } from '../helpers/service';
-import { consumeAll, kafkaBootstrap } from '../kafka/helpers';
-import { eventgate, makeEvents, parse, postEvents, replayReport, startKafkaService, TEST_SCHEMA, type KafkaService, type TestEvent } from './support';
+import { consumeAll, kafkaBootstrap } from '../helpers/kafka';
+import { eventgate, makeEvents, parse, postEvents, replayReport, startKafkaService, TEST_SCHEMA, type KafkaService, type TestEvent } from '../helpers/kafka-service';
 import { withTempDir } from '../helpers/tempdir';
+import { spooled } from '../helpers/spool';
 
 const STREAM = 'test.event';
 
@@ -132,8 +133,7 @@ describe('eventgate replay', function () {
     // The spool was only read; the failures went to the new file, and only there.
     expect(readFileSync(spool, 'utf8')).to.equal(text);
     expect(readdirSync(dir).sort()).to.deep.equal(['config.yaml', 'failed-events.ndjson', basename(report.failed_file as string)].sort());
-    const failed: SpoolEntry[] = [];
-    for await (const entry of readSpool(report.failed_file as string)) failed.push(entry);
+    const failed = await spooled(report.failed_file as string);
     const byCode = new Map(failed.map((e) => [e.error.code, e]));
     expect(failed).to.have.length(2);
     expect([...byCode.keys()].sort()).to.deep.equal(['EG_ERR_EVENT_INVALID', 'EG_ERR_KAFKA_DELIVERY']);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { call, post } from '../helpers/http';
 import { startTestService, type TestService } from '../helpers/service';
 import { until } from '../helpers/until';
-import { consumeAll, kafkaBootstrap, uniqueTopic, type ConsumedMessage } from '../kafka/helpers';
+import { consumeAll, kafkaBootstrap, uniqueTopic, type ConsumedMessage } from '../helpers/kafka';
 
 const STREAMS_FILE = './test/fixtures/e2e-streams/streams.yaml';
 const SCHEMA = '/test/event/1.0.0';

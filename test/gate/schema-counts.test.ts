@@ -3,7 +3,7 @@ import { countBySchema, withoutRefused } from '../../lib/gate/schema-counts';
 import { ACCEPTED, type EventResult } from '../../lib/gate/result';
 import { post } from '../helpers/http';
 import { startTestService } from '../helpers/service';
-import { POOL_ALWAYS, POOL_OFF } from '../batch/support';
+import { POOL_ALWAYS, POOL_OFF } from '../helpers/batch-pair';
 
 const invalid = (code: 'EG_ERR_EVENT_INVALID' | 'EG_ERR_SCHEMA_NOT_FOUND'): EventResult => ({
   status: 'invalid',

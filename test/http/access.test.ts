@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { call } from '../helpers/http';
-import { cleanUp, Eventgate, TempConfig, testEvent, type LogLine } from '../supervisor/harness';
+import { cleanUp, Eventgate, TempConfig, testEvent, type LogLine } from '../helpers/eventgate-process';
 
 describe('access log', function () {
   this.timeout(30000);

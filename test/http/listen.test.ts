@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { isErrorCode } from '../../lib/errors';
 import type { LogEvent } from '../../lib/log-events';
 import { until } from '../helpers/until';
-import { Eventgate, withTempConfig, type LogLine, type TempConfig } from '../supervisor/harness';
+import { Eventgate, withTempConfig, type LogLine, type TempConfig } from '../helpers/eventgate-process';
 
 describe('starting on a port in use', function () {
   this.timeout(30000);

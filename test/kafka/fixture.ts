@@ -5,7 +5,7 @@
  * broker of test/kafka/broker.sh in a fresh temporary folder, publishes its
  * PLAINTEXT address as EVENTGATE_TEST_KAFKA and what its SSL and SASL_SSL
  * listeners need (addresses, CA file, SCRAM user and password: the names of
- * broker.sh's DIR/security.env) beside it (test/kafka/helpers.ts reads
+ * broker.sh's DIR/security.env) beside it (test/helpers/kafka.ts reads
  * them), and stops it and removes the folder in the teardown. A run killed
  * before its teardown is cleaned up by broker.sh's watchdog
  * (EVENTGATE_KAFKA_OWNER_PID).

@@ -15,7 +15,7 @@ import { call, type Reply } from '../helpers/http';
 import { freePort } from '../helpers/ports';
 import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
-import { FIRST_PRODUCER_ONLY, FIXTURE, nameOf, parseExposition, startExporter, stopChild, type Exporter, type Exposition } from './exporter';
+import { FIRST_PRODUCER_ONLY, FIXTURE, nameOf, parseExposition, startExporter, stopChild, type Exporter, type Exposition } from '../helpers/statsd-exporter';
 
 const SERVICE = 'eventgate-analytics';
 const ID = '12345678-1234-5678-1234-567812345678';

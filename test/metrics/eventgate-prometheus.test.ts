@@ -9,9 +9,9 @@ import { silentLogger } from '../../lib/log';
 import { createMetrics } from '../../lib/metrics/factory';
 import type { Metrics } from '../../lib/metrics/metrics';
 import { PrometheusMetrics, render } from '../../lib/metrics/prometheus';
-import { kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
+import { kafkaBootstrap, uniqueTopic } from '../helpers/kafka';
 import { until } from '../helpers/until';
-import { FIRST_PRODUCER_ONLY, nameOf, parseExposition, startExporter, type Exporter, type Exposition } from './exporter';
+import { FIRST_PRODUCER_ONLY, nameOf, parseExposition, startExporter, type Exporter, type Exposition } from '../helpers/statsd-exporter';
 
 const SERVICE = 'eventgate-analytics';
 

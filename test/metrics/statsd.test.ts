@@ -3,7 +3,7 @@ import { silentLogger } from '../../lib/log';
 import { createMetrics, ReloadableMetrics } from '../../lib/metrics/factory';
 import { sanitizeSegment, statsdName, StatsdMetrics } from '../../lib/metrics/statsd';
 import { until } from '../helpers/until';
-import { StatsdSink } from './statsd-sink';
+import { StatsdSink } from '../helpers/statsd-sink';
 
 describe('statsd names', () => {
   it('appends each tag value, sanitized, in the order given', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { SchemaRepository } from '../../lib/schema';
-import { BUNDLED, repoOptions, startSchemaServer } from './helpers';
+import { BUNDLED, repoOptions, startSchemaServer } from '../helpers/schema-server';
 
 describe('bundled schemas', () => {
   let repo: SchemaRepository;

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SchemaRepository } from '../../lib/schema';
-import { rejection, repoOptions, startSchemaServer, FIXTURES, type SchemaServer } from './helpers';
+import { rejection, repoOptions, startSchemaServer, FIXTURES, type SchemaServer } from '../helpers/schema-server';
 
 /** Validates a copy of `event` and returns the copy, so defaults can be seen. */
 function check(validate: (e: unknown) => boolean, event: Record<string, unknown>): { valid: boolean; event: Record<string, unknown> } {

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { fetchSchemaText } from '../../lib/schema/fetch';
 import type { SchemaLocation } from '../../lib/schema/resolve';
 import { freePort } from '../helpers/ports';
-import { FIXTURES, rejection, startSchemaServer, type SchemaServer } from './helpers';
+import { FIXTURES, rejection, startSchemaServer, type SchemaServer } from '../helpers/schema-server';
 
 function file(path: string): SchemaLocation {
   return { kind: 'file', path, href: pathToFileURL(path).href };

@@ -3,8 +3,8 @@ import { codeOf, eventOutcomeOf, type ErrorCode } from '../../lib/errors';
 import { MemoryMetrics } from '../../lib/metrics/memory';
 import { SchemaRepository, type CompiledSchema, type SchemaLimits } from '../../lib/schema';
 import { until } from '../helpers/until';
-import { startGatedServer, type GatedServer } from './gated-server';
-import { rejection, repoOptions } from './helpers';
+import { startGatedServer, type GatedServer } from '../helpers/gated-schema-server';
+import { rejection, repoOptions } from '../helpers/schema-server';
 
 const LIMITS: SchemaLimits = { maxConcurrentFetches: 4, maxNewPerRequest: 1000, maxSchemas: 1000, maxFailures: 10_000 };
 

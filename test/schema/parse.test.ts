@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseSchemaText } from '../../lib/schema/parse';
-import { thrown } from './helpers';
+import { thrown } from '../helpers/schema-server';
 
 describe('schema parsing', () => {
   it('parses YAML', () => {

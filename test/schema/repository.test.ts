@@ -9,7 +9,7 @@ import { MemoryMetrics } from '../../lib/metrics/memory';
 import { SchemaRepository } from '../../lib/schema';
 import { until } from '../helpers/until';
 import { freePort } from '../helpers/ports';
-import { FIXTURES, rejection, repoOptions, ROOT, startSchemaServer, thrown, type SchemaServer } from './helpers';
+import { FIXTURES, rejection, repoOptions, ROOT, startSchemaServer, thrown, type SchemaServer } from '../helpers/schema-server';
 
 const CHAIN = '/ref/chain/1.0.0';
 

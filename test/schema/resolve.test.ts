@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseBaseUris, resolveSchemaUri, type ResolveOptions, type SchemaLocation } from '../../lib/schema/resolve';
-import { thrown } from './helpers';
+import { thrown } from '../helpers/schema-server';
 
 const CONFIG_DIR = '/etc/eventgate';
 const YAML: ResolveOptions = { fileExtension: '.yaml', allowAbsoluteUris: false };

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSchemaText } from '../../lib/schema/parse';
 import { assertSecure } from '../../lib/schema/secure';
-import { thrown, WMF } from './helpers';
+import { thrown, WMF } from '../helpers/schema-server';
 
 describe('secure-schema check', () => {
   it('passes a schema whose patterns and formats all have a maxLength', () => {

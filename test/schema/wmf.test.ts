@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { SchemaRepository } from '../../lib/schema';
-import { repoOptions, WMF } from './helpers';
+import { repoOptions, WMF } from '../helpers/schema-server';
 
 // Real, materialized Wikimedia schemas: https $schema URIs, and the same
 // fragment inlined several times under one nested $id.

@@ -10,7 +10,7 @@ import { silentLogger } from '../../lib/log';
 import { MemoryMetrics } from '../../lib/metrics/memory';
 import { createKafkaSinks } from '../../lib/sink/kafka';
 import type * as Kafka from 'node-rdkafka';
-import { kafkaConf } from './kafka-support';
+import { kafkaConf } from '../helpers/kafka-conf';
 
 describe('Kafka producer settings', function () {
   it('gives the guaranteed producer idempotence and acks=all, and librdkafka a message timeout of 5 min or produce_timeout_ms when longer', function () {

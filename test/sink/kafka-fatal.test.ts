@@ -13,11 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryMetrics } from '../../lib/metrics/memory';
 import { createKafkaSinks, type KafkaSinks } from '../../lib/sink/kafka';
-import { FileSpool, readSpool } from '../../lib/sink/spool';
+import { FileSpool } from '../../lib/sink/spool';
 import type { OutboundEvent, ProduceOutcome } from '../../lib/sink/sink';
 import { until } from '../helpers/until';
-import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import { kafkaConf } from './kafka-support';
+import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../helpers/kafka';
+import { kafkaConf } from '../helpers/kafka-conf';
+import { spooled } from '../helpers/spool';
 
 /** The topic's limit, well below librdkafka's message.max.bytes (1 MB), which would refuse the event before the broker could. */
 const TOPIC_MAX_MESSAGE_BYTES = 2048;
@@ -31,9 +32,7 @@ function idOf(value: Buffer | string | null | undefined): string {
 }
 
 async function spooledIds(path: string): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const entry of readSpool(path)) ids.push((entry.event as { id: string }).id);
-  return ids;
+  return (await spooled(path)).map((entry) => (entry.event as { id: string }).id);
 }
 
 function okIds(events: readonly OutboundEvent[], outcomes: readonly ProduceOutcome[]): string[] {

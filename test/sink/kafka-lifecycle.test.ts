@@ -17,7 +17,7 @@ import type { OutboundEvent, ProduceOutcome } from '../../lib/sink/sink';
 import { rejection } from '../helpers/rejection';
 import { until } from '../helpers/until';
 import { BROKER_DOWN, FATAL, fakeFactory, type FakeFactory, MemorySpool, type Recorded, recordingLogger, REFUSED, stats } from './kafka-fake-client';
-import { kafkaConf, makeEvents } from './kafka-support';
+import { kafkaConf, makeEvents } from '../helpers/kafka-conf';
 
 const FAST: ProducerTimings = {
   connectRetryMs: [40, 160],

@@ -11,7 +11,7 @@ import { createKafkaSinks } from '../../lib/sink/kafka';
 import { messageKey, RDKAFKA_LOG_INTERVAL_MS, RdkafkaLogger, type RdkafkaLog } from '../../lib/sink/kafka/observe';
 import { freePort } from '../helpers/ports';
 import { until } from '../helpers/until';
-import { kafkaConf } from './kafka-support';
+import { kafkaConf } from '../helpers/kafka-conf';
 
 interface Record_ {
   event?: string;

@@ -7,20 +7,15 @@ import { codeOf } from '../../lib/errors';
 import { silentLogger } from '../../lib/log';
 import { MemoryMetrics } from '../../lib/metrics/memory';
 import { createKafkaSinks, type KafkaSinks } from '../../lib/sink/kafka';
-import { FileSpool, readSpool, type SpoolEntry } from '../../lib/sink/spool';
+import { FileSpool, type SpoolEntry } from '../../lib/sink/spool';
 import { freePort } from '../helpers/ports';
 import { until } from '../helpers/until';
 import { haltBroker, resumeBroker, startBroker, stopBroker } from '../kafka/fixture';
-import { consumeAll, uniqueTopic } from '../kafka/helpers';
-import { kafkaConf, makeEvents } from './kafka-support';
+import { consumeAll, uniqueTopic } from '../helpers/kafka';
+import { kafkaConf, makeEvents } from '../helpers/kafka-conf';
+import { spooled } from '../helpers/spool';
 import { rejection } from '../helpers/rejection';
 
-
-async function spooled(path: string): Promise<SpoolEntry[]> {
-  const entries: SpoolEntry[] = [];
-  for await (const entry of readSpool(path)) entries.push(entry);
-  return entries;
-}
 
 describe('Kafka sinks without a broker', function () {
   this.timeout(30000);

@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryMetrics } from '../../lib/metrics/memory';
 import { createKafkaSinks, type KafkaSinks } from '../../lib/sink/kafka';
-import { FileSpool, readSpool } from '../../lib/sink/spool';
+import { FileSpool } from '../../lib/sink/spool';
 import type { OutboundEvent, ProduceOutcome } from '../../lib/sink/sink';
-import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import { kafkaConf } from './kafka-support';
+import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../helpers/kafka';
+import { kafkaConf } from '../helpers/kafka-conf';
+import { spooled } from '../helpers/spool';
 
 const MAX_EVENTS = 250;
 /** Each event's value is exactly this long. */
@@ -39,10 +40,8 @@ function ids(list: readonly OutboundEvent[]): string[] {
   return list.map((e) => idOf(e.value));
 }
 
-async function spooled(path: string): Promise<{ id: string; code: string }[]> {
-  const got: { id: string; code: string }[] = [];
-  for await (const entry of readSpool(path)) got.push({ id: (entry.event as { id: string }).id, code: entry.error.code });
-  return got;
+async function spooledCodes(path: string): Promise<{ id: string; code: string }[]> {
+  return (await spooled(path)).map((entry) => ({ id: (entry.event as { id: string }).id, code: entry.error.code }));
 }
 
 function codes(outcomes: readonly ProduceOutcome[]): string[] {
@@ -110,7 +109,7 @@ describe('A Kafka producer bounds what awaits delivery reports', function () {
     expect(lines.filter((l) => l.event === 'kafka.full_ended').map((l) => l.pending_events)).to.deep.equal([250]);
 
     await sinks.close();
-    expect(await spooled(spool.path)).to.deep.equal(ids(c).map((id) => ({ id, code: 'EG_ERR_KAFKA_QUEUE_FULL' })));
+    expect(await spooledCodes(spool.path)).to.deep.equal(ids(c).map((id) => ({ id, code: 'EG_ERR_KAFKA_QUEUE_FULL' })));
     sinks = createKafkaSinks(kafkaConf(kafkaBootstrap()), { log: bunyan.createLogger({ name: 'test', streams: [] }), metrics, spool });
     await sinks.start();
     await expectTopicHolds([...ids(a), ...ids(b), ...ids(d), ...ids(e)]);
@@ -159,7 +158,7 @@ describe('A Kafka producer bounds the bytes that await delivery reports', functi
       expect(codes(oc), '3000 + 1000 bytes fit').to.deep.equal(['ok']);
       expect(ob[0].ok ? '' : ob[0].message).to.match(/holds 30 events \(3000 bytes\)/);
       await sinks.close();
-      expect((await spooled(spool.path)).map((e) => e.id)).to.deep.equal(ids(b));
+      expect((await spooledCodes(spool.path)).map((e) => e.id)).to.deep.equal(ids(b));
       const messages = await consumeAll(topic, a.length + c.length);
       expect(messages.map((m) => idOf(m.value)).sort()).to.deep.equal([...ids(a), ...ids(c)].sort());
     } finally {

@@ -6,18 +6,13 @@ import bunyan from 'bunyan';
 import { silentLogger } from '../../lib/log';
 import { MemoryMetrics } from '../../lib/metrics/memory';
 import { createKafkaSinks, type KafkaSinks } from '../../lib/sink/kafka';
-import { FileSpool, readSpool, type SpoolEntry } from '../../lib/sink/spool';
+import { FileSpool } from '../../lib/sink/spool';
 import type { ProduceOutcome } from '../../lib/sink/sink';
 import type { KafkaConf } from '../../lib/config/schema';
 import { until } from '../helpers/until';
-import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import { kafkaConf, makeEvents } from './kafka-support';
-
-async function spooled(path: string): Promise<SpoolEntry[]> {
-  const entries: SpoolEntry[] = [];
-  for await (const entry of readSpool(path)) entries.push(entry);
-  return entries;
-}
+import { consumeAll, createTopic, kafkaBootstrap, uniqueTopic } from '../helpers/kafka';
+import { kafkaConf, makeEvents } from '../helpers/kafka-conf';
+import { spooled } from '../helpers/spool';
 
 describe('Kafka sinks against a real broker', function () {
   this.timeout(60000);

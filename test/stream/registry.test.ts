@@ -7,7 +7,7 @@ import { silentLogger } from '../../lib/log';
 import { MemoryMetrics } from '../../lib/metrics/memory';
 import { StreamRegistry, type StreamRegistryOptions } from '../../lib/stream/registry';
 import { until } from '../helpers/until';
-import { configServer, recordingLogger, STREAM_FIXTURES, type ConfigServer } from './helpers';
+import { configServer, recordingLogger, STREAM_FIXTURES, type ConfigServer } from '../helpers/stream-config';
 
 function options(uri: string, more: Partial<StreamRegistryOptions> = {}): StreamRegistryOptions {
   return {

@@ -6,7 +6,7 @@ import { loadConfigFile } from '../../lib/config/load';
 import { debugDir, debugWrites } from '../../lib/supervisor/options';
 import { ROOT } from '../helpers/paths';
 import { until } from '../helpers/until';
-import { Eventgate, freeBase, send, testEvent, type TempConfig, withTempConfig } from './harness';
+import { Eventgate, freeBase, send, testEvent, type TempConfig, withTempConfig } from '../helpers/eventgate-process';
 
 const UNIT = join(ROOT, 'deploy/eventgate.service');
 

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { until } from '../helpers/until';
-import { cleanUp, Eventgate, freeBase, send, TempConfig, testEvent, type LogLine } from './harness';
+import { cleanUp, Eventgate, freeBase, send, TempConfig, testEvent, type LogLine } from '../helpers/eventgate-process';
 
 function cmdline(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { Agent, request } from 'node:http';
 import { until } from '../helpers/until';
-import type { TempConfig } from './harness';
-import { Eventgate, testEvent, withTempConfig } from './harness';
-import { KeepAliveLoad, type KeepAliveResult } from './keepalive';
+import type { TempConfig } from '../helpers/eventgate-process';
+import { Eventgate, testEvent, withTempConfig } from '../helpers/eventgate-process';
+import { KeepAliveLoad, type KeepAliveResult } from '../helpers/keepalive-load';
 
 const brief = (rs: readonly KeepAliveResult[]) => JSON.stringify(rs.slice(0, 5));
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/paths';
 import { until } from '../helpers/until';
-import { Eventgate, type LogLine, type TempConfig, withTempConfig } from './harness';
+import { Eventgate, type LogLine, type TempConfig, withTempConfig } from '../helpers/eventgate-process';
 
 /** Loads test/supervisor/fault-preload.ts into every process: SIGUSR2 then breaks the one it reaches. */
 function faultEnv(fault: 'throw' | 'reject'): NodeJS.ProcessEnv {

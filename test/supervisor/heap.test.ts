@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import type { TempConfig } from './harness';
+import type { TempConfig } from '../helpers/eventgate-process';
 import { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, HeapGuard } from '../../lib/supervisor/heap';
-import { Eventgate, send, testEvent, withTempConfig } from './harness';
+import { Eventgate, send, testEvent, withTempConfig } from '../helpers/eventgate-process';
 
 describe('heap limit below a worker\'s baseline heap', function () {
   this.timeout(30000);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { freePort } from '../helpers/ports';
 import { until } from '../helpers/until';
-import { Eventgate, send, type LogLine, type TempConfig, withTempConfig } from './harness';
+import { Eventgate, send, type LogLine, type TempConfig, withTempConfig } from '../helpers/eventgate-process';
 
 /** The connect-retry lines of one producer of the process `pid`. */
 function connectLines(eg: Eventgate, pid: number, producer: string): LogLine[] {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports';
-import { Eventgate, send, testEvent, withTempConfig, type TempConfig } from './harness';
+import { Eventgate, send, testEvent, withTempConfig, type TempConfig } from '../helpers/eventgate-process';
+import { spooled } from '../helpers/spool';
 
 describe('SIGTERM while Kafka is unreachable', function () {
   this.timeout(60000);
@@ -31,7 +31,7 @@ describe('SIGTERM while Kafka is unreachable', function () {
     // master killed the silent worker (heartbeat) or its drain timed out.
     const unclean = eg.lines.filter((l) => l.event === 'worker.drain_unclean' || l.event === 'worker.killed' || l.event === 'shutdown.timeout');
     expect(unclean.map((l) => l.event)).to.deep.equal([]);
-    const spooled = readFileSync(spoolPath, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { event: { meta: { id: string } } }).event.meta.id);
-    expect(spooled).to.have.members(ids);
+    const spooledIds = (await spooled(spoolPath)).map((e) => (e.event as { meta: { id: string } }).meta.id);
+    expect(spooledIds).to.have.members(ids);
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { until } from '../helpers/until';
-import type { TempConfig} from './harness';
-import { Eventgate, isGone, Load, send, testEvent, withTempConfig } from './harness';
+import type { TempConfig} from '../helpers/eventgate-process';
+import { Eventgate, isGone, Load, send, testEvent, withTempConfig } from '../helpers/eventgate-process';
 
 describe('master and workers', function () {
   this.timeout(30000);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:net';
 import { freePort } from '../helpers/ports';
-import { Eventgate, send, testEvent, type TempConfig, withTempConfig } from './harness';
+import { Eventgate, send, testEvent, type TempConfig, withTempConfig } from '../helpers/eventgate-process';
 
 /** A port another process's listener really holds (a plain TCP server in this test process). */
 async function holdPort(): Promise<{ port: number; server: Server }> {

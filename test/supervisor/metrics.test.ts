@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
-import { StatsdSink } from '../metrics/statsd-sink';
-import { cleanUp, Eventgate, send, TempConfig, testEvent } from './harness';
+import { StatsdSink } from '../helpers/statsd-sink';
+import { cleanUp, Eventgate, send, TempConfig, testEvent } from '../helpers/eventgate-process';
 
 /** The names docs/metrics.md lists, as patterns for statsd names (one `[^.]+` per tag). */
 function documentedPatterns(prefix: string): RegExp[] {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { DURATION_BUCKETS } from '../../lib/metrics/prometheus';
 import { until } from '../helpers/until';
-import { StatsdSink } from '../metrics/statsd-sink';
-import { cleanUp, Eventgate, send, TempConfig, testEvent } from './harness';
+import { StatsdSink } from '../helpers/statsd-sink';
+import { cleanUp, Eventgate, send, TempConfig, testEvent } from '../helpers/eventgate-process';
 
 interface Sample {
   readonly name: string;

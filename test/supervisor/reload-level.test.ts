@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync, rmSync } from 'node:fs';
 import { until } from '../helpers/until';
-import { Eventgate, freeBase, isGone, send, testEvent, type TempConfig, withTempConfig } from './harness';
+import { Eventgate, freeBase, isGone, send, testEvent, type TempConfig, withTempConfig } from '../helpers/eventgate-process';
 
 describe('a SIGHUP that changes logging.level', function () {
   this.timeout(40000);

@@ -3,9 +3,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/service';
 import { until } from '../helpers/until';
-import { consumeAll, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import type { TempConfig} from './harness';
-import { Eventgate, Load, send, testEvent, type LoadResult, withTempConfig } from './harness';
+import { consumeAll, kafkaBootstrap, uniqueTopic } from '../helpers/kafka';
+import type { TempConfig} from '../helpers/eventgate-process';
+import { Eventgate, Load, send, testEvent, type LoadResult, withTempConfig } from '../helpers/eventgate-process';
 
 /** A schema only the extra base has: 400 (not found) before it is configured, 201 after. */
 function writeExtraBase(dir: string): string {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Eventgate, send, testEvent, type TempConfig, withTempConfig } from './harness';
+import { Eventgate, send, testEvent, type TempConfig, withTempConfig } from '../helpers/eventgate-process';
 
 describe('a schema base folder that does not exist', function () {
   this.timeout(30000);

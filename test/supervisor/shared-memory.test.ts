@@ -8,8 +8,8 @@
 import { expect } from 'chai';
 import { connect, type Socket } from 'node:net';
 import { until } from '../helpers/until';
-import type { TempConfig } from './harness';
-import { Eventgate, withTempConfig } from './harness';
+import type { TempConfig } from '../helpers/eventgate-process';
+import { Eventgate, withTempConfig } from '../helpers/eventgate-process';
 
 /** A POST of a 9 MB body whose head asks to continue; the body is never sent. 9 MB x 11 is over half of the pool of one worker in 300 MiB (178 MiB). */
 class Upload {

@@ -4,10 +4,10 @@ import { Agent, request, type ClientRequest } from 'node:http';
 import { join } from 'node:path';
 import { call } from '../helpers/http';
 import { until } from '../helpers/until';
-import { spoolIds } from '../e2e/ledger';
-import { consumeAll, kafkaBootstrap, uniqueTopic } from '../kafka/helpers';
-import type { TempConfig} from './harness';
-import { Eventgate, Load, send, testEvent, type LoadResult, withTempConfig } from './harness';
+import { spoolIds } from '../helpers/ledger';
+import { consumeAll, kafkaBootstrap, uniqueTopic } from '../helpers/kafka';
+import type { TempConfig} from '../helpers/eventgate-process';
+import { Eventgate, Load, send, testEvent, type LoadResult, withTempConfig } from '../helpers/eventgate-process';
 
 /**
  * A request that is in flight at a worker for sure: the worker has read its

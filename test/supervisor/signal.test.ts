@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ROOT } from '../helpers/paths';
 import { until } from '../helpers/until';
 import type { LogEvent } from '../../lib/log-events';
-import { Eventgate, send, testEvent, type LogLine, type TempConfig, withTempConfig } from './harness';
+import { Eventgate, send, testEvent, type LogLine, type TempConfig, withTempConfig } from '../helpers/eventgate-process';
 
 /**
  * Runs a command on a new pseudo-terminal, as a shell in a terminal window

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { until } from '../helpers/until';
-import type { TempConfig} from './harness';
-import { Eventgate, Load, send, testEvent, withTempConfig } from './harness';
+import type { TempConfig} from '../helpers/eventgate-process';
+import { Eventgate, Load, send, testEvent, withTempConfig } from '../helpers/eventgate-process';
 
 describe('one process (num_workers 0)', function () {
   this.timeout(30000);

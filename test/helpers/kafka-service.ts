@@ -5,14 +5,14 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSpool, type SpoolEntry } from '../../lib/sink/spool';
+import type { SpoolEntry } from '../../lib/sink/spool';
 import { call, type Call, type Reply } from '../helpers/http';
 import { ROOT, startTestService, type TestService } from '../helpers/service';
 import { until } from '../helpers/until';
-import { kafkaBootstrap, uniqueTopic, type ConsumedMessage } from '../kafka/helpers';
+import { kafkaBootstrap, uniqueTopic, type ConsumedMessage } from './kafka';
 
 export const TEST_SCHEMA = '/test/event/1.0.0';
 export const ERROR_SCHEMA = '/error/1.0.0';
@@ -198,14 +198,6 @@ export function parse(m: ConsumedMessage): Record<string, unknown> & { test_int?
   return JSON.parse((m.value as Buffer).toString('utf8')) as Record<string, unknown>;
 }
 
-/** The entries of a spool file; none when it does not exist. */
-export async function spooled(path: string): Promise<SpoolEntry[]> {
-  if (!existsSync(path)) return [];
-  const entries: SpoolEntry[] = [];
-  for await (const entry of readSpool(path)) entries.push(entry);
-  return entries;
-}
-
 /** test_int of each event of a spool, sorted. */
 export function spooledInts(entries: readonly SpoolEntry[]): number[] {
   return entries.map((e) => (e.event as { test_int: number }).test_int).sort((a, b) => a - b);
@@ -284,18 +276,4 @@ export function eventgate(args: readonly string[], env: NodeJS.ProcessEnv = {}):
       await exit;
     },
   };
-}
-
-/** The spool's entries once it holds at least `n` (spooling may follow the answer, e.g. of hasty events). */
-export async function spoolHolding(path: string, n: number, timeoutMs: number): Promise<SpoolEntry[]> {
-  let entries: SpoolEntry[] = [];
-  await until(
-    async () => {
-      entries = await spooled(path);
-      return entries.length >= n;
-    },
-    timeoutMs,
-    `${n} events in ${path}`,
-  );
-  return entries;
 }

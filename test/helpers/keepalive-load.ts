@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { testEvent } from './harness';
+import { testEvent } from '../helpers/eventgate-process';
 
 export interface KeepAliveResult {
   readonly id: string;

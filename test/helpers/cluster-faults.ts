@@ -8,12 +8,12 @@
  * Shared by test/e2e/kafka-cluster-faults.test.ts and bench/faults.ts.
  */
 import { join } from 'node:path';
-import { Eventgate, TempConfig, send } from '../supervisor/harness';
+import { Eventgate, TempConfig, send } from '../helpers/eventgate-process';
 import { until } from '../helpers/until';
 import { NODE_IDS, type KafkaCluster, type NodeId } from '../kafka/cluster';
-import { uniqueTopic } from '../kafka/helpers';
+import { uniqueTopic } from './kafka';
 import { LedgerLoad, spoolIds, topicIds, type RequestRecord } from './ledger';
-import { eventgate, replayReport, type Exited } from './support';
+import { eventgate, replayReport, type Exited } from '../helpers/kafka-service';
 
 export const PRODUCE_TIMEOUT_MS = 3000;
 export const STREAM = 'test.event';

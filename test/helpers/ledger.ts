@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import * as Kafka from 'node-rdkafka';
 import { call, type Reply } from '../helpers/http';
-import { spooled } from './support';
+import { spooled } from './spool';
 
 /** What the service told the client about one event; `none`: the request got no answer. */
 export type Answer = 'accepted' | 'invalid' | 'error' | 'none';

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { startSchemaServer, type SchemaServer } from './helpers';
+import { startSchemaServer, type SchemaServer } from '../helpers/schema-server';
 
 /**
  * A real HTTP schema repository whose answers the test lets out: requests
