@@ -13,8 +13,8 @@
  * BENCH_OVERLOAD_ONLY=name,name runs only those scenarios.
  */
 import { resolve } from 'node:path';
-import { canMakeMemoryCgroup } from '../test/overload/cgroup';
-import { acceptedIds, runScenario, singleLatency, statusCounts, type Outcome, type Scenario } from '../test/overload/scenario';
+import { canMakeMemoryCgroup } from '../test/helpers/cgroup';
+import { acceptedIds, runScenario, singleLatency, statusCounts, type Outcome, type Scenario } from '../test/helpers/overload-scenario';
 
 const REPO = resolve(__dirname, '..', '..');
 const MiB = 1024 * 1024;

@@ -7,8 +7,8 @@
  */
 import { expect } from 'chai';
 import { ROOT } from '../helpers/service';
-import { canMakeMemoryCgroup } from './cgroup';
-import { acceptedIds, runScenario, singleLatency, statusCounts, type Outcome, type Scenario } from './scenario';
+import { canMakeMemoryCgroup } from '../helpers/cgroup';
+import { acceptedIds, runScenario, singleLatency, statusCounts, type Outcome, type Scenario } from '../helpers/overload-scenario';
 
 const MAIN: Scenario = { name: 'trickled', limitMiB: 300, workers: 1, batches: 100, batchBytes: 9.5e6, trickleMs: 15000, gzip: false, singlesMs: 30000 };
 

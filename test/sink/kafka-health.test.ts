@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { Backoff } from '../../lib/backoff';
 import { BrokerHealth } from '../../lib/sink/kafka/health';
-import { recordingLogger } from './kafka-fake-client';
+import { recordingLogger } from '../helpers/kafka-fake-client';
 
 const PROBE_RETRY_MS = 20;
 

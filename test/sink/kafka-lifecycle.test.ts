@@ -16,7 +16,7 @@ import type { ProducerTimings } from '../../lib/sink/kafka/state';
 import type { OutboundEvent, ProduceOutcome } from '../../lib/sink/sink';
 import { rejection } from '../helpers/rejection';
 import { until } from '../helpers/until';
-import { BROKER_DOWN, FATAL, fakeFactory, type FakeFactory, MemorySpool, type Recorded, recordingLogger, REFUSED, stats } from './kafka-fake-client';
+import { BROKER_DOWN, FATAL, fakeFactory, type FakeFactory, MemorySpool, type Recorded, recordingLogger, REFUSED, stats } from '../helpers/kafka-fake-client';
 import { kafkaConf, makeEvents } from '../helpers/kafka-conf';
 
 const FAST: ProducerTimings = {

@@ -11,11 +11,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { call } from '../helpers/http';
-import { freePort } from '../helpers/ports';
-import { until } from '../helpers/until';
+import { call } from './http';
+import { freePort } from './ports';
+import { until } from './until';
 import { MemoryCgroup } from './cgroup';
-import { batchIds, eventsFor, percentile, sendBatchRetrying, sendSingles, type BatchAnswer, type SingleStats } from './clients';
+import { batchIds, eventsFor, percentile, sendBatchRetrying, sendSingles, type BatchAnswer, type SingleStats } from './overload-clients';
 
 const MiB = 1024 * 1024;
 
