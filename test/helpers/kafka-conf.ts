@@ -17,8 +17,14 @@ export function kafkaConf(bootstrap: string, overrides: Partial<KafkaConf> = {})
   };
 }
 
-/** `n` distinct events for `topic`: event i has id i, key `k<i>` and a timestamp a second apart. */
-export function makeEvents(topic: string, n: number, base = Date.parse('2024-01-02T03:04:05.000Z')): OutboundEvent[] {
+/**
+ * `n` distinct events for `topic`: event i has id i, key `k<i>` and a timestamp a second apart,
+ * from `base`. By default the last is a minute ago: the broker keeps a topic's messages for
+ * log.retention.ms (7 days) after their timestamps, and its retention check (every 5 minutes)
+ * deletes older ones even from the active segment, so a fixed date long past made a message read
+ * back right after it was written gone now and then.
+ */
+export function makeEvents(topic: string, n: number, base = Date.now() - 60_000 - n * 1000): OutboundEvent[] {
   return Array.from({ length: n }, (_, i) => ({
     stream: 'test.event',
     topic,
